@@ -1,0 +1,149 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+)
+
+// Adapter talks to one upstream of one kind ("rest", "soap", "websocket", ...).
+// The bridge builds one Adapter per configured upstream with the Factory
+// registered for the upstream's kind, binds every route served by that
+// upstream, and closes the Adapter when the route table it belongs to is
+// retired.
+type Adapter interface {
+	// Bind checks a route against what the adapter can do and prepares
+	// whatever it needs per call (compiled path templates, codecs). Errors are
+	// reported by `protobridge check` against the route's source position.
+	Bind(r *Route) (Endpoint, error)
+	// Close releases the adapter's resources (idle connections, sockets).
+	Close() error
+}
+
+// Endpoint serves the calls of one bound route.
+type Endpoint interface {
+	// Unary performs one unary call. The returned message must be of the
+	// route's output type.
+	Unary(ctx context.Context, c *Call) (proto.Message, error)
+	// Stream serves a streaming call (client, server or bidi). Endpoints that
+	// cannot stream return an UNIMPLEMENTED status; Bind should already refuse
+	// such routes.
+	Stream(ctx context.Context, c *Call, s Stream) error
+}
+
+// Stream is the caller's side of a streaming call as an Endpoint sees it.
+type Stream interface {
+	// Recv returns the caller's next message, or io.EOF once the caller has
+	// closed its side.
+	Recv() (proto.Message, error)
+	// Send sends one message of the route's output type to the caller. It
+	// blocks while the caller is not reading (gRPC flow control).
+	Send(proto.Message) error
+	// SetHeader adds response header metadata; it is sent with the first
+	// message or at the end of the call.
+	SetHeader(metadata.MD) error
+}
+
+// Call is one call of a route, as it passes through middleware to an Endpoint.
+type Call struct {
+	// Route is the route being called.
+	Route *Route
+	// Request is the caller's message for unary and server-streaming calls,
+	// of the route's input type; nil for client and bidi streams.
+	Request proto.Message
+	// Metadata is the caller's incoming gRPC metadata (keys in lower case).
+	Metadata metadata.MD
+	// Identity names the authenticated caller ("" when the route is open).
+	Identity string
+
+	mu     sync.Mutex
+	header metadata.MD
+}
+
+// SetHeader adds response header metadata that the bridge sends to the caller
+// with the reply. Safe for concurrent use.
+func (c *Call) SetHeader(key string, values ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.header == nil {
+		c.header = metadata.MD{}
+	}
+	c.header.Append(key, values...)
+}
+
+// ResponseHeader returns a copy of the response header metadata set so far.
+func (c *Call) ResponseHeader() metadata.MD {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.header.Copy()
+}
+
+// Handler is the unary call signature that endpoints and middleware share.
+type Handler func(ctx context.Context, c *Call) (proto.Message, error)
+
+// StreamHandler is the streaming call signature that endpoints and middleware share.
+type StreamHandler func(ctx context.Context, c *Call, s Stream) error
+
+// Middleware wraps a unary Handler with a policy (auth, retry, cache, ...).
+type Middleware func(next Handler) Handler
+
+// Chain composes middleware so that the first one listed runs first.
+func Chain(h Handler, mws ...Middleware) Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// Env is what the bridge hands an adapter factory besides the upstream's config.
+type Env struct {
+	// Logger is the daemon's logger, already tagged with the upstream's name.
+	Logger *slog.Logger
+	// BaseDir is the directory of the config file; relative paths in the
+	// upstream's config resolve against it.
+	BaseDir string
+}
+
+// Factory builds the Adapter for one upstream.
+type Factory func(u *Upstream, env *Env) (Adapter, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Factory{}
+)
+
+// RegisterAdapter makes an adapter kind available to configs. Adapter packages
+// call it from init; registering a kind twice panics, as it is a build error.
+func RegisterAdapter(kind string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[kind]; dup {
+		panic(fmt.Sprintf("bridge: adapter kind %q registered twice", kind))
+	}
+	registry[kind] = f
+}
+
+// adapterFactory returns the factory registered for kind.
+func adapterFactory(kind string) (Factory, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	f, ok := registry[kind]
+	return f, ok
+}
+
+// AdapterKinds lists the registered adapter kinds, sorted.
+func AdapterKinds() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	kinds := make([]string, 0, len(registry))
+	for k := range registry {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
+}

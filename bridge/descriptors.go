@@ -1,0 +1,211 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bufbuild/protocompile"
+	"github.com/bufbuild/protocompile/reporter"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	// The google.api and protobridge.v1 option files must be in the global
+	// registry: user protos import them and routes read them.
+	_ "google.golang.org/genproto/googleapis/api/annotations"
+	_ "google.golang.org/genproto/googleapis/api/httpbody"
+
+	_ "github.com/protobridge/protobridge/gen/protobridge/v1"
+)
+
+// maxDescriptorSetBytes bounds one descriptor set file.
+const maxDescriptorSetBytes = 64 << 20
+
+// descriptors are the files a config loads: roots hold the services to serve,
+// files resolves every name (imports included) for routing and reflection.
+type descriptors struct {
+	files *protoregistry.Files
+	roots []protoreflect.FileDescriptor
+	// where maps a root file's path to the file on disk, for positions.
+	where map[string]string
+}
+
+func (c *Config) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.BaseDir, p)
+}
+
+// loadDescriptors compiles the config's .proto files and reads its
+// descriptor sets. Imports that are not found on the import paths resolve to
+// the well-known types, google.api annotations and protobridge.v1 options
+// built into the daemon.
+func loadDescriptors(ctx context.Context, c *Config) (*descriptors, error) {
+	d := &descriptors{files: &protoregistry.Files{}, where: map[string]string{}}
+	var ps Problems
+	top := Pos{File: c.File, Line: 1}
+
+	if len(c.Descriptors.Protos) > 0 {
+		importPaths := make([]string, len(c.Descriptors.ImportPaths))
+		for i, p := range c.Descriptors.ImportPaths {
+			importPaths[i] = c.abs(p)
+		}
+		if len(importPaths) == 0 {
+			importPaths = []string{c.BaseDir}
+		}
+		onDisk := func(name string) string {
+			for _, ip := range importPaths {
+				p := filepath.Join(ip, name)
+				if _, err := os.Stat(p); err == nil {
+					return p
+				}
+			}
+			return name
+		}
+		builtin := protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+			fd, err := protoregistry.GlobalFiles.FindFileByPath(path)
+			if err != nil {
+				return protocompile.SearchResult{}, err
+			}
+			return protocompile.SearchResult{Desc: fd}, nil
+		})
+		comp := protocompile.Compiler{
+			Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
+				&protocompile.SourceResolver{ImportPaths: importPaths},
+				builtin,
+			}),
+			SourceInfoMode: protocompile.SourceInfoStandard,
+			Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
+				pos := err.GetPosition()
+				ps.add(Pos{File: onDisk(pos.Filename), Line: pos.Line}, "", "%v", err.Unwrap())
+				return nil
+			}, nil),
+		}
+		files, err := comp.Compile(ctx, c.Descriptors.Protos...)
+		if err != nil && len(ps) == 0 {
+			ps.add(top, "check descriptors.import_paths and descriptors.protos", "%v", err)
+		}
+		if len(ps) > 0 {
+			return nil, ps
+		}
+		for _, f := range files {
+			if err := registerWithDeps(d.files, f); err != nil {
+				ps.add(top, "", "%v", err)
+			}
+			d.roots = append(d.roots, f)
+			d.where[f.Path()] = onDisk(f.Path())
+		}
+	}
+	for _, setPath := range c.Descriptors.Sets {
+		if err := d.loadSet(c.abs(setPath)); err != nil {
+			ps.add(Pos{File: c.abs(setPath)}, "build it with `buf build -o FILE` or `protoc --include_imports -o FILE`", "%v", err)
+		}
+	}
+	return d, ps.orNil()
+}
+
+// registerWithDeps registers fd and, first, its imports, skipping files that
+// are already registered.
+func registerWithDeps(reg *protoregistry.Files, fd protoreflect.FileDescriptor) error {
+	if _, err := reg.FindFileByPath(fd.Path()); err == nil {
+		return nil
+	}
+	imps := fd.Imports()
+	for i := 0; i < imps.Len(); i++ {
+		if err := registerWithDeps(reg, imps.Get(i).FileDescriptor); err != nil {
+			return err
+		}
+	}
+	if err := reg.RegisterFile(fd); err != nil {
+		return fmt.Errorf("%s: %w", fd.Path(), err)
+	}
+	return nil
+}
+
+// loadSet reads a binary FileDescriptorSet. Every file in it is a root;
+// imports missing from the set resolve to the built-in files.
+func (d *descriptors) loadSet(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return errors.Unwrap(err)
+	}
+	if info.Size() > maxDescriptorSetBytes {
+		return fmt.Errorf("descriptor set is %d bytes, over the %d byte limit", info.Size(), maxDescriptorSetBytes)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(data, &set); err != nil {
+		return fmt.Errorf("not a FileDescriptorSet: %w", err)
+	}
+	local := &protoregistry.Files{}
+	resolver := chainResolver{local, protoregistry.GlobalFiles}
+	for _, fdp := range set.GetFile() {
+		if existing, err := protoregistry.GlobalFiles.FindFileByPath(fdp.GetName()); err == nil {
+			// A copy of a built-in file (descriptor.proto, google/api/...):
+			// use the daemon's, so options stay typed.
+			if err := local.RegisterFile(existing); err != nil {
+				return err
+			}
+			continue
+		}
+		fd, err := protodesc.NewFile(fdp, resolver)
+		if err != nil {
+			return fmt.Errorf("%s: %w", fdp.GetName(), err)
+		}
+		if err := local.RegisterFile(fd); err != nil {
+			return fmt.Errorf("%s: %w", fdp.GetName(), err)
+		}
+		if err := registerWithDeps(d.files, fd); err != nil {
+			return err
+		}
+		d.roots = append(d.roots, fd)
+		d.where[fd.Path()] = path
+	}
+	return nil
+}
+
+// chainResolver looks names up in each registry in turn.
+type chainResolver []interface {
+	FindFileByPath(string) (protoreflect.FileDescriptor, error)
+	FindDescriptorByName(protoreflect.FullName) (protoreflect.Descriptor, error)
+}
+
+func (c chainResolver) FindFileByPath(p string) (protoreflect.FileDescriptor, error) {
+	for _, r := range c {
+		if fd, err := r.FindFileByPath(p); err == nil {
+			return fd, nil
+		}
+	}
+	return nil, protoregistry.NotFound
+}
+
+func (c chainResolver) FindDescriptorByName(n protoreflect.FullName) (protoreflect.Descriptor, error) {
+	for _, r := range c {
+		if d, err := r.FindDescriptorByName(n); err == nil {
+			return d, nil
+		}
+	}
+	return nil, protoregistry.NotFound
+}
+
+// methodPos is where a method is declared in its .proto file, when known.
+func (d *descriptors) methodPos(md protoreflect.MethodDescriptor) Pos {
+	file := md.ParentFile()
+	p := Pos{File: d.where[file.Path()]}
+	if p.File == "" {
+		p.File = file.Path()
+	}
+	if loc := file.SourceLocations().ByDescriptor(md); loc.StartLine > 0 || loc.StartColumn > 0 || loc.EndLine > 0 {
+		p.Line = loc.StartLine + 1
+	}
+	return p
+}

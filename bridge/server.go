@@ -1,0 +1,300 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+)
+
+// Server is the gRPC front door: it serves every route of the current Table
+// dynamically, plus grpc.health.v1, server reflection and the generic
+// protobridge.v1.BridgeService.
+type Server struct {
+	grpc   *grpc.Server
+	health *health.Server
+	table  atomic.Pointer[Table]
+	log    *slog.Logger
+}
+
+// NewServer builds a server for a table. The config supplies message size
+// limits and whether reflection is on.
+func NewServer(cfg *Config, t *Table, logger *slog.Logger) *Server {
+	s := &Server{log: logger, health: health.NewServer()}
+	s.table.Store(t)
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(int(cfg.Server.MaxRecvBytes)),
+		grpc.MaxSendMsgSize(int(cfg.Server.MaxSendBytes)),
+		grpc.UnknownServiceHandler(s.handleStream),
+	)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	pbv1.RegisterBridgeServiceServer(s.grpc, &bridgeService{s: s})
+	if cfg.Server.Reflection == nil || *cfg.Server.Reflection {
+		opts := reflection.ServerOptions{Services: s, DescriptorResolver: (*tableResolver)(s)}
+		reflectionv1.RegisterServerReflectionServer(s.grpc, reflection.NewServerV1(opts))
+		reflectionv1alpha.RegisterServerReflectionServer(s.grpc, reflection.NewServer(opts))
+	}
+	s.setHealth(t)
+	return s
+}
+
+// setHealth marks the daemon and every served service SERVING.
+func (s *Server) setHealth(t *Table) {
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for name := range t.services {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+}
+
+// Serve accepts connections on lis until Shutdown.
+func (s *Server) Serve(lis net.Listener) error {
+	err := s.grpc.Serve(lis)
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting calls, marks health NOT_SERVING, and lets
+// in-flight calls finish for up to grace before cutting them off. It returns
+// true when every call finished in time.
+func (s *Server) Shutdown(grace time.Duration) bool {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		s.grpc.Stop()
+		<-done
+		return false
+	}
+}
+
+// GetServiceInfo lists the built-in services and the table's services, for reflection.
+func (s *Server) GetServiceInfo() map[string]grpc.ServiceInfo {
+	info := s.grpc.GetServiceInfo()
+	for name, sd := range s.table.Load().services {
+		si := grpc.ServiceInfo{}
+		ms := sd.Methods()
+		for i := 0; i < ms.Len(); i++ {
+			md := ms.Get(i)
+			si.Methods = append(si.Methods, grpc.MethodInfo{Name: string(md.Name()), IsClientStream: md.IsStreamingClient(), IsServerStream: md.IsStreamingServer()})
+		}
+		info[name] = si
+	}
+	return info
+}
+
+// tableResolver resolves descriptors in the current table, then the built-ins.
+type tableResolver Server
+
+func (r *tableResolver) resolvers() chainResolver {
+	return chainResolver{r.table.Load().files, protoregistry.GlobalFiles}
+}
+
+// FindFileByPath implements protodesc.Resolver.
+func (r *tableResolver) FindFileByPath(p string) (protoreflect.FileDescriptor, error) {
+	return r.resolvers().FindFileByPath(p)
+}
+
+// FindDescriptorByName implements protodesc.Resolver.
+func (r *tableResolver) FindDescriptorByName(n protoreflect.FullName) (protoreflect.Descriptor, error) {
+	return r.resolvers().FindDescriptorByName(n)
+}
+
+// handleStream serves every method that is not built in: it finds the route
+// in the current table and runs it.
+func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
+	fullMethod, _ := grpc.MethodFromServerStream(ss)
+	br := s.table.Load().lookup(fullMethod)
+	if br == nil {
+		err := Errorf(codes.Unimplemented, "UNKNOWN_METHOD", map[string]string{"method": fullMethod}, "method %s is not served by this daemon", fullMethod)
+		s.log.Warn("call", "method", fullMethod, "code", codes.Unimplemented.String(), "error", "unknown method")
+		return err
+	}
+	ctx := ss.Context()
+	md, _ := metadata.FromIncomingContext(ctx)
+	call := &Call{Route: br.route, Metadata: md}
+	start := time.Now()
+	var err error
+	md2 := br.route.Method
+	if md2.IsStreamingClient() || md2.IsStreamingServer() {
+		if !md2.IsStreamingClient() {
+			req := dynamicpb.NewMessage(md2.Input())
+			if err = ss.RecvMsg(req); err != nil {
+				return err
+			}
+			call.Request = req
+		}
+		err = br.stream(ctx, call, &serverStream{ss: ss, in: md2.Input(), out: md2.Output()})
+	} else {
+		req := dynamicpb.NewMessage(md2.Input())
+		if err = ss.RecvMsg(req); err != nil {
+			return err
+		}
+		call.Request = req
+		var resp proto.Message
+		resp, err = s.unary(ctx, br, call)
+		if h := call.ResponseHeader(); len(h) > 0 {
+			_ = ss.SetHeader(h)
+		}
+		if err == nil {
+			err = ss.SendMsg(resp)
+		}
+	}
+	s.logCall(br.route, call, start, err)
+	return err
+}
+
+// unary runs a route's handler and checks what it returns.
+func (s *Server) unary(ctx context.Context, br *boundRoute, call *Call) (resp proto.Message, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("adapter panic", "method", br.route.Name(), "panic", p)
+			resp, err = nil, Errorf(codes.Internal, "INTERNAL", nil, "internal error while serving %s", br.route.Name())
+		}
+	}()
+	resp, err = br.unary(ctx, call)
+	if err != nil {
+		return nil, toStatusError(ctx, err)
+	}
+	if resp == nil || resp.ProtoReflect().Descriptor().FullName() != br.route.Method.Output().FullName() {
+		return nil, Errorf(codes.Internal, "BAD_RESPONSE_TYPE", nil, "%s produced a response of the wrong type", br.route.Name())
+	}
+	return resp, nil
+}
+
+// toStatusError makes sure what reaches the caller is a gRPC status.
+func toStatusError(ctx context.Context, err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return Errorf(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", nil, "deadline exceeded")
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return Errorf(codes.Canceled, "CANCELLED", nil, "call cancelled")
+	}
+	return Errorf(codes.Internal, "INTERNAL", nil, "%v", err)
+}
+
+func (s *Server) logCall(r *Route, c *Call, start time.Time, err error) {
+	code := status.Code(err)
+	attrs := []any{"method", r.Name(), "upstream", r.Upstream.Name, "code", code.String(), "duration", time.Since(start).Round(time.Microsecond)}
+	if c.Identity != "" {
+		attrs = append(attrs, "caller", c.Identity)
+	}
+	if err != nil {
+		attrs = append(attrs, "error", status.Convert(err).Message())
+		s.log.Warn("call", attrs...)
+		return
+	}
+	s.log.Info("call", attrs...)
+}
+
+// serverStream adapts a grpc.ServerStream to the adapter's Stream.
+type serverStream struct {
+	ss      grpc.ServerStream
+	in, out protoreflect.MessageDescriptor
+}
+
+func (st *serverStream) Recv() (proto.Message, error) {
+	m := dynamicpb.NewMessage(st.in)
+	if err := st.ss.RecvMsg(m); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+func (st *serverStream) Send(m proto.Message) error {
+	if m.ProtoReflect().Descriptor().FullName() != st.out.FullName() {
+		return Errorf(codes.Internal, "BAD_RESPONSE_TYPE", nil, "stream produced a message of the wrong type")
+	}
+	return st.ss.SendMsg(m)
+}
+
+func (st *serverStream) SetHeader(md metadata.MD) error { return st.ss.SetHeader(md) }
+
+// bridgeService is protobridge.v1.BridgeService: calls by name with JSON.
+type bridgeService struct {
+	pbv1.UnimplementedBridgeServiceServer
+	s *Server
+}
+
+// Invoke calls a unary route with a JSON payload.
+func (b *bridgeService) Invoke(ctx context.Context, req *pbv1.InvokeRequest) (*pbv1.InvokeResponse, error) {
+	name := "/" + strings.TrimPrefix(req.GetMethod(), "/")
+	br := b.s.table.Load().lookup(name)
+	if br == nil {
+		return nil, Errorf(codes.Unimplemented, "UNKNOWN_METHOD", map[string]string{"method": req.GetMethod()}, "method %s is not served by this daemon", req.GetMethod())
+	}
+	md := br.route.Method
+	if md.IsStreamingClient() || md.IsStreamingServer() {
+		return nil, Errorf(codes.InvalidArgument, "STREAMING_METHOD", map[string]string{"method": req.GetMethod()}, "Invoke calls unary methods only; %s streams", req.GetMethod())
+	}
+	in := dynamicpb.NewMessage(md.Input())
+	if p := req.GetPayload(); p != nil {
+		raw, err := protojson.Marshal(p)
+		if err == nil {
+			err = protojson.UnmarshalOptions{Resolver: b.s.types()}.Unmarshal(raw, in)
+		}
+		if err != nil {
+			return nil, Errorf(codes.InvalidArgument, "BAD_PAYLOAD", map[string]string{"method": req.GetMethod()}, "payload does not fit %s: %v", md.Input().FullName(), err)
+		}
+	}
+	imd, _ := metadata.FromIncomingContext(ctx)
+	call := &Call{Route: br.route, Request: in, Metadata: imd}
+	start := time.Now()
+	resp, err := b.s.unary(ctx, br, call)
+	b.s.logCall(br.route, call, start, err)
+	if h := call.ResponseHeader(); len(h) > 0 {
+		_ = grpc.SetHeader(ctx, h)
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, err := protojson.MarshalOptions{Resolver: b.s.types()}.Marshal(resp)
+	if err != nil {
+		return nil, Errorf(codes.Internal, "ENCODE", nil, "cannot encode the result as JSON: %v", err)
+	}
+	out := &structpb.Struct{}
+	if err := protojson.Unmarshal(raw, out); err != nil {
+		return nil, Errorf(codes.Internal, "ENCODE", nil, "result is not a JSON object: %v", err)
+	}
+	return &pbv1.InvokeResponse{Result: out}, nil
+}
+
+// types resolves Any type URLs against the table's files.
+func (s *Server) types() *dynamicpb.Types { return dynamicpb.NewTypes(s.table.Load().files) }
