@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/examples/demo"
+)
+
+// demo starts the built-in sample upstreams, then serves the demo config on
+// listen and prints calls a newcomer can paste.
+func demo(listen string, stdout, stderr io.Writer) int {
+	d, err := demo.Start(listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+		return 1
+	}
+	defer d.Close()
+	cfg, err := bridge.LoadConfig(d.ConfigPath)
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	logger := newLogger(cfg.Server.LogFormat, stderr)
+	t, err := bridge.Build(context.Background(), cfg, logger)
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	return serveTable(cfg, t, logger, func(addr net.Addr) {
+		fmt.Fprintf(stdout, "protobridge demo serving gRPC on %s (config: %s)\n\nTry, in another terminal:\n\n", addr, d.ConfigPath)
+		for _, c := range d.Commands {
+			fmt.Fprintln(stdout, c)
+		}
+		fmt.Fprintln(stdout, "\nPress Ctrl-C to stop.")
+	})
+}

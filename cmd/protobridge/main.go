@@ -1,0 +1,197 @@
+// Command protobridge is a protocol-translation daemon: internal services call
+// it over gRPC with ordinary generated stubs, and it calls REST, SOAP and
+// WebSocket backends, translating every message both ways.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/protobridge/protobridge/bridge"
+
+	_ "github.com/protobridge/protobridge/adapters/all"
+)
+
+const usage = `protobridge — gRPC in front of REST, SOAP and WebSocket backends.
+
+Usage:
+  protobridge serve  --config FILE   load the config and serve gRPC until SIGINT/SIGTERM
+  protobridge check  --config FILE   validate everything serve would load; print each problem as file:line
+  protobridge routes --config FILE   list the routes the config serves
+  protobridge demo   [--listen ADDR] serve the demo: sample REST upstreams built in, grpcurl lines printed
+  protobridge help                   show this text
+
+Exit status: 0 on success, 1 when the config has problems or serving fails, 2 on bad usage.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve", "check", "routes":
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		configPath := fs.String("config", "", "path to the YAML config file")
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if *configPath == "" || fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "protobridge %s: --config FILE is required\n\n%s", cmd, usage)
+			return 2
+		}
+		switch cmd {
+		case "serve":
+			return serve(*configPath, stderr)
+		case "check":
+			return check(*configPath, stdout, stderr)
+		default:
+			return routes(*configPath, stdout, stderr)
+		}
+	case "demo":
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		listen := fs.String("listen", bridge.DefaultListen, "gRPC listen address of the demo daemon")
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		return demo(*listen, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "protobridge: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+// load parses the config and builds its route table, printing problems.
+func load(ctx context.Context, path string, logger *slog.Logger, stderr io.Writer) (*bridge.Config, *bridge.Table, bool) {
+	cfg, err := bridge.LoadConfig(path)
+	if err == nil {
+		var t *bridge.Table
+		t, err = bridge.Build(ctx, cfg, logger)
+		if err == nil {
+			return cfg, t, true
+		}
+	}
+	printProblems(stderr, err)
+	return nil, nil, false
+}
+
+func printProblems(w io.Writer, err error) {
+	var ps bridge.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(w, p.String())
+		}
+		fmt.Fprintf(w, "%d problem(s)\n", len(ps))
+		return
+	}
+	fmt.Fprintln(w, err)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func check(path string, stdout, stderr io.Writer) int {
+	_, t, ok := load(context.Background(), path, slog.New(slog.NewTextHandler(io.Discard, nil)), stderr)
+	if !ok {
+		return 1
+	}
+	defer t.Close()
+	fmt.Fprintf(stdout, "%s: ok, %d route(s)\n", path, len(t.Routes()))
+	return 0
+}
+
+func routes(path string, stdout, stderr io.Writer) int {
+	_, t, ok := load(context.Background(), path, slog.New(slog.NewTextHandler(io.Discard, nil)), stderr)
+	if !ok {
+		return 1
+	}
+	defer t.Close()
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "METHOD\tUPSTREAM\tKIND\tBINDING")
+	for _, r := range t.Routes() {
+		binding := ""
+		if r.HTTP != nil {
+			verb, p := bridge.HTTPMethodAndPath(r.HTTP)
+			binding = verb + " " + p + " (" + r.Encoding + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name(), r.Upstream.Name, r.Upstream.Kind, binding)
+	}
+	tw.Flush()
+	return 0
+}
+
+func serve(path string, stderr io.Writer) int {
+	cfg, err := bridge.LoadConfig(path)
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	logger := newLogger(cfg.Server.LogFormat, stderr)
+	t, err := bridge.Build(context.Background(), cfg, logger)
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	return serveTable(cfg, t, logger, nil)
+}
+
+// serveTable serves a built table until SIGINT/SIGTERM, then drains in-flight
+// calls for up to the configured grace period. ready, when set, is called
+// once the listener is open.
+func serveTable(cfg *bridge.Config, t *bridge.Table, logger *slog.Logger, ready func(addr net.Addr)) int {
+	defer t.Close()
+	lis, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		logger.Error("cannot listen", "address", cfg.Server.Listen, "error", err)
+		return 1
+	}
+	srv := bridge.NewServer(cfg, t, logger)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	logger.Info("serving", "address", lis.Addr().String(), "routes", len(t.Routes()))
+	if ready != nil {
+		ready(lis.Addr())
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			logger.Error("serve failed", "error", err)
+			return 1
+		}
+		return 0
+	case sig := <-sigs:
+		logger.Info("shutting down", "signal", sig.String(), "grace", cfg.Server.ShutdownGrace)
+		if !srv.Shutdown(cfg.Server.ShutdownGrace) {
+			logger.Warn("grace period over; remaining calls were cut off")
+		}
+		<-errc
+		logger.Info("stopped")
+		return 0
+	}
+}
