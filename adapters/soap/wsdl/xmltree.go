@@ -1,0 +1,209 @@
+package wsdl
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Limits applied to every document the loader reads. They bound the work a hostile or
+// broken WSDL can cause; exceeding one is an error naming the document.
+const (
+	// MaxFileSize is the largest document, in bytes, that is parsed.
+	MaxFileSize = 16 << 20
+	// MaxDepth is the deepest element nesting accepted in a document.
+	MaxDepth = 256
+	// MaxDocuments is the largest number of documents (WSDL and XSD files, counting
+	// each chameleon inclusion separately) one Load may read.
+	MaxDocuments = 1024
+)
+
+// node is one element of a parsed document with the namespace bindings in scope at
+// it, so that QName-valued attributes (type="tns:Foo") can be resolved.
+type node struct {
+	name     xml.Name
+	attrs    []xml.Attr        // attributes other than namespace declarations
+	ns       map[string]string // prefix -> namespace URI in scope; "" is the default namespace
+	children []*node
+	text     []byte // character data directly inside this element
+	line     int
+	file     string
+}
+
+// pos names the node's place for error messages: "file:line".
+func (n *node) pos() string { return fmt.Sprintf("%s:%d", n.file, n.line) }
+
+// attr returns the value of the un-namespaced attribute local, or "".
+func (n *node) attr(local string) string {
+	v, _ := n.lookupAttr(xml.Name{Local: local})
+	return v
+}
+
+// lookupAttr returns the attribute named name and whether it is present.
+func (n *node) lookupAttr(name xml.Name) (string, bool) {
+	for _, a := range n.attrs {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// is reports whether the node is the element {space}local.
+func (n *node) is(space, local string) bool { return n.name.Space == space && n.name.Local == local }
+
+// qname resolves a QName-valued attribute value against the bindings in scope. An
+// unprefixed value takes the default namespace. An empty value gives the zero Name.
+func (n *node) qname(v string) (xml.Name, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return xml.Name{}, nil
+	}
+	prefix, local, ok := strings.Cut(v, ":")
+	if !ok {
+		return xml.Name{Space: n.ns[""], Local: v}, nil
+	}
+	if prefix == "xml" {
+		return xml.Name{Space: xmlNS, Local: local}, nil
+	}
+	uri, ok := n.ns[prefix]
+	if !ok {
+		return xml.Name{}, fmt.Errorf("%s: undeclared namespace prefix %q in %q", n.pos(), prefix, v)
+	}
+	return xml.Name{Space: uri, Local: local}, nil
+}
+
+// qattr resolves the QName-valued attribute local.
+func (n *node) qattr(local string) (xml.Name, error) { return n.qname(n.attr(local)) }
+
+// innerText returns all character data inside the node, descendants included,
+// with surrounding white space trimmed.
+func (n *node) innerText() string {
+	var b strings.Builder
+	var walk func(*node)
+	walk = func(m *node) {
+		b.Write(m.text)
+		for _, c := range m.children {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.TrimSpace(b.String())
+}
+
+// errDTD is returned for documents containing a DOCTYPE or entity declaration.
+var errDTD = errors.New("DOCTYPE and entity declarations are refused (possible XML bomb)")
+
+// parseTree parses one XML document into a tree, enforcing MaxFileSize and MaxDepth and
+// refusing DTDs. file names the document in errors.
+func parseTree(data []byte, file string) (*node, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: document is %d bytes, larger than the limit of %d", file, len(data), MaxFileSize)
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = true
+	d.CharsetReader = charsetReader
+	var (
+		root  *node
+		stack []*node
+	)
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line, _ := d.InputPos()
+			return nil, fmt.Errorf("%s:%d: malformed XML: %w", file, line, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) >= MaxDepth {
+				line, _ := d.InputPos()
+				return nil, fmt.Errorf("%s:%d: elements nested deeper than the limit of %d", file, line, MaxDepth)
+			}
+			if root != nil && len(stack) == 0 {
+				return nil, fmt.Errorf("%s: more than one root element", file)
+			}
+			line, _ := d.InputPos()
+			n := &node{name: t.Name, line: line, file: file}
+			var parentNS map[string]string
+			if len(stack) > 0 {
+				parentNS = stack[len(stack)-1].ns
+			}
+			n.ns = parentNS
+			copied := false
+			for _, a := range t.Attr {
+				prefix, isDecl := "", false
+				switch {
+				case a.Name.Space == "xmlns":
+					prefix, isDecl = a.Name.Local, true
+				case a.Name.Space == "" && a.Name.Local == "xmlns":
+					isDecl = true
+				}
+				if !isDecl {
+					n.attrs = append(n.attrs, a)
+					continue
+				}
+				if !copied {
+					n.ns = make(map[string]string, len(parentNS)+2)
+					for k, v := range parentNS {
+						n.ns[k] = v
+					}
+					copied = true
+				}
+				n.ns[prefix] = a.Value
+			}
+			if n.ns == nil {
+				n.ns = map[string]string{}
+			}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.children = append(p.children, n)
+			} else {
+				root = n
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				top := stack[len(stack)-1]
+				top.text = append(top.text, t...)
+			}
+		case xml.Directive:
+			s := strings.TrimSpace(string(t))
+			if strings.HasPrefix(s, "DOCTYPE") || strings.HasPrefix(s, "ENTITY") {
+				line, _ := d.InputPos()
+				return nil, fmt.Errorf("%s:%d: %w", file, line, errDTD)
+			}
+		}
+	}
+	if root == nil {
+		return nil, fmt.Errorf("%s: no root element", file)
+	}
+	return root, nil
+}
+
+// charsetReader accepts the encodings WSDLs are written in besides UTF-8: US-ASCII is a
+// subset, and ISO-8859-1 maps byte for byte onto the first 256 code points.
+func charsetReader(label string, in io.Reader) (io.Reader, error) {
+	switch strings.ToLower(label) {
+	case "us-ascii", "ascii", "utf8":
+		return in, nil
+	case "iso-8859-1", "latin1", "latin-1", "iso8859-1":
+		b, err := io.ReadAll(in)
+		if err != nil {
+			return nil, err
+		}
+		r := make([]rune, len(b))
+		for i, c := range b {
+			r[i] = rune(c)
+		}
+		return strings.NewReader(string(r)), nil
+	}
+	return nil, fmt.Errorf("unsupported encoding %q", label)
+}
