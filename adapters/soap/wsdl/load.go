@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -118,19 +119,22 @@ type loader struct {
 	seen    map[string]bool // WSDL and imported schema documents already read
 	schemas map[string]bool // included schemas by location and effective namespace
 	ndocs   int
+	// importErrs are xs:import documents that could not be read, reported with
+	// resolution errors.
+	importErrs []error
 	// fixups run after all documents are read, phase by phase (see the phase consts).
 	fixups [numPhases][]func() error
 }
 
 // Resolution phases, run in order once every document is read.
 const (
-	phaseLookup    = iota // XSD references by name
-	phaseSubstTypes       // untyped elements take their substitution group head's type
-	phaseCopyRefs         // element and attribute ref= copies
-	phaseWSDLParts        // message parts against schemas
-	phaseWSDLOps          // port type operations against messages
-	phaseWSDLBind         // bindings against port types
-	phaseWSDLPorts        // ports against bindings
+	phaseLookup     = iota // XSD references by name
+	phaseSubstTypes        // untyped elements take their substitution group head's type
+	phaseCopyRefs          // element and attribute ref= copies
+	phaseWSDLParts         // message parts against schemas
+	phaseWSDLOps           // port type operations against messages
+	phaseWSDLBind          // bindings against port types
+	phaseWSDLPorts         // ports against bindings
 	numPhases
 )
 
@@ -184,11 +188,36 @@ func (l *loader) fetch(loc, from string) ([]byte, error) {
 // readFile reads a local file of at most MaxFileSize bytes.
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// WSDLs written on case-insensitive file systems may spell names differently.
+		if alt := caseInsensitiveMatch(path); alt != "" {
+			f, err = os.Open(alt)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return readLimited(f)
+}
+
+// caseInsensitiveMatch returns the single file in path's directory whose name equals
+// path's base name ignoring case, or "".
+func caseInsensitiveMatch(path string) string {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return ""
+	}
+	match := ""
+	for _, e := range entries {
+		if strings.EqualFold(e.Name(), filepath.Base(path)) {
+			if match != "" {
+				return ""
+			}
+			match = filepath.Join(filepath.Dir(path), e.Name())
+		}
+	}
+	return match
 }
 
 // fetchHTTP GETs url with remoteTimeout, reading at most MaxFileSize bytes.
@@ -280,7 +309,7 @@ func (l *loader) finish() (*Definitions, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+		return nil, joinErrors(append(errs, l.importErrs...))
 	}
 	return l.defs, nil
 }

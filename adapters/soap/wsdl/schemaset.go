@@ -137,26 +137,47 @@ func (s *SchemaSet) addAttributeGroup(g *AttributeGroup) {
 	}
 }
 
-// lookup finds name with get. An unqualified name that is not found is retried in tns:
-// that is the chameleon-include rule, and the lenient reading of unprefixed references
-// in schemas without a default namespace.
-func lookup[T any](name xml.Name, tns string, get func(xml.Name) (T, bool)) (T, bool) {
-	if v, ok := get(name); ok {
+// lookup finds name in m. An unqualified name that is not found is retried in tns (the
+// chameleon-include rule, and the lenient reading of unprefixed references in schemas
+// without a default namespace), then as the only component of that local name in any
+// namespace.
+func lookup[T any](m map[xml.Name]T, name xml.Name, tns string) (T, bool) {
+	if v, ok := m[name]; ok || name.Space != "" {
+		return v, ok
+	}
+	if v, ok := m[xml.Name{Space: tns, Local: name.Local}]; ok {
 		return v, true
 	}
-	if name.Space == "" && tns != "" {
-		return get(xml.Name{Space: tns, Local: name.Local})
+	var (
+		found T
+		n     int
+	)
+	for k, v := range m {
+		if k.Local == name.Local {
+			found, n = v, n+1
+		}
 	}
-	var zero T
-	return zero, false
+	return found, n == 1
 }
 
 func (s *SchemaSet) lookupType(name xml.Name, tns string, n *node, what string) (Type, error) {
-	t, ok := lookup(name, tns, func(q xml.Name) (Type, bool) { t := s.Type(q); return t, t != nil })
-	if !ok {
-		return nil, fmt.Errorf("%s: type %s referenced by %s not found", n.pos(), fmtName(name), what)
+	if t := s.Type(name); t != nil {
+		return t, nil
 	}
-	return t, nil
+	if t, ok := lookup(s.types, name, tns); ok {
+		return t, nil
+	}
+	// type= naming an element declaration, a slip other processors tolerate: use the
+	// element's type.
+	if e, ok := lookup(s.elements, name, tns); ok {
+		if e.Type != nil {
+			return e.Type, nil
+		}
+		if t := s.Type(e.TypeName); t != nil {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: type %s referenced by %s not found", n.pos(), fmtName(name), what)
 }
 
 func (s *SchemaSet) lookupSimpleType(name xml.Name, tns string, n *node, what string) (*SimpleType, error) {
@@ -176,7 +197,7 @@ func (s *SchemaSet) lookupSimpleType(name xml.Name, tns string, n *node, what st
 }
 
 func (s *SchemaSet) lookupElement(name xml.Name, tns string, n *node, what string) (*Element, error) {
-	e, ok := lookup(name, tns, func(q xml.Name) (*Element, bool) { e, ok := s.elements[q]; return e, ok })
+	e, ok := lookup(s.elements, name, tns)
 	if !ok {
 		return nil, fmt.Errorf("%s: element %s referenced by %s not found", n.pos(), fmtName(name), what)
 	}
@@ -184,7 +205,10 @@ func (s *SchemaSet) lookupElement(name xml.Name, tns string, n *node, what strin
 }
 
 func (s *SchemaSet) lookupAttribute(name xml.Name, tns string, n *node) (*Attribute, error) {
-	a, ok := lookup(name, tns, func(q xml.Name) (*Attribute, bool) { a := s.Attribute(q); return a, a != nil })
+	if a := s.Attribute(name); a != nil {
+		return a, nil
+	}
+	a, ok := lookup(s.attributes, name, tns)
 	if !ok {
 		return nil, fmt.Errorf("%s: attribute %s referenced by an attribute ref not found", n.pos(), fmtName(name))
 	}
@@ -192,7 +216,7 @@ func (s *SchemaSet) lookupAttribute(name xml.Name, tns string, n *node) (*Attrib
 }
 
 func (s *SchemaSet) lookupGroup(name xml.Name, tns string, n *node) (*Group, error) {
-	g, ok := lookup(name, tns, func(q xml.Name) (*Group, bool) { g, ok := s.groups[q]; return g, ok })
+	g, ok := lookup(s.groups, name, tns)
 	if !ok {
 		return nil, fmt.Errorf("%s: group %s referenced by a group ref not found", n.pos(), fmtName(name))
 	}
@@ -200,7 +224,7 @@ func (s *SchemaSet) lookupGroup(name xml.Name, tns string, n *node) (*Group, err
 }
 
 func (s *SchemaSet) lookupAttributeGroup(name xml.Name, tns string, n *node) (*AttributeGroup, error) {
-	g, ok := lookup(name, tns, func(q xml.Name) (*AttributeGroup, bool) { g, ok := s.attributeGroups[q]; return g, ok })
+	g, ok := lookup(s.attributeGroups, name, tns)
 	if !ok {
 		return nil, fmt.Errorf("%s: attributeGroup %s referenced by an attributeGroup ref not found", n.pos(), fmtName(name))
 	}
@@ -214,7 +238,7 @@ const maxSubstitutionChain = 64
 // group head's type, else xs:anyType.
 func (s *SchemaSet) defaultElementType(e *Element) Type {
 	for i := 0; i < maxSubstitutionChain && e.SubstitutionGroup.Local != ""; i++ {
-		head, ok := lookup(e.SubstitutionGroup, e.schema.TargetNamespace, func(q xml.Name) (*Element, bool) { h, ok := s.elements[q]; return h, ok })
+		head, ok := lookup(s.elements, e.SubstitutionGroup, e.schema.TargetNamespace)
 		if !ok {
 			break
 		}
@@ -250,7 +274,7 @@ func (s *SchemaSet) resolve() []error {
 	for _, sc := range s.Schemas {
 		for _, e := range sc.Elements {
 			if h := e.SubstitutionGroup; h.Local != "" {
-				if head, ok := lookup(h, sc.TargetNamespace, func(q xml.Name) (*Element, bool) { h, ok := s.elements[q]; return h, ok }); ok && s.elements[e.Name] == e {
+				if head, ok := lookup(s.elements, h, sc.TargetNamespace); ok && s.elements[e.Name] == e {
 					s.substitutes[head.Name] = append(s.substitutes[head.Name], e)
 				}
 			}

@@ -177,7 +177,7 @@ type BindingOperation struct {
 	// Action is soapAction (SOAP 1.1) or soapAction/action (SOAP 1.2); may be "".
 	Action string
 	// Style is the effective style: the operation's style=, else the binding's.
-	Style          Style
+	Style         Style
 	Input, Output *BindingMessage
 	Faults        []*BindingFault
 }

@@ -31,15 +31,22 @@ func docOf(n *node) string {
 	return ""
 }
 
-// wsdlRef resolves a QName attribute referring to a WSDL component. An unprefixed name
-// outside any default namespace falls back to the document's target namespace, as
-// lenient processors do.
-func wsdlRef(n *node, attr, tns string) (xml.Name, error) {
-	q, err := n.qattr(attr)
-	if err == nil && q.Space == "" && q.Local != "" {
-		q.Space = tns
+// wsdlRef resolves the QName attribute attr of n, naming a WSDL component, and looks it
+// up in m. An unprefixed name that is not found is retried in the document's target
+// namespace: generators often leave it unprefixed under xmlns="…/wsdl/" or with no
+// default namespace at all.
+func wsdlRef[T any](m map[xml.Name]*T, n *node, attr, tns string) (*T, xml.Name, error) {
+	name, err := n.qattr(attr)
+	if err != nil {
+		return nil, name, err
 	}
-	return q, err
+	if v := m[name]; v != nil {
+		return v, name, nil
+	}
+	if !strings.Contains(n.attr(attr), ":") {
+		return m[xml.Name{Space: tns, Local: name.Local}], name, nil
+	}
+	return nil, name, nil
 }
 
 // parseDefinitions reads a wsdl:definitions element found at loc.
@@ -152,11 +159,14 @@ func (l *loader) parsePortType(n *node, tns string) {
 			iom := &IOMessage{Name: io.attr("name")}
 			*slot = iom
 			l.fixup(phaseWSDLOps, func() error {
-				name, err := wsdlRef(io, "message", tns)
-				if err != nil {
+				var (
+					name xml.Name
+					err  error
+				)
+				if iom.Message, name, err = wsdlRef(l.defs.messages, io, "message", tns); err != nil {
 					return err
 				}
-				if iom.Message = l.defs.messages[name]; iom.Message == nil {
+				if iom.Message == nil {
 					return fmt.Errorf("%s: message %s referenced by operation %s of port type %s not found", io.pos(), fmtName(name), op.Name, pt.Name.Local)
 				}
 				return nil
@@ -187,11 +197,14 @@ func (l *loader) parseBinding(n *node, tns string) {
 		}
 	}
 	l.fixup(phaseWSDLBind, func() error {
-		name, err := wsdlRef(n, "type", tns)
-		if err != nil {
+		var (
+			name xml.Name
+			err  error
+		)
+		if b.PortType, name, err = wsdlRef(l.defs.portTypes, n, "type", tns); err != nil {
 			return err
 		}
-		if b.PortType = l.defs.portTypes[name]; b.PortType == nil {
+		if b.PortType == nil {
 			return fmt.Errorf("%s: port type %s referenced by binding %s not found", n.pos(), fmtName(name), b.Name.Local)
 		}
 		for _, c := range bops {
@@ -350,11 +363,14 @@ func (l *loader) parseBindingMessage(n *node, io *IOMessage, tns string) (*Bindi
 // parseHeader reads a soap:header or soap:headerfault.
 func (l *loader) parseHeader(n *node, tns string) (*Header, error) {
 	h := &Header{Use: parseUse(n.attr("use")), Namespace: n.attr("namespace"), EncodingStyle: n.attr("encodingStyle")}
-	name, err := wsdlRef(n, "message", tns)
-	if err != nil {
+	var (
+		name xml.Name
+		err  error
+	)
+	if h.Message, name, err = wsdlRef(l.defs.messages, n, "message", tns); err != nil {
 		return nil, err
 	}
-	if h.Message = l.defs.messages[name]; h.Message == nil {
+	if h.Message == nil {
 		return nil, fmt.Errorf("%s: message %s referenced by soap:%s not found", n.pos(), fmtName(name), n.name.Local)
 	}
 	if h.Part = h.Message.Part(n.attr("part")); h.Part == nil {
@@ -387,11 +403,14 @@ func (l *loader) parseService(n *node, tns string) {
 		}
 		s.Ports = append(s.Ports, p)
 		l.fixup(phaseWSDLPorts, func() error {
-			name, err := wsdlRef(c, "binding", tns)
-			if err != nil {
+			var (
+				name xml.Name
+				err  error
+			)
+			if p.Binding, name, err = wsdlRef(l.defs.bindings, c, "binding", tns); err != nil {
 				return err
 			}
-			if p.Binding = l.defs.bindings[name]; p.Binding == nil {
+			if p.Binding == nil {
 				return fmt.Errorf("%s: binding %s referenced by port %s of service %s not found", c.pos(), fmtName(name), p.Name, s.Name.Local)
 			}
 			return nil

@@ -80,7 +80,7 @@ type Element struct {
 
 // Occurs implements Particle.
 func (e *Element) Occurs() (min, max int) { return e.MinOccurs, e.MaxOccurs }
-func (*Element) isParticle()                {}
+func (*Element) isParticle()              {}
 
 // Repeated reports whether the element may occur more than once.
 func (e *Element) Repeated() bool { return e.MaxOccurs == Unbounded || e.MaxOccurs > 1 }
@@ -125,7 +125,7 @@ type ModelGroup struct {
 
 // Occurs implements Particle.
 func (g *ModelGroup) Occurs() (min, max int) { return g.MinOccurs, g.MaxOccurs }
-func (*ModelGroup) isParticle()                {}
+func (*ModelGroup) isParticle()              {}
 
 // ProcessContents is the validation mode of a wildcard.
 type ProcessContents int
@@ -153,7 +153,7 @@ type Any struct {
 
 // Occurs implements Particle.
 func (a *Any) Occurs() (min, max int) { return a.MinOccurs, a.MaxOccurs }
-func (*Any) isParticle()                {}
+func (*Any) isParticle()              {}
 
 // AttributeUse is the use= of an attribute.
 type AttributeUse int

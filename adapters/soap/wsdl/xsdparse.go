@@ -78,6 +78,7 @@ func parseOccurs(n *node) (min, max int, err error) {
 // it (the base for its imports and includes), name the Schema.Location to record, and
 // includerTNS the including schema's namespace when n is reached by xs:include.
 func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
+	canonicalizeXSD(n)
 	s := &Schema{
 		TargetNamespace:      n.attr("targetNamespace"),
 		Location:             name,
@@ -98,11 +99,10 @@ func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 		case "include", "redefine":
 			err = l.includeSchema(c, loc, s.TargetNamespace)
 		case "import":
+			// schemaLocation is a hint (XSD §4.2.3): a document that cannot be read is
+			// reported only if a reference then fails to resolve.
 			if sl := c.attr("schemaLocation"); sl != "" {
-				var ref string
-				if ref, err = resolveLocation(loc, sl); err == nil {
-					err = l.loadDocument(ref, c.pos())
-				}
+				err = l.importSchema(c, loc, sl)
 			}
 		case "element":
 			var e *Element
@@ -148,6 +148,25 @@ func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 	return nil
 }
 
+// importSchema reads the document named by an xs:import once. Failing to read it is
+// recorded, not fatal; failing to parse what was read is fatal.
+func (l *loader) importSchema(n *node, base, sl string) error {
+	loc, err := resolveLocation(base, sl)
+	if err != nil {
+		return fmt.Errorf("%s: xs:import %q: %w", n.pos(), sl, err)
+	}
+	if l.seen[loc] {
+		return nil
+	}
+	l.seen[loc] = true
+	data, err := l.fetch(loc, n.pos())
+	if err != nil {
+		l.importErrs = append(l.importErrs, fmt.Errorf("%s: xs:import of %q skipped: %w", n.pos(), sl, err))
+		return nil
+	}
+	return l.parseDocument(data, loc)
+}
+
 // includeSchema reads the schema named by an xs:include (or xs:redefine) into the
 // includer's namespace, once per location and namespace.
 func (l *loader) includeSchema(n *node, base, tns string) error {
@@ -175,9 +194,8 @@ func (l *loader) includeSchema(n *node, base, tns string) error {
 	if !isX(root, "schema") {
 		return fmt.Errorf("%s: document included at %s is not an xs:schema", root.pos(), n.pos())
 	}
-	if got := root.attr("targetNamespace"); got != "" && got != tns {
-		return fmt.Errorf("%s: included schema has targetNamespace %q, the including schema at %s has %q", root.pos(), got, n.pos(), tns)
-	}
+	// An included schema must have the includer's namespace or none (chameleon); one
+	// with another namespace is read in its own, as if imported.
 	return l.addSchema(root, loc, loc, tns)
 }
 
@@ -722,4 +740,36 @@ func (p *schemaParser) facets(n *node, st *SimpleType) error {
 		}
 	}
 	return nil
+}
+
+// xsdElementNames are the XSD element local names, by lower case.
+var xsdElementNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range strings.Fields(`all annotation any anyAttribute appinfo attribute
+		attributeGroup choice complexContent complexType documentation element enumeration
+		extension field fractionDigits group import include key keyref length list
+		maxExclusive maxInclusive maxLength minExclusive minInclusive minLength notation
+		pattern redefine restriction schema selector sequence simpleContent simpleType
+		totalDigits union unique whiteSpace`) {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+// canonicalizeXSD fixes the letter case of XSD element names under n (xs:simpletype
+// for xs:simpleType), a slip some hand-written schemas make that other processors
+// tolerate. xs:appinfo content is left alone.
+func canonicalizeXSD(n *node) {
+	if n.name.Space != XSDNS {
+		return
+	}
+	if c, ok := xsdElementNames[strings.ToLower(n.name.Local)]; ok {
+		n.name.Local = c
+	}
+	if n.name.Local == "appinfo" || n.name.Local == "documentation" {
+		return
+	}
+	for _, c := range n.children {
+		canonicalizeXSD(c)
+	}
 }
