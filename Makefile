@@ -1,0 +1,68 @@
+# protobridge — see README.md. `make demo` and `make test` are the two commands
+# a newcomer needs; everything they use is installed by the targets below.
+
+GO      ?= go
+BIN     := $(CURDIR)/bin
+GRPCURL := $(BIN)/grpcurl
+GHZ     := $(BIN)/ghz
+BUF     := $(GO) tool -modfile=tools/go.mod buf
+PEERS   := test/peers/node_modules/.package-lock.json
+
+GRPCURL_VERSION := v1.9.4
+GHZ_VERSION     := v0.120.0
+
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all build test demo gen lint vet fmt-check bench tools peers clean
+
+all: build
+
+## build: compile the daemon into bin/protobridge
+build:
+	$(GO) build -o $(BIN)/protobridge ./cmd/protobridge
+
+## demo: run the daemon on 127.0.0.1:50051 against built-in sample upstreams
+demo:
+	$(GO) run ./cmd/protobridge demo
+
+## test: install the test peers and clients, then run every test with the race detector
+test: tools peers fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## gen: regenerate gen/ from proto/ with buf (pinned in tools/go.mod) and lint the protos
+gen:
+	$(BUF) generate
+	$(BUF) lint
+
+## lint: gofmt, go vet and buf lint
+lint: fmt-check vet
+	$(BUF) lint
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## bench: benchmarks side by side with the anchors, printing BENCH ratio lines
+bench: tools
+	$(MAKE) -C bench run
+
+## tools: grpcurl (and ghz for bench) pinned, built from the Go module proxy into bin/
+tools: $(GRPCURL) $(GHZ)
+
+$(GRPCURL):
+	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+$(GHZ):
+	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+## peers: the npm test peers (Prism, node-soap, ws) from the committed lock file
+peers: $(PEERS)
+
+$(PEERS): test/peers/package-lock.json
+	npm ci --prefix test/peers --no-audit --no-fund --loglevel=error
+
+clean:
+	rm -rf $(BIN) test/peers/node_modules

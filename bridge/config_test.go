@@ -1,0 +1,179 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigProblemsCarryFileAndLine(t *testing.T) {
+	// Line numbers count from the config's first line; writeConfig adds
+	// three lines of descriptors before body.
+	cases := []struct {
+		name string
+		body string
+		line int
+		want string
+	}{
+		{"unknown key", okUpstreams + "    colour: red\n", 8, `unknown key "colour" in upstream`},
+		{"unknown top key", "listen: 1\n", 4, `unknown key "listen" in config`},
+		{"no kind", "upstreams:\n  shop:\n    base_url: http://x:1\n", 5, `upstream "shop" has no kind`},
+		{"bad kind", "upstreams:\n  shop:\n    kind: ftp\n    base_url: http://x:1\n", 5, `unknown kind "ftp"`},
+		{"relative base_url", "upstreams:\n  shop:\n    kind: fake\n    base_url: /x\n", 5, "is not an absolute URL"},
+		{"route to unknown upstream", okUpstreams + "routes:\n  - method: shop.v1.ShopService/GetItem\n    upstream: nope\n", 9, `unknown upstream "nope"`},
+		{"bad method name", okUpstreams + "routes:\n  - method: GetItem\n", 9, "is not a full method name"},
+		{"bad status code", okUpstreams + "    status_codes: {409: NOPE}\n", 5, "status_codes 409"},
+		{"bad size", "server:\n  max_recv_bytes: lots\n", 5, `"lots" is not a size`},
+		{"two http verbs", okUpstreams + "routes:\n  - method: shop.v1.ShopService/GetItem\n    http: {get: /a, post: /b}\n", 9, "exactly one method and path"},
+		{"bad api key digest", okUpstreams + "auth:\n  api_keys: [{id: a, sha256: xyz}]\n", 1, "sha256 is not 64 hex digits"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeConfig(t, c.body)
+			_, err := LoadConfig(p)
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("want Problems, got %v", err)
+			}
+			want := p + ":" + itoa(int64(c.line)) + ": "
+			for _, pr := range ps {
+				if strings.HasPrefix(pr.String(), want) && strings.Contains(pr.String(), c.want) {
+					return
+				}
+			}
+			t.Fatalf("want a problem %q…%q, got:\n%v", want, c.want, err)
+		})
+	}
+}
+
+func TestBuildProblemsCarryFileAndLine(t *testing.T) {
+	protoDir, _ := filepath.Abs("testdata/proto")
+	protoFile := filepath.Join(protoDir, "shop/v1/shop.proto")
+	cases := []struct {
+		name string
+		body string
+		pos  string
+		want string
+	}{
+		{"route matches no method", okUpstreams + "routes:\n  - method: shop.v1.ShopService/Nope\n", "CONFIG:9", "matches no loaded method"},
+		{"service names undeclared upstream", "upstreams:\n  other:\n    kind: fake\n    base_url: http://127.0.0.1:1\n", protoFile + ":13", `names upstream "shop", which the config does not declare`},
+		{"adapter refuses route", okUpstreams + "routes:\n  - method: shop.v1.ShopService/GetItem\n    http: {get: /items}\n  - method: shop.v1.ShopService/Slow\n    upstream: shop\n", "", ""},
+		{"adapter fails to build", okUpstreams + "    headers: {fail: build}\n", "CONFIG:5", "cannot build"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lastFake.Store(&fakeAdapter{})
+			p := writeConfig(t, c.body)
+			cfg, err := LoadConfig(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tab, err := Build(context.Background(), cfg, discard())
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("want success, got %v", err)
+				}
+				_ = tab.Close()
+				return
+			}
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("want Problems, got %v", err)
+			}
+			pos := strings.Replace(c.pos, "CONFIG", p, 1)
+			for _, pr := range ps {
+				if strings.HasPrefix(pr.String(), pos+": ") && strings.Contains(pr.String(), c.want) {
+					return
+				}
+			}
+			t.Fatalf("want a problem at %s containing %q, got:\n%v", pos, c.want, err)
+		})
+	}
+}
+
+func TestProtoSyntaxErrorIsReportedAtItsLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "bad"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "syntax = \"proto3\";\npackage bad;\nmessage M {\n  int32 x = ;\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "bad/bad.proto"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfgPath, []byte("descriptors:\n  import_paths: [.]\n  protos: [bad/bad.proto]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(context.Background(), cfg, discard())
+	want := filepath.Join(dir, "bad/bad.proto") + ":4: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("want %q…, got %v", want, err)
+	}
+}
+
+func TestDefaultsAndRouteMerge(t *testing.T) {
+	cfg, tab, _ := buildTable(t, okUpstreams+"routes:\n  - method: /shop.v1.ShopService/GetItem\n    timeout: 1500ms\n    encoding: xml\n    open: true\n    status_codes: {409: ALREADY_EXISTS}\n")
+	if cfg.Server.Listen != DefaultListen || cfg.Server.ShutdownGrace != DefaultShutdownGrace || cfg.Server.MaxRecvBytes != DefaultMaxMessageBytes {
+		t.Errorf("server defaults not applied: %+v", cfg.Server)
+	}
+	u := cfg.Upstreams["shop"]
+	if u.Timeout != DefaultUpstreamTimeout || u.MaxResponseBytes != DefaultMaxBodyBytes || u.Encoding != "json" || u.Name != "shop" {
+		t.Errorf("upstream defaults not applied: %+v", u)
+	}
+	routes := tab.Routes()
+	if len(routes) != 3 {
+		t.Fatalf("want 3 routes, got %d", len(routes))
+	}
+	byName := map[string]*Route{}
+	for _, r := range routes {
+		byName[r.Name()] = r
+	}
+	get := byName["shop.v1.ShopService/GetItem"]
+	if get.Timeout != 1500*time.Millisecond || get.Encoding != "xml" || !get.Open || get.StatusCodes[409].String() != "AlreadyExists" {
+		t.Errorf("config override not merged: %+v", get)
+	}
+	if verb, path := HTTPMethodAndPath(get.HTTP); verb != "GET" || path != "/items/{id}" {
+		t.Errorf("http rule from proto lost: %s %s", verb, path)
+	}
+	slow := byName["shop.v1.ShopService/Slow"]
+	if slow.Timeout != 5*time.Second || slow.Encoding != "json" || slow.Open || !slow.Creates() {
+		t.Errorf("proto options not applied: %+v", slow)
+	}
+}
+
+func TestByteSizeUnits(t *testing.T) {
+	for in, want := range map[string]ByteSize{"512": 512, "1KiB": 1024, "4MiB": 4 << 20, "2MB": 2e6, "1GiB": 1 << 30} {
+		p := writeConfig(t, okUpstreams+"    max_response_bytes: "+in+"\n")
+		cfg, err := LoadConfig(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Upstreams["shop"].MaxResponseBytes; got != want {
+			t.Errorf("%s: got %d want %d", in, got, want)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	cases := map[string]time.Duration{"120": 2 * time.Minute, "Sat, 28 Nov 2026 12:00:30 GMT": 30 * time.Second, "Sat, 28 Nov 2026 11:00:00 GMT": 0}
+	for in, want := range cases {
+		got, ok := ParseRetryAfter(in, now)
+		if !ok || got != want {
+			t.Errorf("%q: got %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "soon", "-3"} {
+		if _, ok := ParseRetryAfter(bad, now); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
