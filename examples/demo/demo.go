@@ -1,0 +1,156 @@
+// Package demo is protobridge's zero-to-first-call demo: it starts sample REST
+// upstreams on loopback, writes a config and the protos that describe them,
+// and lists grpcurl commands that call them through the daemon.
+//
+// Each sample upstream is an in-memory net/http handler with an embedded
+// .proto under proto/<package>/v1 and an entry in demo.yaml.tmpl; adding an
+// upstream means adding one to samples, its proto, its config entry and the
+// calls that show it off.
+package demo
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+)
+
+//go:embed proto demo.yaml.tmpl
+var files embed.FS
+
+// sample is one in-memory upstream the demo serves.
+type sample struct {
+	name    string // key under upstreams: in the config
+	handler func() http.Handler
+}
+
+// samples are the demo's upstreams, started in this order.
+var samples = []sample{
+	{name: "library", handler: func() http.Handler { return newLibrary().handler() }},
+	{name: "inventory", handler: func() http.Handler { return newInventory().handler() }},
+}
+
+// call is one command the demo prints, with what running it must show.
+// ADDR stands for the daemon's address.
+type call struct {
+	cmd string
+	// want are substrings of grpcurl's combined output.
+	want []string
+	// exit is grpcurl's exit status: 0, or 64 plus the gRPC code.
+	exit int
+}
+
+// calls are the demo's commands, in the order they are printed.
+var calls = []call{
+	{cmd: `grpcurl -plaintext ADDR list`,
+		want: []string{"library.v1.LibraryService", "inventory.v1.InventoryService", "protobridge.v1.BridgeService"}},
+	{cmd: `grpcurl -plaintext ADDR describe library.v1.LibraryService`,
+		want: []string{"rpc GetBook ( .library.v1.GetBookRequest ) returns ( .library.v1.Book );", "rpc CreateBook"}},
+	{cmd: `grpcurl -plaintext -d '{"name":"shelves/1/books/1"}' ADDR library.v1.LibraryService/GetBook`,
+		want: []string{`"name": "shelves/1/books/1"`, `"title": "The Go Programming Language"`, `"year": 2015`}},
+	{cmd: `grpcurl -plaintext -d '{"parent":"shelves/1","author":"brian kernighan","limit":5}' ADDR library.v1.LibraryService/ListBooks`,
+		want: []string{`"title": "The C Programming Language"`, `"title": "The Practice of Programming"`}},
+	{cmd: `grpcurl -plaintext -d '{"warehouse":"north"}' ADDR inventory.v1.InventoryService/GetStock`,
+		want: []string{`"warehouse": "north"`, `"items": [`, `"sku": "BOLT-M6"`, `"quantity": "9007199254740993"`}},
+	{cmd: `grpcurl -plaintext -format-error -d '{"name":"shelves/1/books/99"}' ADDR library.v1.LibraryService/GetBook`,
+		want: []string{`"code": 5`, `"reason": "UPSTREAM_HTTP_404"`, `"upstream": "library"`}, exit: 64 + 5},
+	{cmd: `grpcurl -plaintext -d '{"method":"library.v1.LibraryService/CreateBook","payload":{"parent":"shelves/2","book":{"title":"Go in Practice","author":"Matt Butcher","year":2016}}}' ADDR protobridge.v1.BridgeService/Invoke`,
+		want: []string{`"name": "shelves/2/books/2"`, `"title": "Go in Practice"`}},
+}
+
+// Demo is a running demo: its upstreams and the files it wrote.
+type Demo struct {
+	// ConfigPath is the demo's config file.
+	ConfigPath string
+	// Commands are grpcurl command lines that call the daemon at the listen
+	// address given to Start.
+	Commands []string
+
+	dir     string
+	servers []*http.Server
+	calls   []call
+}
+
+// Start starts the sample upstreams on 127.0.0.1 (random ports), writes the
+// demo config and protos into a temp dir, and returns them. listen is the
+// daemon's gRPC address to print in Commands.
+func Start(listen string) (d *Demo, err error) {
+	d = &Demo{calls: calls}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, d.Close())
+			d = nil
+		}
+	}()
+	if d.dir, err = os.MkdirTemp("", "protobridge-demo-"); err != nil {
+		return d, err
+	}
+	urls := map[string]string{}
+	for _, s := range samples {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return d, fmt.Errorf("upstream %s: %w", s.name, err)
+		}
+		srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+		d.servers = append(d.servers, srv)
+		go func() { _ = srv.Serve(lis) }()
+		urls[s.name] = "http://" + lis.Addr().String()
+	}
+	if err := fs.WalkDir(files, "proto", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(d.dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	}); err != nil {
+		return d, err
+	}
+	tmpl, err := template.ParseFS(files, "demo.yaml.tmpl")
+	if err != nil {
+		return d, err
+	}
+	var cfg bytes.Buffer
+	if err := tmpl.Execute(&cfg, struct {
+		Listen string
+		URL    map[string]string
+	}{listen, urls}); err != nil {
+		return d, err
+	}
+	d.ConfigPath = filepath.Join(d.dir, "demo.yaml")
+	if err := os.WriteFile(d.ConfigPath, cfg.Bytes(), 0o644); err != nil {
+		return d, err
+	}
+	for _, c := range d.calls {
+		d.Commands = append(d.Commands, strings.Replace(c.cmd, "ADDR", listen, 1))
+	}
+	return d, nil
+}
+
+// Close stops the upstreams and removes the demo's files.
+func (d *Demo) Close() error {
+	var errs []error
+	for _, s := range d.servers {
+		errs = append(errs, s.Close())
+	}
+	d.servers = nil
+	if d.dir != "" {
+		errs = append(errs, os.RemoveAll(d.dir))
+		d.dir = ""
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,139 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/protobridge/protobridge/bridge"
+
+	_ "github.com/protobridge/protobridge/adapters/all"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// grpcurlPath returns the repo's bin/grpcurl (built by `make tools`). Without
+// it the test is skipped, unless CI=true, where it fails.
+func grpcurlPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "bin", "grpcurl")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing: run `make tools`", p)
+		}
+		t.Skipf("%s is missing: run `make tools` to build it", p)
+	}
+	return p
+}
+
+// TestCommands serves the demo config in process and runs every command the
+// demo prints, pointed at the server, checking exit status and output.
+func TestCommands(t *testing.T) {
+	grpcurl := grpcurlPath(t)
+	d, err := Start(bridge.DefaultListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Stat(d.ConfigPath); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Close left %s behind (stat: %v)", d.ConfigPath, err)
+		}
+	})
+
+	cfg, err := bridge.LoadConfig(d.ConfigPath)
+	if err != nil {
+		t.Fatalf("demo config: %v", err)
+	}
+	if cfg.Server.Listen != bridge.DefaultListen {
+		t.Errorf("config listens on %q, want %q", cfg.Server.Listen, bridge.DefaultListen)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	table, err := bridge.Build(context.Background(), cfg, logger)
+	if err != nil {
+		t.Fatalf("demo config does not build: %v", err)
+	}
+	if got, want := len(table.Routes()), 4; got != want {
+		t.Errorf("demo serves %d routes, want %d", got, want)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := bridge.NewServer(cfg, table, logger)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	t.Cleanup(func() {
+		srv.Shutdown(5 * time.Second)
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		if err := table.Close(); err != nil {
+			t.Errorf("closing the table: %v", err)
+		}
+	})
+
+	if len(d.Commands) != len(d.calls) {
+		t.Fatalf("%d commands for %d calls", len(d.Commands), len(d.calls))
+	}
+	for i, line := range d.Commands {
+		c := d.calls[i]
+		fields := strings.Fields(line)
+		t.Run(fields[len(fields)-1], func(t *testing.T) {
+			if !strings.HasPrefix(line, "grpcurl -plaintext ") || strings.Count(line, bridge.DefaultListen) != 1 {
+				t.Fatalf("command %q does not call grpcurl -plaintext at %s", line, bridge.DefaultListen)
+			}
+			line = strings.Replace(line, bridge.DefaultListen, lis.Addr().String(), 1)
+			line = grpcurl + strings.TrimPrefix(line, "grpcurl")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, "sh", "-c", line).CombinedOutput()
+			exit := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				exit = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if exit != c.exit {
+				t.Errorf("exit status %d, want %d", exit, c.exit)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %s", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("$ %s\n%s", line, out)
+			}
+		})
+	}
+}
