@@ -1,0 +1,159 @@
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protobridge/protobridge/bridge"
+)
+
+// Media types sent with request bodies.
+const (
+	jsonContentType = "application/json"
+	xmlContentType  = "application/xml; charset=utf-8"
+	rawContentType  = "application/octet-stream"
+)
+
+// HttpBody's fields.
+const (
+	httpBodyContentType protoreflect.Name = "content_type"
+	httpBodyData        protoreflect.Name = "data"
+)
+
+// encodeBody renders the request body selected by the rule; nil when the
+// rule has none.
+func (e *endpoint) encodeBody(m protoreflect.Message) ([]byte, string, error) {
+	var src protoreflect.Message
+	switch {
+	case e.bodyAll:
+		src = m
+	case e.bodyField != nil && singularMessage(e.bodyField):
+		src = m.Get(e.bodyField).Message()
+	case e.bodyField != nil:
+		b, err := jsonField(m, e.bodyField)
+		return b, jsonContentType, e.encodeErr(err)
+	default:
+		return nil, "", nil
+	}
+	if e.reqRaw {
+		fields := src.Descriptor().Fields()
+		ct := src.Get(fields.ByName(httpBodyContentType)).String()
+		if ct == "" {
+			ct = rawContentType
+		}
+		return src.Get(fields.ByName(httpBodyData)).Bytes(), ct, nil
+	}
+	skip := fieldTree(nil)
+	if e.bodyAll {
+		skip = e.pathSkip
+	}
+	if e.xml {
+		b, err := encodeXML(src, e.reqXML, skip)
+		return b, xmlContentType, e.encodeErr(err)
+	}
+	if len(skip) > 0 {
+		clone := proto.Clone(src.Interface()).ProtoReflect()
+		for _, p := range e.pathFields {
+			p.clear(clone)
+		}
+		src = clone
+	}
+	b, err := protojson.Marshal(src.Interface())
+	return b, jsonContentType, e.encodeErr(err)
+}
+
+func (e *endpoint) encodeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return bridge.Errorf(codes.InvalidArgument, "BAD_REQUEST_BODY", e.meta(), "cannot encode the request body: %v", err)
+}
+
+// jsonField renders one field of m as a JSON value, exactly as protojson
+// writes it inside m (so repeated, map and scalar fields work too).
+func jsonField(m protoreflect.Message, fd protoreflect.FieldDescriptor) ([]byte, error) {
+	tmp := m.Type().New()
+	if m.Has(fd) {
+		tmp.Set(fd, m.Get(fd))
+	}
+	b, err := protojson.MarshalOptions{EmitUnpopulated: !m.Has(fd)}.Marshal(tmp.Interface())
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	if v, ok := obj[fd.JSONName()]; ok {
+		return v, nil
+	}
+	return []byte("null"), nil
+}
+
+// decode fills out from a 2xx reply body.
+func (e *endpoint) decode(contentType string, body []byte, out protoreflect.Message) error {
+	target := out
+	if e.respField != nil && singularMessage(e.respField) {
+		target = out.Mutable(e.respField).Message()
+	}
+	if e.respRaw {
+		fields := target.Descriptor().Fields()
+		target.Set(fields.ByName(httpBodyContentType), protoreflect.ValueOfString(contentType))
+		target.Set(fields.ByName(httpBodyData), protoreflect.ValueOfBytes(body))
+		return nil
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	if err := checkMediaType(contentType, e.xml); err != nil {
+		return err
+	}
+	if e.xml {
+		return decodeXML(body, target, e.respXML)
+	}
+	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
+	if e.respField == nil || target != out {
+		return opts.Unmarshal(body, target.Interface())
+	}
+	// A scalar, repeated or map response_body: decode it as the value of
+	// that field of the output. json.Valid makes sure the body is exactly
+	// one value, so it cannot smuggle in other fields.
+	if !json.Valid(body) {
+		return errors.New("invalid JSON")
+	}
+	name, _ := json.Marshal(e.respField.JSONName())
+	wrapped := make([]byte, 0, len(body)+len(name)+3)
+	wrapped = append(append(append(append(wrapped, '{'), name...), ':'), body...)
+	return opts.Unmarshal(append(wrapped, '}'), out.Interface())
+}
+
+// checkMediaType refuses replies that are plainly not the expected encoding
+// (an HTML error page with status 200, XML for a JSON route). A missing or
+// generic type is given a chance to decode.
+func checkMediaType(contentType string, xml bool) error {
+	if contentType == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil
+	}
+	want := "JSON"
+	if xml {
+		want = "XML"
+	}
+	isXML := strings.HasSuffix(mt, "/xml") || strings.HasSuffix(mt, "+xml")
+	isJSON := strings.HasSuffix(mt, "/json") || strings.HasSuffix(mt, "+json")
+	if mt == "text/html" || mt == "application/xhtml+xml" || (xml && isJSON) || (!xml && isXML) {
+		return fmt.Errorf("the reply is %s, not %s", mt, want)
+	}
+	return nil
+}

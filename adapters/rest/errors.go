@@ -1,0 +1,149 @@
+package rest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+)
+
+// ctxError maps a finished call context to DEADLINE_EXCEEDED or CANCELLED;
+// nil while the context is live.
+func (e *endpoint) ctxError(ctx context.Context) error {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return bridge.Errorf(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", e.meta(), "deadline exceeded waiting for upstream %s", e.a.u.Name)
+	case context.Canceled:
+		return bridge.Errorf(codes.Canceled, "CANCELLED", e.meta(), "call cancelled while waiting for upstream %s", e.a.u.Name)
+	}
+	return nil
+}
+
+// transportError maps a failed round trip: the context's end, or
+// UNAVAILABLE with reason UPSTREAM_UNAVAILABLE. The message never quotes
+// the URL, which may carry credentials or request data.
+func (e *endpoint) transportError(ctx context.Context, err error) error {
+	if cerr := e.ctxError(ctx); cerr != nil {
+		return cerr
+	}
+	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, describeNetError(err))
+}
+
+// describeNetError names the cause of a transport failure in words.
+func describeNetError(err error) string {
+	var (
+		dnsErr     *net.DNSError
+		certErr    *tls.CertificateVerificationError
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		recordErr  tls.RecordHeaderError
+		netErr     net.Error
+		urlErr     *url.Error
+		opErr      *net.OpError
+		errnoValue syscall.Errno
+	)
+	switch {
+	case errors.As(err, &dnsErr):
+		return "cannot resolve its host name"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
+		return "its TLS certificate is not trusted"
+	case errors.As(err, &recordErr):
+		return "TLS handshake failed (is it serving plain HTTP?)"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "connection timed out"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before the reply"
+	case errors.As(err, &opErr) && errors.As(err, &errnoValue):
+		return opErr.Op + ": " + errnoValue.Error()
+	case errors.As(err, &urlErr):
+		return strings.TrimPrefix(urlErr.Err.Error(), "net/http: ")
+	}
+	return "request failed"
+}
+
+// readBody reads a 2xx reply body, at most the upstream's response limit.
+func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	limit := e.a.maxResponse
+	if resp.ContentLength > limit {
+		return nil, e.tooLarge(resp.ContentLength)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if cerr := e.ctxError(ctx); cerr != nil {
+			return nil, cerr
+		}
+		return nil, e.badResponse(resp, body, fmt.Errorf("reading the body failed: %s", describeNetError(err)))
+	}
+	if int64(len(body)) > limit {
+		return nil, e.tooLarge(-1)
+	}
+	return body, nil
+}
+
+func (e *endpoint) tooLarge(size int64) error {
+	meta := e.meta()
+	meta["limit"] = strconv.FormatInt(e.a.maxResponse, 10)
+	what := "more than"
+	if size >= 0 {
+		what = strconv.FormatInt(size, 10) + " bytes, over"
+	}
+	return bridge.Errorf(codes.ResourceExhausted, "RESPONSE_TOO_LARGE", meta,
+		"upstream %s replied with %s the %d byte limit (max_response_bytes)", e.a.u.Name, what, e.a.maxResponse)
+}
+
+// httpError maps a non-2xx reply, quoting the start of its body.
+func (e *endpoint) httpError(ctx context.Context, resp *http.Response) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, e.a.maxErrorBody+1))
+	if err != nil {
+		if cerr := e.ctxError(ctx); cerr != nil {
+			return cerr
+		}
+	}
+	truncated := int64(len(body)) > e.a.maxErrorBody
+	if truncated {
+		body = body[:e.a.maxErrorBody]
+	}
+	return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: body, Truncated: truncated || err != nil})
+}
+
+// badResponse is the error for a 2xx reply that cannot be decoded: INTERNAL
+// with reason UPSTREAM_BAD_RESPONSE and the start of the body.
+func (e *endpoint) badResponse(resp *http.Response, body []byte, cause error) error {
+	meta := e.meta()
+	meta["http_status"] = strconv.Itoa(resp.StatusCode)
+	quoted, truncated := body, false
+	if int64(len(quoted)) > e.a.maxErrorBody {
+		quoted, truncated = quoted[:e.a.maxErrorBody], true
+	}
+	enc := "JSON"
+	if e.xml {
+		enc = "XML"
+	}
+	detail := &pbv1.UpstreamError{
+		Upstream:      e.a.u.Name,
+		HttpStatus:    int32(resp.StatusCode),
+		ContentType:   resp.Header.Get("Content-Type"),
+		Body:          strings.ToValidUTF8(string(quoted), "\uFFFD"),
+		BodyTruncated: truncated,
+	}
+	return bridge.Error(codes.Internal, "UPSTREAM_BAD_RESPONSE", meta,
+		fmt.Sprintf("upstream %s replied HTTP %d with a body that does not decode as %s into %s: %v",
+			e.a.u.Name, resp.StatusCode, enc, e.r.Method.Output().FullName(), cause), detail)
+}

@@ -1,0 +1,151 @@
+package rest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protobridge/protobridge/bridge"
+)
+
+// fieldTree marks fields that do not go into the query string because the
+// path or the body carries them. A nil subtree covers the whole field.
+type fieldTree map[protoreflect.FieldNumber]fieldTree
+
+// add marks the field at p.
+func (t fieldTree) add(p fieldPath) {
+	cur := t
+	for i, fd := range p {
+		sub, ok := cur[fd.Number()]
+		if ok && sub == nil {
+			return // an enclosing field is already covered
+		}
+		if i == len(p)-1 {
+			cur[fd.Number()] = nil
+			return
+		}
+		if !ok {
+			sub = fieldTree{}
+			cur[fd.Number()] = sub
+		}
+		cur = sub
+	}
+}
+
+// scalarWKT lists the well-known message types whose JSON form is a scalar,
+// which is how they are written as query parameters (RFC 3339 timestamps,
+// "1.5s" durations, comma-separated field masks, wrapped values).
+var scalarWKT = map[protoreflect.FullName]bool{
+	"google.protobuf.Timestamp":   true,
+	"google.protobuf.Duration":    true,
+	"google.protobuf.FieldMask":   true,
+	"google.protobuf.DoubleValue": true,
+	"google.protobuf.FloatValue":  true,
+	"google.protobuf.Int64Value":  true,
+	"google.protobuf.UInt64Value": true,
+	"google.protobuf.Int32Value":  true,
+	"google.protobuf.UInt32Value": true,
+	"google.protobuf.BoolValue":   true,
+	"google.protobuf.StringValue": true,
+	"google.protobuf.BytesValue":  true,
+}
+
+// opaqueWKT lists well-known types that have no query-string form.
+var opaqueWKT = map[protoreflect.FullName]bool{
+	"google.protobuf.Struct":    true,
+	"google.protobuf.Value":     true,
+	"google.protobuf.ListValue": true,
+	"google.protobuf.Any":       true,
+}
+
+// checkQuery reports request fields that could reach the query string but
+// have no query-string form: repeated messages and JSON-only well-known types.
+// Map fields are skipped by the encoder and are fine.
+func checkQuery(md protoreflect.MessageDescriptor, skip fieldTree, prefix string, seen map[protoreflect.FullName]bool) error {
+	if skip == nil {
+		if seen[md.FullName()] {
+			return nil
+		}
+		seen[md.FullName()] = true
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		sub, skipped := skip[fd.Number()]
+		if fd.IsMap() || (skipped && sub == nil) || fd.Message() == nil {
+			continue
+		}
+		name := prefix + string(fd.Name())
+		switch full := fd.Message().FullName(); {
+		case scalarWKT[full]:
+		case opaqueWKT[full]:
+			return fmt.Errorf("request field %s (%s) cannot be sent as a query parameter; bind it to the body", name, full)
+		case fd.IsList():
+			return fmt.Errorf("request field %s is a repeated message, which cannot be sent as query parameters; bind it to the body", name)
+		default:
+			if err := checkQuery(fd.Message(), sub, name+".", seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// appendQuery adds the set fields of m that skip does not cover as query
+// parameters: repeated fields repeat the parameter, nested messages use
+// dotted names (JSON field names), map fields are skipped.
+func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip fieldTree) error {
+	fields := m.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		sub, skipped := skip[fd.Number()]
+		if fd.IsMap() || (skipped && sub == nil) || !m.Has(fd) {
+			continue
+		}
+		name := prefix + fd.JSONName()
+		v := m.Get(fd)
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for j := 0; j < l.Len(); j++ {
+				s, err := queryValue(fd, l.Get(j), name)
+				if err != nil {
+					return err
+				}
+				q.Add(name, s)
+			}
+		case fd.Message() != nil && !scalarWKT[fd.Message().FullName()]:
+			if err := appendQuery(q, v.Message(), name+".", sub); err != nil {
+				return err
+			}
+		default:
+			s, err := queryValue(fd, v, name)
+			if err != nil {
+				return err
+			}
+			q.Add(name, s)
+		}
+	}
+	return nil
+}
+
+// queryValue renders one scalar or scalar-like well-known message.
+func queryValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, name string) (string, error) {
+	if fd.Message() == nil {
+		return scalarString(fd, v), nil
+	}
+	b, err := protojson.Marshal(v.Message().Interface())
+	if err == nil && len(b) > 0 && b[0] == '"' {
+		var s string
+		err = json.Unmarshal(b, &s)
+		return s, err
+	}
+	if err != nil {
+		return "", bridge.Errorf(codes.InvalidArgument, "INVALID_QUERY_FIELD", map[string]string{"field": name}, "request field %s: %v", name, err)
+	}
+	return string(b), nil
+}
