@@ -10,9 +10,9 @@ import (
 	"github.com/protobridge/protobridge/examples/demo"
 )
 
-// demo starts the built-in sample upstreams, then serves the demo config on
+// runDemo starts the built-in sample upstreams, then serves the demo config on
 // listen and prints calls a newcomer can paste.
-func demo(listen string, stdout, stderr io.Writer) int {
+func runDemo(listen string, stdout, stderr io.Writer) int {
 	d, err := demo.Start(listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "demo:", err)

@@ -74,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err := fs.Parse(rest); err != nil {
 			return 2
 		}
-		return demo(*listen, stdout, stderr)
+		return runDemo(*listen, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "protobridge: unknown command %q\n\n%s", cmd, usage)
 	return 2
