@@ -22,6 +22,113 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SoapVersion is the SOAP envelope version of an operation.
+type SoapVersion int32
+
+const (
+	// SOAP_VERSION_UNSPECIFIED means SOAP 1.1.
+	SoapVersion_SOAP_VERSION_UNSPECIFIED SoapVersion = 0
+	// SOAP_VERSION_1_1: text/xml with a SOAPAction header.
+	SoapVersion_SOAP_VERSION_1_1 SoapVersion = 1
+	// SOAP_VERSION_1_2: application/soap+xml with an action parameter.
+	SoapVersion_SOAP_VERSION_1_2 SoapVersion = 2
+)
+
+// Enum value maps for SoapVersion.
+var (
+	SoapVersion_name = map[int32]string{
+		0: "SOAP_VERSION_UNSPECIFIED",
+		1: "SOAP_VERSION_1_1",
+		2: "SOAP_VERSION_1_2",
+	}
+	SoapVersion_value = map[string]int32{
+		"SOAP_VERSION_UNSPECIFIED": 0,
+		"SOAP_VERSION_1_1":         1,
+		"SOAP_VERSION_1_2":         2,
+	}
+)
+
+func (x SoapVersion) Enum() *SoapVersion {
+	p := new(SoapVersion)
+	*p = x
+	return p
+}
+
+func (x SoapVersion) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SoapVersion) Descriptor() protoreflect.EnumDescriptor {
+	return file_protobridge_v1_options_proto_enumTypes[0].Descriptor()
+}
+
+func (SoapVersion) Type() protoreflect.EnumType {
+	return &file_protobridge_v1_options_proto_enumTypes[0]
+}
+
+func (x SoapVersion) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SoapVersion.Descriptor instead.
+func (SoapVersion) EnumDescriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{0}
+}
+
+// SoapStyle is the WSDL binding style of an operation.
+type SoapStyle int32
+
+const (
+	// SOAP_STYLE_UNSPECIFIED means document.
+	SoapStyle_SOAP_STYLE_UNSPECIFIED SoapStyle = 0
+	// SOAP_STYLE_DOCUMENT: the body holds the message parts' elements.
+	SoapStyle_SOAP_STYLE_DOCUMENT SoapStyle = 1
+	// SOAP_STYLE_RPC: the body holds an element named after the operation
+	// whose children are the parts.
+	SoapStyle_SOAP_STYLE_RPC SoapStyle = 2
+)
+
+// Enum value maps for SoapStyle.
+var (
+	SoapStyle_name = map[int32]string{
+		0: "SOAP_STYLE_UNSPECIFIED",
+		1: "SOAP_STYLE_DOCUMENT",
+		2: "SOAP_STYLE_RPC",
+	}
+	SoapStyle_value = map[string]int32{
+		"SOAP_STYLE_UNSPECIFIED": 0,
+		"SOAP_STYLE_DOCUMENT":    1,
+		"SOAP_STYLE_RPC":         2,
+	}
+)
+
+func (x SoapStyle) Enum() *SoapStyle {
+	p := new(SoapStyle)
+	*p = x
+	return p
+}
+
+func (x SoapStyle) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SoapStyle) Descriptor() protoreflect.EnumDescriptor {
+	return file_protobridge_v1_options_proto_enumTypes[1].Descriptor()
+}
+
+func (SoapStyle) Type() protoreflect.EnumType {
+	return &file_protobridge_v1_options_proto_enumTypes[1]
+}
+
+func (x SoapStyle) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SoapStyle.Descriptor instead.
+func (SoapStyle) EnumDescriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
 // Encoding selects how a REST route encodes request and response bodies.
 type Encoding int32
 
@@ -59,11 +166,11 @@ func (x Encoding) String() string {
 }
 
 func (Encoding) Descriptor() protoreflect.EnumDescriptor {
-	return file_protobridge_v1_options_proto_enumTypes[0].Descriptor()
+	return file_protobridge_v1_options_proto_enumTypes[2].Descriptor()
 }
 
 func (Encoding) Type() protoreflect.EnumType {
-	return &file_protobridge_v1_options_proto_enumTypes[0]
+	return &file_protobridge_v1_options_proto_enumTypes[2]
 }
 
 func (x Encoding) Number() protoreflect.EnumNumber {
@@ -72,7 +179,7 @@ func (x Encoding) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Encoding.Descriptor instead.
 func (Encoding) EnumDescriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{0}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{2}
 }
 
 // ServiceOptions are defaults for every method of a service.
@@ -134,7 +241,9 @@ type RouteOptions struct {
 	Encoding Encoding `protobuf:"varint,2,opt,name=encoding,proto3,enum=protobridge.v1.Encoding" json:"encoding,omitempty"`
 	// Per-call timeout for this route; the caller's deadline still bounds it.
 	// A duration in Go syntax ("1.5s", "250ms").
-	Timeout       string `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Timeout string `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// SOAP binding of the method (routes to upstreams of kind "soap").
+	Soap          *SoapOperation `protobuf:"bytes,4,opt,name=soap,proto3" json:"soap,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,6 +299,144 @@ func (x *RouteOptions) GetTimeout() string {
 	return ""
 }
 
+func (x *RouteOptions) GetSoap() *SoapOperation {
+	if x != nil {
+		return x.Soap
+	}
+	return nil
+}
+
+// SoapOperation binds a method to one WSDL operation. `protobridge gen wsdl`
+// fills it in.
+type SoapOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// WSDL operation name.
+	Operation string `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	// SOAPAction (1.1 header, 1.2 action parameter).
+	Action string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	// Envelope version.
+	Version SoapVersion `protobuf:"varint,3,opt,name=version,proto3,enum=protobridge.v1.SoapVersion" json:"version,omitempty"`
+	// Binding style.
+	Style SoapStyle `protobuf:"varint,4,opt,name=style,proto3,enum=protobridge.v1.SoapStyle" json:"style,omitempty"`
+	// Namespace of the rpc wrapper element (soap:body namespace=).
+	Namespace string `protobuf:"bytes,5,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// Qualified name "{namespace}local" of the request body element
+	// (document style), or of the rpc wrapper.
+	RequestElement string `protobuf:"bytes,6,opt,name=request_element,json=requestElement,proto3" json:"request_element,omitempty"`
+	// Qualified name of the response body element.
+	ResponseElement string `protobuf:"bytes,7,opt,name=response_element,json=responseElement,proto3" json:"response_element,omitempty"`
+	// Document/literal wrapped: the request message's fields are the wrapper
+	// element's children.
+	Wrapped bool `protobuf:"varint,8,opt,name=wrapped,proto3" json:"wrapped,omitempty"`
+	// Fields of the request message sent as SOAP header blocks instead of in
+	// the body.
+	HeaderFields []string `protobuf:"bytes,9,rep,name=header_fields,json=headerFields,proto3" json:"header_fields,omitempty"`
+	// True for one-way operations (no response is read).
+	OneWay        bool `protobuf:"varint,10,opt,name=one_way,json=oneWay,proto3" json:"one_way,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SoapOperation) Reset() {
+	*x = SoapOperation{}
+	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SoapOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SoapOperation) ProtoMessage() {}
+
+func (x *SoapOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SoapOperation.ProtoReflect.Descriptor instead.
+func (*SoapOperation) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SoapOperation) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *SoapOperation) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *SoapOperation) GetVersion() SoapVersion {
+	if x != nil {
+		return x.Version
+	}
+	return SoapVersion_SOAP_VERSION_UNSPECIFIED
+}
+
+func (x *SoapOperation) GetStyle() SoapStyle {
+	if x != nil {
+		return x.Style
+	}
+	return SoapStyle_SOAP_STYLE_UNSPECIFIED
+}
+
+func (x *SoapOperation) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *SoapOperation) GetRequestElement() string {
+	if x != nil {
+		return x.RequestElement
+	}
+	return ""
+}
+
+func (x *SoapOperation) GetResponseElement() string {
+	if x != nil {
+		return x.ResponseElement
+	}
+	return ""
+}
+
+func (x *SoapOperation) GetWrapped() bool {
+	if x != nil {
+		return x.Wrapped
+	}
+	return false
+}
+
+func (x *SoapOperation) GetHeaderFields() []string {
+	if x != nil {
+		return x.HeaderFields
+	}
+	return nil
+}
+
+func (x *SoapOperation) GetOneWay() bool {
+	if x != nil {
+		return x.OneWay
+	}
+	return false
+}
+
 // XMLOptions tune how one field maps to XML. Without them a field is an element
 // named after the field's proto name, and a repeated field is a run of such
 // elements.
@@ -204,15 +451,24 @@ type XMLOptions struct {
 	Wrapped bool `protobuf:"varint,3,opt,name=wrapped,proto3" json:"wrapped,omitempty"`
 	// Name of each child element of a wrapped repeated field.
 	Item string `protobuf:"bytes,4,opt,name=item,proto3" json:"item,omitempty"`
-	// Namespace URI of the element or attribute.
-	Namespace     string `protobuf:"bytes,5,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// Namespace URI of the element or attribute (empty: unqualified).
+	Namespace string `protobuf:"bytes,5,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The field holds the element's text (XSD simpleContent).
+	Text bool `protobuf:"varint,6,opt,name=text,proto3" json:"text,omitempty"`
+	// The field holds raw XML (xs:any, mixed content) passed through verbatim.
+	Raw bool `protobuf:"varint,7,opt,name=raw,proto3" json:"raw,omitempty"`
+	// The element may be sent as xsi:nil="true" (XSD nillable).
+	Nillable bool `protobuf:"varint,8,opt,name=nillable,proto3" json:"nillable,omitempty"`
+	// XSD type of the field as "{namespace}local", for exact scalar handling
+	// (xsd:decimal, xsd:dateTime, xsd:base64Binary, ...).
+	XsdType       string `protobuf:"bytes,9,opt,name=xsd_type,json=xsdType,proto3" json:"xsd_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *XMLOptions) Reset() {
 	*x = XMLOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	mi := &file_protobridge_v1_options_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -224,7 +480,7 @@ func (x *XMLOptions) String() string {
 func (*XMLOptions) ProtoMessage() {}
 
 func (x *XMLOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	mi := &file_protobridge_v1_options_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -237,7 +493,7 @@ func (x *XMLOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLOptions.ProtoReflect.Descriptor instead.
 func (*XMLOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{2}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *XMLOptions) GetName() string {
@@ -275,6 +531,34 @@ func (x *XMLOptions) GetNamespace() string {
 	return ""
 }
 
+func (x *XMLOptions) GetText() bool {
+	if x != nil {
+		return x.Text
+	}
+	return false
+}
+
+func (x *XMLOptions) GetRaw() bool {
+	if x != nil {
+		return x.Raw
+	}
+	return false
+}
+
+func (x *XMLOptions) GetNillable() bool {
+	if x != nil {
+		return x.Nillable
+	}
+	return false
+}
+
+func (x *XMLOptions) GetXsdType() string {
+	if x != nil {
+		return x.XsdType
+	}
+	return ""
+}
+
 // XMLMessageOptions name the root element of a message sent or received as an
 // XML document.
 type XMLMessageOptions struct {
@@ -282,14 +566,17 @@ type XMLMessageOptions struct {
 	// Name of the document's root element (the message's name when empty).
 	Root string `protobuf:"bytes,1,opt,name=root,proto3" json:"root,omitempty"`
 	// Namespace URI of the root element.
-	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Namespace string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// XSD type of the message as "{namespace}local"; used for xsi:type when a
+	// field of a base type holds this derived type.
+	XsdType       string `protobuf:"bytes,3,opt,name=xsd_type,json=xsdType,proto3" json:"xsd_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *XMLMessageOptions) Reset() {
 	*x = XMLMessageOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +588,7 @@ func (x *XMLMessageOptions) String() string {
 func (*XMLMessageOptions) ProtoMessage() {}
 
 func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +601,7 @@ func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLMessageOptions.ProtoReflect.Descriptor instead.
 func (*XMLMessageOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{3}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *XMLMessageOptions) GetRoot() string {
@@ -327,6 +614,13 @@ func (x *XMLMessageOptions) GetRoot() string {
 func (x *XMLMessageOptions) GetNamespace() string {
 	if x != nil {
 		return x.Namespace
+	}
+	return ""
+}
+
+func (x *XMLMessageOptions) GetXsdType() string {
+	if x != nil {
+		return x.XsdType
 	}
 	return ""
 }
@@ -404,21 +698,47 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"\x1cprotobridge/v1/options.proto\x12\x0eprotobridge.v1\x1a google/protobuf/descriptor.proto\",\n" +
 	"\x0eServiceOptions\x12\x1a\n" +
-	"\bupstream\x18\x01 \x01(\tR\bupstream\"z\n" +
+	"\bupstream\x18\x01 \x01(\tR\bupstream\"\xad\x01\n" +
 	"\fRouteOptions\x12\x1a\n" +
 	"\bupstream\x18\x01 \x01(\tR\bupstream\x124\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x18.protobridge.v1.EncodingR\bencoding\x12\x18\n" +
-	"\atimeout\x18\x03 \x01(\tR\atimeout\"\x8a\x01\n" +
+	"\atimeout\x18\x03 \x01(\tR\atimeout\x121\n" +
+	"\x04soap\x18\x04 \x01(\v2\x1d.protobridge.v1.SoapOperationR\x04soap\"\xf7\x02\n" +
+	"\rSoapOperation\x12\x1c\n" +
+	"\toperation\x18\x01 \x01(\tR\toperation\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\x125\n" +
+	"\aversion\x18\x03 \x01(\x0e2\x1b.protobridge.v1.SoapVersionR\aversion\x12/\n" +
+	"\x05style\x18\x04 \x01(\x0e2\x19.protobridge.v1.SoapStyleR\x05style\x12\x1c\n" +
+	"\tnamespace\x18\x05 \x01(\tR\tnamespace\x12'\n" +
+	"\x0frequest_element\x18\x06 \x01(\tR\x0erequestElement\x12)\n" +
+	"\x10response_element\x18\a \x01(\tR\x0fresponseElement\x12\x18\n" +
+	"\awrapped\x18\b \x01(\bR\awrapped\x12#\n" +
+	"\rheader_fields\x18\t \x03(\tR\fheaderFields\x12\x17\n" +
+	"\aone_way\x18\n" +
+	" \x01(\bR\x06oneWay\"\xe7\x01\n" +
 	"\n" +
 	"XMLOptions\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tattribute\x18\x02 \x01(\bR\tattribute\x12\x18\n" +
 	"\awrapped\x18\x03 \x01(\bR\awrapped\x12\x12\n" +
 	"\x04item\x18\x04 \x01(\tR\x04item\x12\x1c\n" +
-	"\tnamespace\x18\x05 \x01(\tR\tnamespace\"E\n" +
+	"\tnamespace\x18\x05 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04text\x18\x06 \x01(\bR\x04text\x12\x10\n" +
+	"\x03raw\x18\a \x01(\bR\x03raw\x12\x1a\n" +
+	"\bnillable\x18\b \x01(\bR\bnillable\x12\x19\n" +
+	"\bxsd_type\x18\t \x01(\tR\axsdType\"`\n" +
 	"\x11XMLMessageOptions\x12\x12\n" +
 	"\x04root\x18\x01 \x01(\tR\x04root\x12\x1c\n" +
-	"\tnamespace\x18\x02 \x01(\tR\tnamespace*I\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x19\n" +
+	"\bxsd_type\x18\x03 \x01(\tR\axsdType*W\n" +
+	"\vSoapVersion\x12\x1c\n" +
+	"\x18SOAP_VERSION_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10SOAP_VERSION_1_1\x10\x01\x12\x14\n" +
+	"\x10SOAP_VERSION_1_2\x10\x02*T\n" +
+	"\tSoapStyle\x12\x1a\n" +
+	"\x16SOAP_STYLE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SOAP_STYLE_DOCUMENT\x10\x01\x12\x12\n" +
+	"\x0eSOAP_STYLE_RPC\x10\x02*I\n" +
 	"\bEncoding\x12\x18\n" +
 	"\x14ENCODING_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENCODING_JSON\x10\x01\x12\x10\n" +
@@ -440,34 +760,40 @@ func file_protobridge_v1_options_proto_rawDescGZIP() []byte {
 	return file_protobridge_v1_options_proto_rawDescData
 }
 
-var file_protobridge_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_protobridge_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_protobridge_v1_options_proto_goTypes = []any{
-	(Encoding)(0),                       // 0: protobridge.v1.Encoding
-	(*ServiceOptions)(nil),              // 1: protobridge.v1.ServiceOptions
-	(*RouteOptions)(nil),                // 2: protobridge.v1.RouteOptions
-	(*XMLOptions)(nil),                  // 3: protobridge.v1.XMLOptions
-	(*XMLMessageOptions)(nil),           // 4: protobridge.v1.XMLMessageOptions
-	(*descriptorpb.ServiceOptions)(nil), // 5: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),  // 6: google.protobuf.MethodOptions
-	(*descriptorpb.FieldOptions)(nil),   // 7: google.protobuf.FieldOptions
-	(*descriptorpb.MessageOptions)(nil), // 8: google.protobuf.MessageOptions
+	(SoapVersion)(0),                    // 0: protobridge.v1.SoapVersion
+	(SoapStyle)(0),                      // 1: protobridge.v1.SoapStyle
+	(Encoding)(0),                       // 2: protobridge.v1.Encoding
+	(*ServiceOptions)(nil),              // 3: protobridge.v1.ServiceOptions
+	(*RouteOptions)(nil),                // 4: protobridge.v1.RouteOptions
+	(*SoapOperation)(nil),               // 5: protobridge.v1.SoapOperation
+	(*XMLOptions)(nil),                  // 6: protobridge.v1.XMLOptions
+	(*XMLMessageOptions)(nil),           // 7: protobridge.v1.XMLMessageOptions
+	(*descriptorpb.ServiceOptions)(nil), // 8: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),  // 9: google.protobuf.MethodOptions
+	(*descriptorpb.FieldOptions)(nil),   // 10: google.protobuf.FieldOptions
+	(*descriptorpb.MessageOptions)(nil), // 11: google.protobuf.MessageOptions
 }
 var file_protobridge_v1_options_proto_depIdxs = []int32{
-	0, // 0: protobridge.v1.RouteOptions.encoding:type_name -> protobridge.v1.Encoding
-	5, // 1: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
-	6, // 2: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
-	7, // 3: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
-	8, // 4: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
-	1, // 5: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
-	2, // 6: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
-	3, // 7: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
-	4, // 8: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	5, // [5:9] is the sub-list for extension type_name
-	1, // [1:5] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2,  // 0: protobridge.v1.RouteOptions.encoding:type_name -> protobridge.v1.Encoding
+	5,  // 1: protobridge.v1.RouteOptions.soap:type_name -> protobridge.v1.SoapOperation
+	0,  // 2: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
+	1,  // 3: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
+	8,  // 4: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
+	9,  // 5: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
+	10, // 6: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
+	11, // 7: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
+	3,  // 8: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
+	4,  // 9: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
+	6,  // 10: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
+	7,  // 11: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	8,  // [8:12] is the sub-list for extension type_name
+	4,  // [4:8] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_protobridge_v1_options_proto_init() }
@@ -480,8 +806,8 @@ func file_protobridge_v1_options_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protobridge_v1_options_proto_rawDesc), len(file_protobridge_v1_options_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   4,
+			NumEnums:      3,
+			NumMessages:   5,
 			NumExtensions: 4,
 			NumServices:   0,
 		},
