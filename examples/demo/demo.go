@@ -53,7 +53,7 @@ var calls = []call{
 	{cmd: `grpcurl -plaintext ADDR list`,
 		want: []string{"library.v1.LibraryService", "inventory.v1.InventoryService", "protobridge.v1.BridgeService"}},
 	{cmd: `grpcurl -plaintext ADDR describe library.v1.LibraryService`,
-		want: []string{"rpc GetBook ( .library.v1.GetBookRequest ) returns ( .library.v1.Book );", "rpc CreateBook"}},
+		want: []string{"rpc GetBook ( .library.v1.GetBookRequest ) returns ( .library.v1.Book )", "rpc CreateBook"}},
 	{cmd: `grpcurl -plaintext -d '{"name":"shelves/1/books/1"}' ADDR library.v1.LibraryService/GetBook`,
 		want: []string{`"name": "shelves/1/books/1"`, `"title": "The Go Programming Language"`, `"year": 2015`}},
 	{cmd: `grpcurl -plaintext -d '{"parent":"shelves/1","author":"brian kernighan","limit":5}' ADDR library.v1.LibraryService/ListBooks`,
