@@ -116,6 +116,11 @@ type Upstream struct {
 	TLS *TLSConfig `yaml:"tls"`
 	// StatusCodes overrides the HTTP status → gRPC code mapping, e.g. {409: ALREADY_EXISTS}.
 	StatusCodes map[int]string `yaml:"status_codes"`
+	// Credentials are sent to the upstream with every request.
+	Credentials *Credentials `yaml:"credentials"`
+	// XMLLax accepts XML replies carrying elements the schema does not
+	// declare (they are skipped); by default such replies fail naming the path.
+	XMLLax bool `yaml:"xml_lax"`
 
 	// Name is the upstream's key in the config.
 	Name string `yaml:"-"`
@@ -134,6 +139,63 @@ type TLSConfig struct {
 	ServerName string `yaml:"server_name"`
 	// InsecureSkipVerify turns certificate checks off (tests only).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// Credentials are outbound credentials. Secret values come from the
+// environment or a file, never from the config text, and are never logged.
+type Credentials struct {
+	// Basic sends HTTP basic authentication.
+	Basic *BasicCredentials `yaml:"basic"`
+	// WSSecurity adds a WS-Security UsernameToken header to SOAP envelopes.
+	WSSecurity *WSSecurityCredentials `yaml:"ws_security"`
+}
+
+// BasicCredentials are a user name and password for HTTP basic auth.
+type BasicCredentials struct {
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+}
+
+// WSSecurityCredentials configure a WS-Security UsernameToken.
+type WSSecurityCredentials struct {
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// Digest sends PasswordDigest (with Nonce and Created) instead of PasswordText.
+	Digest bool `yaml:"digest"`
+}
+
+// Secret names where a secret value is read from: an environment variable or a file.
+type Secret struct {
+	// Env is the name of an environment variable holding the value.
+	Env string `yaml:"env"`
+	// File is a file holding the value (trailing newline removed); relative
+	// to the config file.
+	File string `yaml:"file"`
+}
+
+// Resolve reads the secret. Errors name the variable or file, never the value.
+func (s Secret) Resolve(baseDir string) (string, error) {
+	switch {
+	case s.Env != "" && s.File != "":
+		return "", errors.New("a secret takes env or file, not both")
+	case s.Env != "":
+		v, ok := os.LookupEnv(s.Env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		return v, nil
+	case s.File != "":
+		p := s.File
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(baseDir, p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("secret file %s cannot be read", s.File)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", errors.New("a secret needs env or file")
 }
 
 // RouteConfig adds or overrides the binding of one method.
@@ -457,6 +519,18 @@ func (c *Config) check() error {
 				ps.add(u.Pos, "map an HTTP status (100-599) to a gRPC code name such as ALREADY_EXISTS", "upstream %q status_codes %d: %q is not valid", n, code, name)
 			}
 		}
+		if cr := u.Credentials; cr != nil {
+			if cr.Basic != nil {
+				if _, err := cr.Basic.Password.Resolve(c.BaseDir); err != nil || cr.Basic.Username == "" {
+					ps.add(u.Pos, "give username and password: {env: VAR} or {file: path}", "upstream %q credentials.basic: %v", n, errOr(err, "username is empty"))
+				}
+			}
+			if cr.WSSecurity != nil {
+				if _, err := cr.WSSecurity.Password.Resolve(c.BaseDir); err != nil || cr.WSSecurity.Username == "" {
+					ps.add(u.Pos, "give username and password: {env: VAR} or {file: path}", "upstream %q credentials.ws_security: %v", n, errOr(err, "username is empty"))
+				}
+			}
+		}
 		if u.TLS != nil {
 			if _, err := u.TLS.ClientConfig(c.BaseDir); err != nil {
 				ps.add(u.Pos, "check the tls file paths (relative to the config file)", "upstream %q tls: %v", n, err)
@@ -495,6 +569,13 @@ func (c *Config) check() error {
 		}
 	}
 	return ps.orNil()
+}
+
+func errOr(err error, msg string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return msg
 }
 
 // ClientConfig builds the crypto/tls client config; relative paths resolve against baseDir.

@@ -177,3 +177,27 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretsResolveWithoutLeaking(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("file-s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PB_TEST_PW", "env-s3cret")
+	if v, err := (Secret{Env: "PB_TEST_PW"}).Resolve(dir); err != nil || v != "env-s3cret" {
+		t.Errorf("env: %q %v", v, err)
+	}
+	if v, err := (Secret{File: "pw"}).Resolve(dir); err != nil || v != "file-s3cret" {
+		t.Errorf("file: %q %v", v, err)
+	}
+	for _, s := range []Secret{{}, {Env: "PB_TEST_UNSET"}, {File: "nope"}, {Env: "PB_TEST_PW", File: "pw"}} {
+		_, err := s.Resolve(dir)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	p := writeConfig(t, okUpstreams+"    credentials:\n      basic: {username: u, password: {env: PB_TEST_UNSET}}\n")
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), p+":5: ") || !strings.Contains(err.Error(), "PB_TEST_UNSET is not set") {
+		t.Errorf("unset secret: %v", err)
+	}
+}
