@@ -199,9 +199,6 @@ func (l *loader) includeSchema(n *node, base, tns string) error {
 	return l.addSchema(root, loc, loc, tns)
 }
 
-// ref resolves a QName attribute, returning the zero Name when absent.
-func (p *schemaParser) ref(n *node, attr string) (xml.Name, error) { return n.qattr(attr) }
-
 // element reads an element declaration; global for a top-level one.
 func (p *schemaParser) element(n *node, global bool) (*Element, error) {
 	e := &Element{Global: global, MinOccurs: 1, MaxOccurs: 1, Doc: annotationDoc(n), schema: p.s, n: n}
@@ -211,7 +208,7 @@ func (p *schemaParser) element(n *node, global bool) (*Element, error) {
 			return nil, err
 		}
 	}
-	if e.refName, err = p.ref(n, "ref"); err != nil {
+	if e.refName, err = n.qattr("ref"); err != nil {
 		return nil, err
 	}
 	set, tns := p.l.set, p.s.TargetNamespace
@@ -245,10 +242,10 @@ func (p *schemaParser) element(n *node, global bool) (*Element, error) {
 	e.Nillable = n.attr("nillable") == "true" || n.attr("nillable") == "1"
 	e.Abstract = n.attr("abstract") == "true" || n.attr("abstract") == "1"
 	e.Default, e.Fixed = optString(n, "default"), optString(n, "fixed")
-	if e.TypeName, err = p.ref(n, "type"); err != nil {
+	if e.TypeName, err = n.qattr("type"); err != nil {
 		return nil, err
 	}
-	if e.SubstitutionGroup, err = p.ref(n, "substitutionGroup"); err != nil {
+	if e.SubstitutionGroup, err = n.qattr("substitutionGroup"); err != nil {
 		return nil, err
 	}
 	for _, c := range n.children {
@@ -349,7 +346,7 @@ func (p *schemaParser) complexBody(n *node, t *ComplexType) error {
 // derivation reads an extension or restriction of complexContent/simpleContent.
 func (p *schemaParser) derivation(d *node, t *ComplexType) error {
 	var err error
-	if t.BaseName, err = p.ref(d, "base"); err != nil {
+	if t.BaseName, err = d.qattr("base"); err != nil {
 		return err
 	}
 	if t.BaseName.Local == "" {
@@ -389,7 +386,7 @@ func (p *schemaParser) attrUse(c *node, items *[]attrItem, anyAttr **Any) error 
 		}
 		*items = append(*items, attrItem{attr: a, n: c})
 	case "attributeGroup":
-		ref, err := p.ref(c, "ref")
+		ref, err := c.qattr("ref")
 		if err != nil {
 			return err
 		}
@@ -429,7 +426,7 @@ func (p *schemaParser) attribute(n *node, global bool) (*Attribute, error) {
 	}
 	a.ArrayType, _ = n.lookupAttr(xml.Name{Space: WSDLNS, Local: "arrayType"})
 	var err error
-	if a.refName, err = p.ref(n, "ref"); err != nil {
+	if a.refName, err = n.qattr("ref"); err != nil {
 		return nil, err
 	}
 	set, tns := p.l.set, p.s.TargetNamespace
@@ -459,7 +456,7 @@ func (p *schemaParser) attribute(n *node, global bool) (*Attribute, error) {
 	if global || parseForm(n.attr("form"), p.s.AttributeFormDefault) == Qualified {
 		a.Name.Space = tns
 	}
-	if a.TypeName, err = p.ref(n, "type"); err != nil {
+	if a.TypeName, err = n.qattr("type"); err != nil {
 		return nil, err
 	}
 	for _, c := range n.children {
@@ -543,7 +540,7 @@ func (p *schemaParser) groupRef(n *node) (*ModelGroup, error) {
 	if g.MinOccurs, g.MaxOccurs, err = parseOccurs(n); err != nil {
 		return nil, err
 	}
-	if g.Ref, err = p.ref(n, "ref"); err != nil {
+	if g.Ref, err = n.qattr("ref"); err != nil {
 		return nil, err
 	}
 	if g.Ref.Local == "" {
@@ -615,7 +612,7 @@ func (p *schemaParser) simpleType(n *node, global bool) (*SimpleType, error) {
 			err = p.restriction(c, st)
 		case isX(c, "list"):
 			st.Variety = List
-			if st.itemName, err = p.ref(c, "itemType"); err != nil {
+			if st.itemName, err = c.qattr("itemType"); err != nil {
 				return nil, err
 			}
 			for _, d := range c.children {
@@ -671,7 +668,7 @@ func (p *schemaParser) simpleType(n *node, global bool) (*SimpleType, error) {
 // and its facets.
 func (p *schemaParser) restriction(n *node, st *SimpleType) error {
 	var err error
-	if st.BaseName, err = p.ref(n, "base"); err != nil {
+	if st.BaseName, err = n.qattr("base"); err != nil {
 		return err
 	}
 	if err := p.facets(n, st); err != nil {
