@@ -75,7 +75,6 @@ type Element struct {
 
 	refName xml.Name
 	schema  *Schema
-	n       *node
 }
 
 // Occurs implements Particle.
@@ -118,9 +117,6 @@ type ModelGroup struct {
 	// Circular is set on a group reference that would make the group contain itself
 	// (invalid XSD, but found in the wild); its Particles are then empty.
 	Circular bool
-
-	refNode *node
-	schema  *Schema
 }
 
 // Occurs implements Particle.
@@ -184,7 +180,6 @@ type Attribute struct {
 	ArrayType string
 
 	refName xml.Name
-	schema  *Schema
 	n       *node
 }
 
@@ -292,7 +287,6 @@ type SimpleType struct {
 	// sets none.
 	Facets Facets
 
-	schema      *Schema
 	n           *node
 	itemName    xml.Name
 	memberNames []xml.Name
@@ -326,9 +320,7 @@ type Group struct {
 	Content *ModelGroup
 	Doc     string
 
-	schema *Schema
-	n      *node
-	state  resolveState
+	state resolveState
 }
 
 // AttributeGroup is a named attribute group definition (xs:attributeGroup name=).
@@ -367,8 +359,6 @@ type Schema struct {
 	Attributes           []*Attribute
 	Groups               []*Group
 	AttributeGroups      []*AttributeGroup
-
-	chameleon bool
 }
 
 type resolveState uint8

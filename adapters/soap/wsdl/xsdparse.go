@@ -86,7 +86,7 @@ func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 		AttributeFormDefault: parseForm(n.attr("attributeFormDefault"), Unqualified),
 	}
 	if s.TargetNamespace == "" && includerTNS != "" {
-		s.TargetNamespace, s.chameleon = includerTNS, true
+		s.TargetNamespace = includerTNS
 	}
 	l.set.Schemas = append(l.set.Schemas, s)
 	p := &schemaParser{l: l, s: s}
@@ -201,7 +201,7 @@ func (l *loader) includeSchema(n *node, base, tns string) error {
 
 // element reads an element declaration; global for a top-level one.
 func (p *schemaParser) element(n *node, global bool) (*Element, error) {
-	e := &Element{Global: global, MinOccurs: 1, MaxOccurs: 1, Doc: annotationDoc(n), schema: p.s, n: n}
+	e := &Element{Global: global, MinOccurs: 1, MaxOccurs: 1, Doc: annotationDoc(n), schema: p.s}
 	var err error
 	if !global {
 		if e.MinOccurs, e.MaxOccurs, err = parseOccurs(n); err != nil {
@@ -359,7 +359,7 @@ func (p *schemaParser) derivation(d *node, t *ComplexType) error {
 	})
 	if t.ContentKind == SimpleContent && t.Derivation == Restriction {
 		// Facets (and an optional inline base) restrict the base's value type.
-		v := &SimpleType{schema: p.s, n: d}
+		v := &SimpleType{n: d}
 		if err := p.facets(d, v); err != nil {
 			return err
 		}
@@ -417,7 +417,7 @@ func (p *schemaParser) wildcard(n *node) *Any {
 
 // attribute reads an attribute declaration or use.
 func (p *schemaParser) attribute(n *node, global bool) (*Attribute, error) {
-	a := &Attribute{Doc: annotationDoc(n), schema: p.s, n: n, Default: optString(n, "default"), Fixed: optString(n, "fixed")}
+	a := &Attribute{Doc: annotationDoc(n), n: n, Default: optString(n, "default"), Fixed: optString(n, "fixed")}
 	switch n.attr("use") {
 	case "required":
 		a.Use = Required
@@ -494,7 +494,7 @@ func (p *schemaParser) attribute(n *node, global bool) (*Attribute, error) {
 
 // modelGroup reads a sequence, choice or all.
 func (p *schemaParser) modelGroup(n *node) (*ModelGroup, error) {
-	g := &ModelGroup{schema: p.s}
+	g := &ModelGroup{}
 	switch n.name.Local {
 	case "choice":
 		g.Kind = Choice
@@ -535,7 +535,7 @@ func (p *schemaParser) modelGroup(n *node) (*ModelGroup, error) {
 
 // groupRef reads an xs:group ref= particle; its content is filled in at lookup.
 func (p *schemaParser) groupRef(n *node) (*ModelGroup, error) {
-	g := &ModelGroup{schema: p.s, refNode: n}
+	g := &ModelGroup{}
 	var err error
 	if g.MinOccurs, g.MaxOccurs, err = parseOccurs(n); err != nil {
 		return nil, err
@@ -563,7 +563,7 @@ func (p *schemaParser) groupRef(n *node) (*ModelGroup, error) {
 
 // group reads a named model group definition.
 func (p *schemaParser) group(n *node) (*Group, error) {
-	g := &Group{Name: xml.Name{Space: p.s.TargetNamespace, Local: n.attr("name")}, Doc: annotationDoc(n), schema: p.s, n: n}
+	g := &Group{Name: xml.Name{Space: p.s.TargetNamespace, Local: n.attr("name")}, Doc: annotationDoc(n)}
 	if g.Name.Local == "" {
 		return nil, fmt.Errorf("%s: global group without name=", n.pos())
 	}
@@ -596,7 +596,7 @@ func (p *schemaParser) attributeGroup(n *node) (*AttributeGroup, error) {
 
 // simpleType reads a simple type definition; named when global.
 func (p *schemaParser) simpleType(n *node, global bool) (*SimpleType, error) {
-	st := &SimpleType{Doc: annotationDoc(n), schema: p.s, n: n}
+	st := &SimpleType{Doc: annotationDoc(n), n: n}
 	if global {
 		if n.attr("name") == "" {
 			return nil, fmt.Errorf("%s: global simpleType without name=", n.pos())
