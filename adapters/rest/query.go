@@ -2,8 +2,7 @@ package rest
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/url"
+		"net/url"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -62,42 +61,11 @@ var opaqueWKT = map[protoreflect.FullName]bool{
 	"google.protobuf.Any":       true,
 }
 
-// checkQuery reports request fields that could reach the query string but
-// have no query-string form: repeated messages and JSON-only well-known types.
-// Map fields are skipped by the encoder and are fine.
-func checkQuery(md protoreflect.MessageDescriptor, skip fieldTree, prefix string, seen map[protoreflect.FullName]bool) error {
-	if skip == nil {
-		if seen[md.FullName()] {
-			return nil
-		}
-		seen[md.FullName()] = true
-	}
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		sub, skipped := skip[fd.Number()]
-		if fd.IsMap() || (skipped && sub == nil) || fd.Message() == nil {
-			continue
-		}
-		name := prefix + string(fd.Name())
-		switch full := fd.Message().FullName(); {
-		case scalarWKT[full]:
-		case opaqueWKT[full]:
-			return fmt.Errorf("request field %s (%s) cannot be sent as a query parameter; bind it to the body", name, full)
-		case fd.IsList():
-			return fmt.Errorf("request field %s is a repeated message, which cannot be sent as query parameters; bind it to the body", name)
-		default:
-			if err := checkQuery(fd.Message(), sub, name+".", seen); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // appendQuery adds the set fields of m that skip does not cover as query
 // parameters: repeated fields repeat the parameter, nested messages use
-// dotted names (JSON field names), map fields are skipped.
+// dotted names (JSON field names), map fields are skipped. A set field with
+// no query-string form (a repeated message, Struct, Any) is an
+// INVALID_ARGUMENT error: the binding should carry it in the body.
 func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip fieldTree) error {
 	fields := m.Descriptor().Fields()
 	for i := 0; i < fields.Len(); i++ {
@@ -108,6 +76,10 @@ func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip field
 		}
 		name := prefix + fd.JSONName()
 		v := m.Get(fd)
+		if md := fd.Message(); md != nil && !scalarWKT[md.FullName()] && (fd.IsList() || opaqueWKT[md.FullName()]) {
+			return bridge.Errorf(codes.InvalidArgument, "INVALID_QUERY_FIELD", map[string]string{"field": name},
+				"request field %s is %s, which cannot be sent as a query parameter; bind it to the body", name, kindLabel(fd))
+		}
 		switch {
 		case fd.IsList():
 			l := v.List()

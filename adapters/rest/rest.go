@@ -259,9 +259,6 @@ func (e *endpoint) bindBody(body string) error {
 		if e.bodyField != nil {
 			e.querySkip.add(fieldPath{e.bodyField})
 		}
-		if err := checkQuery(e.in, e.querySkip, "", map[protoreflect.FullName]bool{}); err != nil {
-			return err
-		}
 	}
 	var bodyMsg protoreflect.MessageDescriptor
 	switch {
