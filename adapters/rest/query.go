@@ -2,7 +2,7 @@ package rest
 
 import (
 	"encoding/json"
-		"net/url"
+	"net/url"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"

@@ -25,7 +25,7 @@ import (
 // seenRequest is what the fake upstream received.
 type seenRequest struct {
 	method, uri, body string
-	header          http.Header
+	header            http.Header
 }
 
 // reply is what the fake upstream answers.
@@ -93,7 +93,7 @@ func TestUnary(t *testing.T) {
 		reply    reply
 		// want* describe the HTTP request; want is the response as protojson.
 		wantMethod, wantURI, wantBody, wantCT, wantAccept string
-		want                                             string
+		want                                              string
 	}{
 		{
 			name: "GET with path pattern and query", method: "GetBook", base: "/api/v3/",
@@ -144,7 +144,7 @@ func TestUnary(t *testing.T) {
 		},
 		{
 			name: "response_body message", method: "GetWrapper",
-			rule:  withResponseBody(get("/v1/{name}"), "book"), req: `{"name":"b1"}`,
+			rule: withResponseBody(get("/v1/{name}"), "book"), req: `{"name":"b1"}`,
 			reply: reply{body: `{"name":"b1","unknown":1}`}, wantMethod: "GET", wantURI: "/v1/b1",
 			want: `{"book":{"name":"b1"}}`,
 		},
