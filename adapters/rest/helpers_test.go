@@ -65,6 +65,12 @@ message Book {
   string isbn = 14 [(protobridge.v1.xml) = {namespace: "urn:isbn"}];
   float rating = 15;
   string lang = 16 [(protobridge.v1.xml) = {attribute: true, name: "lang", namespace: "http://www.w3.org/XML/1998/namespace"}];
+  Price cost = 17;
+}
+
+message Price {
+  string currency = 1 [(protobridge.v1.xml) = {attribute: true}];
+  string amount = 2 [(protobridge.v1.xml) = {text: true}];
 }
 
 message Plain {
@@ -118,6 +124,11 @@ message Dup {
   string a = 1 [(protobridge.v1.xml) = {name: "x"}];
   string b = 2 [(protobridge.v1.xml) = {name: "x"}];
 }
+message TextAndElem {
+  string a = 1 [(protobridge.v1.xml) = {text: true}];
+  string b = 2;
+}
+message RawField { string r = 1 [(protobridge.v1.xml) = {raw: true}]; }
 message WithStruct { string name = 1; google.protobuf.Struct meta = 2; }
 message WithRepeatedMsg { string name = 1; repeated Inner items = 2; }
 

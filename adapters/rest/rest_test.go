@@ -186,7 +186,7 @@ func TestUnary(t *testing.T) {
 			req:        `{"parent":"s1","book":{"title":"T & U","id":"5","tags":["a","b"]},"requestId":"r"}`,
 			reply:      reply{ctype: "application/xml", body: `<book><title>T &amp; U</title></book>`},
 			wantMethod: "POST", wantURI: "/v1/s1/books?requestId=r",
-			wantBody: `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<book xmlns="urn:books" id="5"><title>T &amp; U</title><tag>a</tag><tag>b</tag></book>`,
+			wantBody: `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<ns1:book xmlns:ns1="urn:books" id="5"><title>T &amp; U</title><tag>a</tag><tag>b</tag></ns1:book>`,
 			wantCT:   "application/xml; charset=utf-8", wantAccept: "application/xml",
 			want: `{"title":"T & U"}`,
 		},

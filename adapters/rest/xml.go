@@ -24,8 +24,12 @@ import (
 // cannot make the decoder recurse without end.
 const maxXMLDepth = 1000
 
-// xsiNS is the XML Schema instance namespace (xsi:nil).
-const xsiNS = "http://www.w3.org/2001/XMLSchema-instance"
+// Namespaces with a fixed meaning: XML Schema instance (xsi:nil) and the
+// xml: prefix (xml:lang).
+const (
+	xsiNS = "http://www.w3.org/2001/XMLSchema-instance"
+	xmlNS = "http://www.w3.org/XML/1998/namespace"
+)
 
 // Keys of mxj's MapSeq representation (NewMapXmlSeq, no casting).
 const (
@@ -44,6 +48,8 @@ type xmlMessage struct {
 	rootSet bool
 	// fields are in declaration order, which is the element order.
 	fields []*xmlField
+	// text is the field holding the element's character data, if any.
+	text *xmlField
 }
 
 // xmlField is the XML mapping of one field.
@@ -54,6 +60,8 @@ type xmlField struct {
 	name    xml.Name
 	attr    bool
 	wrapped bool
+	// text says the field is the element's character data (simpleContent).
+	text bool
 	// item names the children of a wrapped repeated field.
 	item xml.Name
 	// msg maps a message field's type.
@@ -80,7 +88,7 @@ func (p xmlPlans) plan(md protoreflect.MessageDescriptor) (*xmlMessage, error) {
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
 		o := fieldXMLOptions(fd)
-		f := &xmlField{fd: fd, name: xml.Name{Space: o.GetNamespace(), Local: string(fd.Name())}, attr: o.GetAttribute(), wrapped: o.GetWrapped()}
+		f := &xmlField{fd: fd, name: xml.Name{Space: o.GetNamespace(), Local: string(fd.Name())}, attr: o.GetAttribute(), wrapped: o.GetWrapped(), text: o.GetText()}
 		if o.GetName() != "" {
 			f.name.Local = o.GetName()
 		}
@@ -88,6 +96,12 @@ func (p xmlPlans) plan(md protoreflect.MessageDescriptor) (*xmlMessage, error) {
 		switch {
 		case fd.IsMap():
 			return nil, fmt.Errorf("%s is a map, which has no XML mapping; use a repeated message", where)
+		case o.GetRaw():
+			return nil, fmt.Errorf("%s holds raw XML, which the rest adapter does not pass through", where)
+		case f.text && (f.attr || fd.IsList() || fd.Message() != nil):
+			return nil, fmt.Errorf("%s is the element's text, so it must be a singular scalar and not an attribute", where)
+		case f.text && x.text != nil:
+			return nil, fmt.Errorf("%s and %s both claim the element's text", x.text.fd.Name(), fd.Name())
 		case f.attr && (fd.IsList() || fd.Message() != nil):
 			return nil, fmt.Errorf("%s is an XML attribute, so it must be a singular scalar, not %s", where, kindLabel(fd))
 		case f.wrapped && !fd.IsList():
@@ -100,6 +114,11 @@ func (p xmlPlans) plan(md protoreflect.MessageDescriptor) (*xmlMessage, error) {
 			if f.item.Local == "" {
 				f.item.Local = string(fd.Name())
 			}
+		}
+		if f.text {
+			x.text = f
+			x.fields = append(x.fields, f)
+			continue
 		}
 		seen := elems
 		if f.attr {
@@ -117,6 +136,9 @@ func (p xmlPlans) plan(md protoreflect.MessageDescriptor) (*xmlMessage, error) {
 			f.msg = sub
 		}
 		x.fields = append(x.fields, f)
+	}
+	if x.text != nil && len(elems) > 0 {
+		return nil, fmt.Errorf("message %s has a text field (%s), so its other fields must be attributes", md.FullName(), x.text.fd.Name())
 	}
 	return x, nil
 }
@@ -149,37 +171,72 @@ func reread(from proto.Message, to proto.Message) {
 }
 
 // encodeXML writes m as an XML document. skip leaves out fields bound to the
-// URL path.
+// URL path. Qualified names are written with generated prefixes (ns1, ns2,
+// ...) and never with a default namespace, so elements whose mapping has no
+// namespace stay unqualified wherever they appear.
 func encodeXML(m protoreflect.Message, x *xmlMessage, skip fieldTree) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
-	enc := xml.NewEncoder(&buf)
-	if err := encodeElement(enc, x.root, "", m, x, skip); err != nil {
+	w := &xmlWriter{enc: xml.NewEncoder(&buf), prefixes: map[string]string{}}
+	if err := w.element(x.root, nil, m, x, skip); err != nil {
 		return nil, err
 	}
-	if err := enc.Close(); err != nil {
+	if err := w.enc.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-// encodeElement writes one message as an element. Children without a
-// namespace of their own inherit the element's.
-func encodeElement(enc *xml.Encoder, name xml.Name, parentNS string, m protoreflect.Message, x *xmlMessage, skip fieldTree) error {
-	ns := name.Space
-	if ns == "" {
-		ns = parentNS
+// xmlWriter writes one document.
+type xmlWriter struct {
+	enc *xml.Encoder
+	// prefixes holds the prefix of every namespace used in the document.
+	prefixes map[string]string
+}
+
+// qualify returns the prefixed name of n, declaring its namespace on start
+// (and in scope) where no ancestor did.
+func (w *xmlWriter) qualify(n xml.Name, scope map[string]bool, start *xml.StartElement) string {
+	switch n.Space {
+	case "":
+		return n.Local
+	case xmlNS:
+		return "xml:" + n.Local
 	}
-	start := xml.StartElement{Name: xml.Name{Local: name.Local}}
-	if ns != parentNS {
-		start.Name.Space = ns
+	p := w.prefixes[n.Space]
+	if p == "" {
+		p = "ns" + strconv.Itoa(len(w.prefixes)+1)
+		w.prefixes[n.Space] = p
 	}
+	if !scope[n.Space] {
+		scope[n.Space] = true
+		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xmlns:" + p}, Value: n.Space})
+	}
+	return p + ":" + n.Local
+}
+
+// open starts an element named n; it returns the element and the namespace
+// scope of its content.
+func (w *xmlWriter) open(n xml.Name, parent map[string]bool) (xml.StartElement, map[string]bool) {
+	scope := make(map[string]bool, len(parent)+1)
+	for k := range parent {
+		scope[k] = true
+	}
+	var start xml.StartElement
+	start.Name.Local = w.qualify(n, scope, &start)
+	return start, scope
+}
+
+// element writes one message as an element.
+func (w *xmlWriter) element(name xml.Name, parent map[string]bool, m protoreflect.Message, x *xmlMessage, skip fieldTree) error {
+	start, scope := w.open(name, parent)
 	for _, f := range x.fields {
 		if f.attr && m.Has(f.fd) {
-			start.Attr = append(start.Attr, xml.Attr{Name: f.name, Value: xmlText(f.fd, m.Get(f.fd))})
+			an := w.qualify(f.name, scope, &start)
+			start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: an}, Value: xmlText(f.fd, m.Get(f.fd))})
 		}
 	}
-	if err := enc.EncodeToken(start); err != nil {
+	if err := w.enc.EncodeToken(start); err != nil {
 		return err
 	}
 	for _, f := range x.fields {
@@ -188,48 +245,52 @@ func encodeElement(enc *xml.Encoder, name xml.Name, parentNS string, m protorefl
 			continue
 		}
 		v := m.Get(f.fd)
-		if !f.fd.IsList() {
-			if err := encodeValue(enc, f, f.name, ns, v, sub); err != nil {
+		switch {
+		case f.text:
+			if err := w.enc.EncodeToken(xml.CharData(xmlText(f.fd, v))); err != nil {
 				return err
 			}
-			continue
-		}
-		itemName := f.name
-		wrapper := xml.StartElement{Name: xml.Name{Local: f.name.Local}}
-		if f.wrapped {
-			itemName = f.item
-			if f.name.Space != "" && f.name.Space != ns {
-				wrapper.Name.Space = f.name.Space
-			}
-			if err := enc.EncodeToken(wrapper); err != nil {
+		case !f.fd.IsList():
+			if err := w.value(f, f.name, scope, v, sub); err != nil {
 				return err
 			}
-		}
-		l := v.List()
-		for i := 0; i < l.Len(); i++ {
-			if err := encodeValue(enc, f, itemName, ns, l.Get(i), nil); err != nil {
+		case f.wrapped:
+			wrapper, wscope := w.open(f.name, scope)
+			if err := w.enc.EncodeToken(wrapper); err != nil {
 				return err
 			}
-		}
-		if f.wrapped {
-			if err := enc.EncodeToken(wrapper.End()); err != nil {
+			if err := w.list(f, f.item, wscope, v.List()); err != nil {
+				return err
+			}
+			if err := w.enc.EncodeToken(wrapper.End()); err != nil {
+				return err
+			}
+		default:
+			if err := w.list(f, f.name, scope, v.List()); err != nil {
 				return err
 			}
 		}
 	}
-	return enc.EncodeToken(start.End())
+	return w.enc.EncodeToken(start.End())
 }
 
-// encodeValue writes one value of f as an element named name.
-func encodeValue(enc *xml.Encoder, f *xmlField, name xml.Name, parentNS string, v protoreflect.Value, skip fieldTree) error {
+// list writes the items of a repeated field as elements named name.
+func (w *xmlWriter) list(f *xmlField, name xml.Name, scope map[string]bool, l protoreflect.List) error {
+	for i := 0; i < l.Len(); i++ {
+		if err := w.value(f, name, scope, l.Get(i), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// value writes one value of f as an element named name.
+func (w *xmlWriter) value(f *xmlField, name xml.Name, scope map[string]bool, v protoreflect.Value, skip fieldTree) error {
 	if f.msg != nil {
-		return encodeElement(enc, name, parentNS, v.Message(), f.msg, skip)
+		return w.element(name, scope, v.Message(), f.msg, skip)
 	}
-	start := xml.StartElement{Name: xml.Name{Local: name.Local}}
-	if name.Space != "" && name.Space != parentNS {
-		start.Name.Space = name.Space
-	}
-	return enc.EncodeElement(xmlText(f.fd, v), start)
+	start, _ := w.open(name, scope)
+	return w.enc.EncodeElement(xmlText(f.fd, v), start)
 }
 
 // xmlText renders a scalar in XML Schema's lexical form.
@@ -358,7 +419,7 @@ func (s nsScope) element(key string) xml.Name {
 func (s nsScope) attribute(key string) xml.Name {
 	if prefix, local, ok := strings.Cut(key, ":"); ok {
 		if prefix == "xml" {
-			return xml.Name{Space: "http://www.w3.org/XML/1998/namespace", Local: local}
+			return xml.Name{Space: xmlNS, Local: local}
 		}
 		return xml.Name{Space: s[prefix], Local: local}
 	}
@@ -448,6 +509,11 @@ func decodeElement(el map[string]any, scope nsScope, m protoreflect.Message, x *
 			}
 		}
 	}
+	if x.text != nil {
+		if err := setScalar(m, x.text.fd, text(el), path); err != nil {
+			return err
+		}
+	}
 	for _, c := range children(el, scope) {
 		f := x.elementField(c.name)
 		if f == nil || isNil(c) {
@@ -474,7 +540,7 @@ func decodeElement(el map[string]any, scope nsScope, m protoreflect.Message, x *
 // elementField finds the element field that an element name maps to.
 func (x *xmlMessage) elementField(name xml.Name) *xmlField {
 	for _, f := range x.fields {
-		if !f.attr && matches(name, f.name) {
+		if !f.attr && !f.text && matches(name, f.name) {
 			return f
 		}
 	}

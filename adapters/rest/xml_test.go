@@ -37,6 +37,7 @@ const fullBookXML = `<?xml version="1.0" encoding="UTF-8"?>
   <b:chapter><b:x>c2</b:x></b:chapter>
   <i:isbn>978</i:isbn>
   <b:rating>INF</b:rating>
+  <b:cost currency="EUR">12.50</b:cost>
 </b:book>`
 
 func TestDecodeXML(t *testing.T) {
@@ -48,7 +49,7 @@ func TestDecodeXML(t *testing.T) {
 		{name: "full document", doc: fullBookXML, want: `{"name":"shelves/1/books/2","title":"Go & XML","id":"9007199254740993",
 			"authors":["Ann","Bob"],"tags":["one"],"color":"GREEN","price":12.5,"available":true,"cover":"aGk=",
 			"big":"18446744073709551615","pages":0,"inner":{"x":"007","n":"-9007199254740993","tags":["t"]},
-			"chapters":[{"x":"c1"},{"x":"c2"}],"isbn":"978","rating":"Infinity","lang":"en"}`},
+			"chapters":[{"x":"c1"},{"x":"c2"}],"isbn":"978","rating":"Infinity","lang":"en","cost":{"currency":"EUR","amount":"12.50"}}`},
 		{name: "one element is still a list", doc: `<book><tag>solo</tag><chapter><x>only</x><tags>t</tags></chapter><authors><author>A</author></authors></book>`,
 			want: `{"tags":["solo"],"chapters":[{"x":"only","tags":["t"]}],"authors":["A"]}`},
 		{name: "default namespace and no namespace both match", doc: `<book xmlns="urn:books"><name>n</name><isbn xmlns="urn:isbn">1</isbn></book>`,
@@ -120,18 +121,19 @@ func TestDecodeXMLRepeatedScalarEmpty(t *testing.T) {
 func TestEncodeXML(t *testing.T) {
 	book := newMsg(t, messageDesc("Book"), `{"name":"shelves/1/books/2","title":"<Go & \"XML\">","id":"9007199254740993",
 		"authors":["A","B"],"tags":["t1"],"color":"RED","price":-1.5,"cover":"aGk=","pages":0,
-		"chapters":[{"x":"c","n":"9007199254740993"}],"isbn":"978","lang":"en","rating":"-Infinity","big":"18446744073709551615"}`)
+		"chapters":[{"x":"c","n":"9007199254740993"}],"isbn":"978","lang":"en","rating":"-Infinity","big":"18446744073709551615",
+		"cost":{"currency":"EUR","amount":"1.10"}}`)
 	plan := bookPlan(t)
 	got, err := encodeXML(book, plan, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
-		`<book xmlns="urn:books" id="9007199254740993" xml:lang="en">` +
+		`<ns1:book xmlns:ns1="urn:books" id="9007199254740993" xml:lang="en">` +
 		`<name>shelves/1/books/2</name><title>&lt;Go &amp; &#34;XML&#34;&gt;</title>` +
 		`<authors><author>A</author><author>B</author></authors><tag>t1</tag><color>RED</color><price>-1.5</price>` +
 		`<cover>aGk=</cover><big>18446744073709551615</big><pages>0</pages><chapter><x>c</x><n>9007199254740993</n></chapter>` +
-		`<isbn xmlns="urn:isbn">978</isbn><rating>-INF</rating></book>`
+		`<ns2:isbn xmlns:ns2="urn:isbn">978</ns2:isbn><rating>-INF</rating><cost currency="EUR">1.10</cost></ns1:book>`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -150,7 +152,7 @@ func TestEncodeXML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `<book xmlns="urn:books"><title>t</title></book>`; !strings.HasSuffix(string(got), want) {
+	if want := `<ns1:book xmlns:ns1="urn:books"><title>t</title></ns1:book>`; !strings.HasSuffix(string(got), want) {
 		t.Errorf("got %s, want suffix %s", got, want)
 	}
 }
@@ -161,6 +163,8 @@ func TestXMLPlanErrors(t *testing.T) {
 		{"BadAttr", "must be a singular scalar"},
 		{"BadWrap", "wrapped, which only applies to repeated fields"},
 		{"Dup", `a and b both map to XML name "x"`},
+		{"TextAndElem", "has a text field (a), so its other fields must be attributes"},
+		{"RawField", "holds raw XML, which the rest adapter does not pass through"},
 		{"Inner", ""},
 	}
 	for _, tt := range tests {
