@@ -48,6 +48,8 @@ type adapter struct {
 	headers http.Header
 	// forward lists the caller metadata keys (lower case) passed on as headers.
 	forward []string
+	// basicUser and basicPassword are HTTP basic credentials, when configured.
+	basicUser, basicPassword string
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
 	maxRequest, maxResponse, maxErrorBody int64
 }
@@ -96,6 +98,22 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		}
 		a.forward = append(a.forward, strings.ToLower(k))
 	}
+	baseDir := ""
+	if env != nil {
+		baseDir = env.BaseDir
+	}
+	if cr := u.Credentials; cr != nil {
+		if cr.WSSecurity != nil {
+			return nil, errors.New("credentials.ws_security applies to soap upstreams; use credentials.basic or headers")
+		}
+		if cr.Basic != nil {
+			pw, err := cr.Basic.Password.Resolve(baseDir)
+			if err != nil {
+				return nil, fmt.Errorf("credentials.basic: %w", err)
+			}
+			a.basicUser, a.basicPassword = cr.Basic.Username, pw
+		}
+	}
 	connect := u.ConnectTimeout
 	if connect <= 0 {
 		connect = bridge.DefaultConnectTimeout
@@ -116,10 +134,6 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	if u.TLS != nil {
-		baseDir := ""
-		if env != nil {
-			baseDir = env.BaseDir
-		}
 		tc, err := u.TLS.ClientConfig(baseDir)
 		if err != nil {
 			return nil, fmt.Errorf("tls: %w", err)
@@ -448,6 +462,9 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	}
 	for k, v := range e.a.headers {
 		req.Header[k] = v
+	}
+	if e.a.basicUser != "" {
+		req.SetBasicAuth(e.a.basicUser, e.a.basicPassword)
 	}
 	return req, nil
 }

@@ -289,6 +289,22 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
+func TestBasicCredentials(t *testing.T) {
+	up := newFakeUpstream(t, reply{body: `{}`})
+	u := testUpstream(up.URL)
+	t.Setenv("PB_REST_TEST_PW", "s3cret")
+	u.Credentials = &bridge.Credentials{Basic: &bridge.BasicCredentials{Username: "svc", Password: bridge.Secret{Env: "PB_REST_TEST_PW"}}}
+	r := newRoute(u, "GetBook", get("/v1/x"), "")
+	ep := bindRoute(t, r)
+	md := metadata.Pairs("authorization", "Bearer caller")
+	if _, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), ""), Metadata: md}); err != nil {
+		t.Fatal(err)
+	}
+	if got := up.requests()[0].header.Get("Authorization"); got != "Basic c3ZjOnMzY3JldA==" {
+		t.Errorf("Authorization = %q", got)
+	}
+}
+
 func TestUnaryErrors(t *testing.T) {
 	big := strings.Repeat("x", 2000)
 	tests := []struct {
@@ -548,6 +564,12 @@ func TestNewErrors(t *testing.T) {
 		{"reserved forward", func(u *bridge.Upstream) { u.ForwardMetadata = []string{"content-length"} }, `"content-length" cannot be forwarded`},
 		{"pseudo-header forward", func(u *bridge.Upstream) { u.ForwardMetadata = []string{":authority"} }, "cannot be forwarded"},
 		{"bad TLS files", func(u *bridge.Upstream) { u.TLS = &bridge.TLSConfig{CAFile: "missing.pem"} }, "tls: ca_file"},
+		{"unset secret", func(u *bridge.Upstream) {
+			u.Credentials = &bridge.Credentials{Basic: &bridge.BasicCredentials{Username: "u", Password: bridge.Secret{Env: "PB_REST_TEST_UNSET"}}}
+		}, "credentials.basic: environment variable PB_REST_TEST_UNSET is not set"},
+		{"ws-security on rest", func(u *bridge.Upstream) {
+			u.Credentials = &bridge.Credentials{WSSecurity: &bridge.WSSecurityCredentials{Username: "u"}}
+		}, "applies to soap upstreams"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
