@@ -106,7 +106,7 @@ func wantErrorInfo(t *testing.T, info *errdetails.ErrorInfo, reason string, meta
 func grpcurl(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	path := filepath.Join(root, "bin", "grpcurl")
-	need(t, path, "make tools")
+	need(t, path, "run `make tools`")
 	ctx, cancel := context.WithTimeout(context.Background(), lifetime)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()

@@ -115,9 +115,9 @@ func need(t *testing.T, path, how string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		if ci() {
-			t.Fatalf("%s is missing: run `%s`", path, how)
+			t.Fatalf("%s is missing: %s", path, how)
 		}
-		t.Skipf("%s is missing: run `%s`", path, how)
+		t.Skipf("%s is missing: %s", path, how)
 	}
 }
 
