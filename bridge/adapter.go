@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -60,10 +62,18 @@ type Call struct {
 	Metadata metadata.MD
 	// Identity names the authenticated caller ("" when the route is open).
 	Identity string
+	// RequestID identifies the call in logs; adapters pass it upstream
+	// (X-Request-Id for HTTP). Taken from the caller's x-request-id metadata
+	// when valid, generated otherwise.
+	RequestID string
 
-	mu     sync.Mutex
-	header metadata.MD
+	attempts atomic.Int32
+	mu       sync.Mutex
+	header   metadata.MD
 }
+
+// Attempts returns how many times the call has reached its endpoint so far.
+func (c *Call) Attempts() int { return int(c.attempts.Load()) }
 
 // SetHeader adds response header metadata that the bridge sends to the caller
 // with the reply. Safe for concurrent use.
@@ -107,6 +117,20 @@ type Env struct {
 	// BaseDir is the directory of the config file; relative paths in the
 	// upstream's config resolve against it.
 	BaseDir string
+	// Notify reports a health signal the upstream sent about a route
+	// (Deprecation, Sunset, Warning); the bridge turns it into a metric and a
+	// rate-limited log line. Never nil.
+	Notify func(r *Route, n Notice)
+}
+
+// Notice is a health signal an upstream sent about a route.
+type Notice struct {
+	// Kind is "deprecation", "sunset" or "warning".
+	Kind string
+	// Date is the announced date, zero when none was given.
+	Date time.Time
+	// Detail is the header value or warning text, bounded.
+	Detail string
 }
 
 // Factory builds the Adapter for one upstream.

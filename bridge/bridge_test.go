@@ -59,6 +59,16 @@ func item(md protoreflect.MethodDescriptor, id int64) proto.Message {
 	return m
 }
 
+// tagged appends the upstream's "tag" header to the item's name, so tests
+// see which config served a call.
+func tagged(m proto.Message, u *Upstream) proto.Message {
+	if tag := u.Headers["tag"]; tag != "" {
+		f := m.ProtoReflect().Descriptor().Fields().ByName("name")
+		m.ProtoReflect().Set(f, protoreflect.ValueOfString(m.ProtoReflect().Get(f).String()+"-"+tag))
+	}
+	return m
+}
+
 func itoa(i int64) string { return protoreflect.ValueOfInt64(i).String() }
 
 func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error) {
@@ -76,7 +86,7 @@ func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error)
 			return nil, ctx.Err()
 		}
 		c.SetHeader("x-slow", "done")
-		return item(md, 7), nil
+		return tagged(item(md, 7), c.Route.Upstream), nil
 	default:
 		id := in.Get(md.Input().Fields().ByName("id")).Int()
 		if id == 404 {
@@ -85,7 +95,7 @@ func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error)
 		if id == 500 {
 			panic("adapter bug")
 		}
-		return item(md, id), nil
+		return tagged(item(md, id), c.Route.Upstream), nil
 	}
 }
 

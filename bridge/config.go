@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 type Config struct {
 	// Server holds the gRPC front door's settings.
 	Server ServerConfig `yaml:"server"`
+	// Admin is the admin HTTP listener: metrics, health, routes, reload.
+	Admin AdminConfig `yaml:"admin"`
 	// Descriptors says where service definitions come from.
 	Descriptors DescriptorConfig `yaml:"descriptors"`
 	// Auth is inbound authentication; callers are denied unless a route is open
@@ -53,6 +56,15 @@ type ServerConfig struct {
 	Reflection *bool `yaml:"reflection"`
 	// LogFormat is "text" (default) or "json".
 	LogFormat string `yaml:"log_format"`
+}
+
+// AdminConfig is the admin HTTP listener, separate from the gRPC port.
+type AdminConfig struct {
+	// Listen is the admin address; empty turns the admin listener off.
+	Listen string `yaml:"listen"`
+	// Token, when set, must be sent as `Authorization: Bearer <token>`. It is
+	// required unless Listen is a loopback address.
+	Token *Secret `yaml:"token"`
 }
 
 // DescriptorConfig says where service definitions come from. Paths are
@@ -478,6 +490,19 @@ func (c *Config) check() error {
 	}
 	if c.Server.ShutdownGrace < 0 {
 		ps.add(top, "use a positive duration such as 10s", "server.shutdown_grace is negative")
+	}
+	if a := c.Admin; a.Listen != "" {
+		host, _, err := net.SplitHostPort(a.Listen)
+		if err != nil {
+			ps.add(top, "use host:port such as 127.0.0.1:9090", "admin.listen %q: %v", a.Listen, err)
+		} else if ip := net.ParseIP(host); a.Token == nil && (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+			ps.add(top, "set admin.token: {env: VAR} or listen on 127.0.0.1", "admin.listen %q is not loopback and has no token", a.Listen)
+		}
+		if a.Token != nil {
+			if _, err := a.Token.Resolve(c.BaseDir); err != nil {
+				ps.add(top, "give the token as {env: VAR} or {file: path}", "admin.token: %v", err)
+			}
+		}
 	}
 	for i, k := range c.Auth.APIKeys {
 		if k.ID == "" {

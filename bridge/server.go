@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -33,16 +35,18 @@ import (
 // dynamically, plus grpc.health.v1, server reflection and the generic
 // protobridge.v1.BridgeService.
 type Server struct {
-	grpc   *grpc.Server
-	health *health.Server
-	table  atomic.Pointer[Table]
-	log    *slog.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	table    atomic.Pointer[Table]
+	log      *slog.Logger
+	metrics  *Metrics
+	draining atomic.Bool
 }
 
 // NewServer builds a server for a table. The config supplies message size
 // limits and whether reflection is on.
-func NewServer(cfg *Config, t *Table, logger *slog.Logger) *Server {
-	s := &Server{log: logger, health: health.NewServer()}
+func NewServer(cfg *Config, t *Table, logger *slog.Logger, opts ...Option) *Server {
+	s := &Server{log: logger, health: health.NewServer(), metrics: collect(opts).metrics}
 	s.table.Store(t)
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(int(cfg.Server.MaxRecvBytes)),
@@ -68,6 +72,36 @@ func (s *Server) setHealth(t *Table) {
 	}
 }
 
+// Table returns the route table currently served.
+func (s *Server) Table() *Table { return s.table.Load() }
+
+// Swap serves t from now on. Calls already running finish on the old table,
+// whose adapters are closed once the last of them ends. Services the new
+// table no longer serves report NOT_SERVING.
+func (s *Server) Swap(t *Table) {
+	old := s.table.Swap(t)
+	for name := range old.services {
+		if _, kept := t.services[name]; !kept {
+			s.health.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+		}
+	}
+	s.setHealth(t)
+	old.retire(s.log)
+}
+
+// acquire returns the current table with a reference held for one call.
+func (s *Server) acquire() *Table {
+	for {
+		t := s.table.Load()
+		if t.acquire() {
+			return t
+		}
+	}
+}
+
+// Draining reports whether Shutdown has begun.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
 // Serve accepts connections on lis until Shutdown.
 func (s *Server) Serve(lis net.Listener) error {
 	err := s.grpc.Serve(lis)
@@ -81,6 +115,7 @@ func (s *Server) Serve(lis net.Listener) error {
 // in-flight calls finish for up to grace before cutting them off. It returns
 // true when every call finished in time.
 func (s *Server) Shutdown(grace time.Duration) bool {
+	s.draining.Store(true)
 	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() {
@@ -135,44 +170,93 @@ func (r *tableResolver) FindDescriptorByName(n protoreflect.FullName) (protorefl
 // in the current table and runs it.
 func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 	fullMethod, _ := grpc.MethodFromServerStream(ss)
-	br := s.table.Load().lookup(fullMethod)
+	t := s.acquire()
+	defer t.release()
+	br := t.lookup(fullMethod)
 	if br == nil {
 		err := Errorf(codes.Unimplemented, "UNKNOWN_METHOD", map[string]string{"method": fullMethod}, "method %s is not served by this daemon", fullMethod)
 		s.log.Warn("call", "method", fullMethod, "code", codes.Unimplemented.String(), "error", "unknown method")
+		if s.metrics != nil {
+			s.metrics.observeCall("unknown", "", codes.Unimplemented, 0)
+		}
 		return err
 	}
 	ctx := ss.Context()
-	md, _ := metadata.FromIncomingContext(ctx)
-	call := &Call{Route: br.route, Metadata: md}
+	call := s.newCall(ctx, br.route)
 	start := time.Now()
 	var err error
-	md2 := br.route.Method
-	if md2.IsStreamingClient() || md2.IsStreamingServer() {
-		if !md2.IsStreamingClient() {
-			req := dynamicpb.NewMessage(md2.Input())
+	md := br.route.Method
+	if md.IsStreamingClient() || md.IsStreamingServer() {
+		if !md.IsStreamingClient() {
+			req := dynamicpb.NewMessage(md.Input())
 			if err = ss.RecvMsg(req); err != nil {
 				return err
 			}
 			call.Request = req
 		}
-		err = br.stream(ctx, call, &serverStream{ss: ss, in: md2.Input(), out: md2.Output()})
+		if s.metrics != nil {
+			g := s.metrics.openStreams.WithLabelValues(br.route.Name(), br.route.Upstream.Name)
+			g.Inc()
+			defer g.Dec()
+		}
+		_ = ss.SetHeader(metadata.Pairs(requestIDKey, call.RequestID))
+		err = toStatusError(ctx, br.stream(ctx, call, &serverStream{ss: ss, in: md.Input(), out: md.Output()}))
 	} else {
-		req := dynamicpb.NewMessage(md2.Input())
+		req := dynamicpb.NewMessage(md.Input())
 		if err = ss.RecvMsg(req); err != nil {
 			return err
 		}
 		call.Request = req
 		var resp proto.Message
 		resp, err = s.unary(ctx, br, call)
-		if h := call.ResponseHeader(); len(h) > 0 {
-			_ = ss.SetHeader(h)
-		}
+		_ = ss.SetHeader(call.ResponseHeader())
 		if err == nil {
 			err = ss.SendMsg(resp)
+			s.countBytes(br.route, req, resp)
 		}
 	}
 	s.logCall(br.route, call, start, err)
 	return err
+}
+
+// requestIDKey is the metadata key of the request id, in and out.
+const requestIDKey = "x-request-id"
+
+// newCall starts a call: caller metadata and a request id, echoed back in
+// the response header.
+func (s *Server) newCall(ctx context.Context, r *Route) *Call {
+	md, _ := metadata.FromIncomingContext(ctx)
+	c := &Call{Route: r, Metadata: md, RequestID: validRequestID(md.Get(requestIDKey))}
+	c.SetHeader(requestIDKey, c.RequestID)
+	return c
+}
+
+// validRequestID keeps a caller's request id when it is short printable
+// ASCII, and makes a random one otherwise.
+func validRequestID(v []string) string {
+	if len(v) == 1 && len(v[0]) > 0 && len(v[0]) <= 128 {
+		ok := true
+		for _, r := range v[0] {
+			if r < 0x21 || r > 0x7e {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return v[0]
+		}
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) countBytes(r *Route, in, out proto.Message) {
+	if s.metrics == nil {
+		return
+	}
+	s.metrics.messageBytes.WithLabelValues(r.Name(), "in").Add(float64(proto.Size(in)))
+	s.metrics.messageBytes.WithLabelValues(r.Name(), "out").Add(float64(proto.Size(out)))
 }
 
 // unary runs a route's handler and checks what it returns.
@@ -209,7 +293,11 @@ func toStatusError(ctx context.Context, err error) error {
 
 func (s *Server) logCall(r *Route, c *Call, start time.Time, err error) {
 	code := status.Code(err)
-	attrs := []any{"method", r.Name(), "upstream", r.Upstream.Name, "code", code.String(), "duration", time.Since(start).Round(time.Microsecond)}
+	d := time.Since(start)
+	if s.metrics != nil {
+		s.metrics.observeCall(r.Name(), r.Upstream.Name, code, d)
+	}
+	attrs := []any{"method", r.Name(), "upstream", r.Upstream.Name, "code", code.String(), "duration", d.Round(time.Microsecond), "attempts", c.Attempts(), "request_id", c.RequestID}
 	if c.Identity != "" {
 		attrs = append(attrs, "caller", c.Identity)
 	}
@@ -256,7 +344,9 @@ type bridgeService struct {
 // Invoke calls a unary route with a JSON payload.
 func (b *bridgeService) Invoke(ctx context.Context, req *pbv1.InvokeRequest) (*pbv1.InvokeResponse, error) {
 	name := "/" + strings.TrimPrefix(req.GetMethod(), "/")
-	br := b.s.table.Load().lookup(name)
+	t := b.s.acquire()
+	defer t.release()
+	br := t.lookup(name)
 	if br == nil {
 		return nil, Errorf(codes.Unimplemented, "UNKNOWN_METHOD", map[string]string{"method": req.GetMethod()}, "method %s is not served by this daemon", req.GetMethod())
 	}
@@ -268,24 +358,22 @@ func (b *bridgeService) Invoke(ctx context.Context, req *pbv1.InvokeRequest) (*p
 	if p := req.GetPayload(); p != nil {
 		raw, err := protojson.Marshal(p)
 		if err == nil {
-			err = protojson.UnmarshalOptions{Resolver: b.s.types()}.Unmarshal(raw, in)
+			err = protojson.UnmarshalOptions{Resolver: dynamicpb.NewTypes(t.files)}.Unmarshal(raw, in)
 		}
 		if err != nil {
 			return nil, Errorf(codes.InvalidArgument, "BAD_PAYLOAD", map[string]string{"method": req.GetMethod()}, "payload does not fit %s: %v", md.Input().FullName(), err)
 		}
 	}
-	imd, _ := metadata.FromIncomingContext(ctx)
-	call := &Call{Route: br.route, Request: in, Metadata: imd}
+	call := b.s.newCall(ctx, br.route)
+	call.Request = in
 	start := time.Now()
 	resp, err := b.s.unary(ctx, br, call)
 	b.s.logCall(br.route, call, start, err)
-	if h := call.ResponseHeader(); len(h) > 0 {
-		_ = grpc.SetHeader(ctx, h)
-	}
+	_ = grpc.SetHeader(ctx, call.ResponseHeader())
 	if err != nil {
 		return nil, err
 	}
-	raw, err := protojson.MarshalOptions{Resolver: b.s.types()}.Marshal(resp)
+	raw, err := protojson.MarshalOptions{Resolver: dynamicpb.NewTypes(t.files)}.Marshal(resp)
 	if err != nil {
 		return nil, Errorf(codes.Internal, "ENCODE", nil, "cannot encode the result as JSON: %v", err)
 	}
@@ -295,6 +383,3 @@ func (b *bridgeService) Invoke(ctx context.Context, req *pbv1.InvokeRequest) (*p
 	}
 	return &pbv1.InvokeResponse{Result: out}, nil
 }
-
-// types resolves Any type URLs against the table's files.
-func (s *Server) types() *dynamicpb.Types { return dynamicpb.NewTypes(s.table.Load().files) }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -23,6 +25,14 @@ type Table struct {
 	services map[string]protoreflect.ServiceDescriptor
 	files    *protoregistry.Files
 	adapters []Adapter
+	cfg      *Config
+
+	// Calls in flight hold a reference; a retired table closes its adapters
+	// once the last one ends.
+	mu      sync.Mutex
+	refs    int
+	retired bool
+	done    chan struct{}
 }
 
 type boundRoute struct {
@@ -31,16 +41,40 @@ type boundRoute struct {
 	stream StreamHandler
 }
 
+// Option tunes Build and NewServer.
+type Option func(*options)
+
+type options struct {
+	metrics    *Metrics
+	middleware []Middleware
+}
+
+func collect(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// WithMetrics records calls, attempts and upstream notices in m.
+func WithMetrics(m *Metrics) Option { return func(o *options) { o.metrics = m } }
+
+// WithMiddleware adds policies to every route's unary handler; they run
+// after authentication and the timeout, in the order given.
+func WithMiddleware(mws ...Middleware) Option {
+	return func(o *options) { o.middleware = append(o.middleware, mws...) }
+}
+
 // Build loads the config's descriptors, builds one adapter per upstream and
-// binds every served method. Middleware wraps each route's unary handler,
-// after the built-in authentication and timeout. Problems are reported with
-// their file:line.
-func Build(ctx context.Context, cfg *Config, logger *slog.Logger, mws ...Middleware) (*Table, error) {
+// binds every served method. Problems are reported with their file:line.
+func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option) (*Table, error) {
+	o := collect(opts)
 	d, err := loadDescriptors(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{routes: map[string]*boundRoute{}, services: map[string]protoreflect.ServiceDescriptor{}, files: d.files}
+	t := &Table{routes: map[string]*boundRoute{}, services: map[string]protoreflect.ServiceDescriptor{}, files: d.files, cfg: cfg, done: make(chan struct{})}
 	var ps Problems
 
 	adapters := map[string]Adapter{}
@@ -52,7 +86,7 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, mws ...Middlew
 	for _, n := range names {
 		u := cfg.Upstreams[n]
 		f, _ := adapterFactory(u.Kind)
-		a, err := f(u, &Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir})
+		a, err := f(u, &Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: noticeReporter(logger, o.metrics)})
 		if err != nil {
 			ps.add(u.Pos, "", "upstream %q: %v", n, err)
 			continue
@@ -81,7 +115,9 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, mws ...Middlew
 					ps.add(r.Pos, "", "%s: %v", r.Name(), err)
 					continue
 				}
-				unary := Chain(ep.Unary, append([]Middleware{auth.middleware, timeoutMiddleware}, mws...)...)
+				mws := append([]Middleware{auth.middleware, timeoutMiddleware}, o.middleware...)
+				mws = append(mws, attemptMiddleware(o.metrics))
+				unary := Chain(ep.Unary, mws...)
 				t.routes[r.FullMethod()] = &boundRoute{route: r, unary: unary, stream: auth.stream(ep.Stream)}
 			}
 			if len(routes) > 0 {
@@ -202,6 +238,63 @@ func (t *Table) Close() error {
 
 // lookup finds a route by "/package.Service/Method".
 func (t *Table) lookup(fullMethod string) *boundRoute { return t.routes[fullMethod] }
+
+// Config returns the config the table was built from.
+func (t *Table) Config() *Config { return t.cfg }
+
+// acquire takes a reference for one call; false once the table is retired.
+func (t *Table) acquire() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.retired {
+		return false
+	}
+	t.refs++
+	return true
+}
+
+// release drops a call's reference.
+func (t *Table) release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.refs--
+	if t.retired && t.refs == 0 {
+		close(t.done)
+	}
+}
+
+// retire stops new calls from taking the table and closes its adapters once
+// the calls in flight have ended.
+func (t *Table) retire(logger *slog.Logger) {
+	t.mu.Lock()
+	t.retired = true
+	if t.refs == 0 {
+		close(t.done)
+	}
+	t.mu.Unlock()
+	go func() {
+		<-t.done
+		if err := t.Close(); err != nil {
+			logger.Warn("closing retired route table", "error", err)
+		}
+	}()
+}
+
+// attemptMiddleware sits next to the endpoint: it counts attempts on the
+// call and records each attempt's duration and outcome.
+func attemptMiddleware(m *Metrics) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (proto.Message, error) {
+			c.attempts.Add(1)
+			start := time.Now()
+			resp, err := next(ctx, c)
+			if m != nil {
+				m.observeAttempt(c.Route.Name(), c.Route.Upstream.Name, status.Code(toStatusError(ctx, err)), time.Since(start))
+			}
+			return resp, err
+		}
+	}
+}
 
 // timeoutMiddleware bounds the call by the route's (or upstream's) timeout;
 // the caller's deadline, when sooner, wins.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
 
-	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/examples/demo"
 )
 
@@ -19,18 +17,7 @@ func runDemo(listen string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer d.Close()
-	cfg, err := bridge.LoadConfig(d.ConfigPath)
-	if err != nil {
-		printProblems(stderr, err)
-		return 1
-	}
-	logger := newLogger(cfg.Server.LogFormat, stderr)
-	t, err := bridge.Build(context.Background(), cfg, logger)
-	if err != nil {
-		printProblems(stderr, err)
-		return 1
-	}
-	return serveTable(cfg, t, logger, func(addr net.Addr) {
+	return runDaemon(d.ConfigPath, stderr, func(addr, _ net.Addr) {
 		fmt.Fprintf(stdout, "protobridge demo serving gRPC on %s (config: %s)\n\nTry, in another terminal:\n\n", addr, d.ConfigPath)
 		for _, c := range d.Commands {
 			fmt.Fprintln(stdout, c)

@@ -24,7 +24,7 @@ import (
 const usage = `protobridge — gRPC in front of REST, SOAP and WebSocket backends.
 
 Usage:
-  protobridge serve  --config FILE   load the config and serve gRPC until SIGINT/SIGTERM
+  protobridge serve  --config FILE   serve gRPC (and the admin listener) until SIGINT/SIGTERM; SIGHUP reloads
   protobridge check  --config FILE   validate everything serve would load; print each problem as file:line
   protobridge routes --config FILE   list the routes the config serves
   protobridge demo   [--listen ADDR] serve the demo: sample REST upstreams built in, grpcurl lines printed
@@ -106,13 +106,6 @@ func printProblems(w io.Writer, err error) {
 	fmt.Fprintln(w, err)
 }
 
-func newLogger(format string, w io.Writer) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
-}
-
 func check(path string, stdout, stderr io.Writer) int {
 	_, t, ok := load(context.Background(), path, slog.New(slog.NewTextHandler(io.Discard, nil)), stderr)
 	if !ok {
@@ -144,54 +137,36 @@ func routes(path string, stdout, stderr io.Writer) int {
 }
 
 func serve(path string, stderr io.Writer) int {
-	cfg, err := bridge.LoadConfig(path)
-	if err != nil {
-		printProblems(stderr, err)
-		return 1
-	}
-	logger := newLogger(cfg.Server.LogFormat, stderr)
-	t, err := bridge.Build(context.Background(), cfg, logger)
-	if err != nil {
-		printProblems(stderr, err)
-		return 1
-	}
-	return serveTable(cfg, t, logger, nil)
+	return runDaemon(path, stderr, nil)
 }
 
-// serveTable serves a built table until SIGINT/SIGTERM, then drains in-flight
-// calls for up to the configured grace period. ready, when set, is called
-// once the listener is open.
-func serveTable(cfg *bridge.Config, t *bridge.Table, logger *slog.Logger, ready func(addr net.Addr)) int {
-	defer t.Close()
-	lis, err := net.Listen("tcp", cfg.Server.Listen)
+// runDaemon serves a config until SIGINT/SIGTERM, then drains in-flight
+// calls for up to the configured grace period. SIGHUP reloads the config.
+// ready, when set, is called once the listeners are open.
+func runDaemon(path string, stderr io.Writer, ready func(grpcAddr, adminAddr net.Addr)) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	d, err := bridge.NewDaemon(ctx, path, stderr)
 	if err != nil {
-		logger.Error("cannot listen", "address", cfg.Server.Listen, "error", err)
+		printProblems(stderr, err)
 		return 1
 	}
-	srv := bridge.NewServer(cfg, t, logger)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(lis) }()
-	logger.Info("serving", "address", lis.Addr().String(), "routes", len(t.Routes()))
-	if ready != nil {
-		ready(lis.Addr())
-	}
-	select {
-	case err := <-errc:
-		if err != nil {
-			logger.Error("serve failed", "error", err)
-			return 1
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = d.Reload(ctx) // logged by the daemon; the old config keeps serving
+			case <-ctx.Done():
+				return
+			}
 		}
-		return 0
-	case sig := <-sigs:
-		logger.Info("shutting down", "signal", sig.String(), "grace", cfg.Server.ShutdownGrace)
-		if !srv.Shutdown(cfg.Server.ShutdownGrace) {
-			logger.Warn("grace period over; remaining calls were cut off")
-		}
-		<-errc
-		logger.Info("stopped")
-		return 0
+	}()
+	if err := d.Run(ctx, ready); err != nil {
+		fmt.Fprintln(stderr, "protobridge:", err)
+		return 1
 	}
+	return 0
 }
