@@ -7,16 +7,15 @@ import (
 	"net"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -320,23 +319,27 @@ func TestUpstreamDown(t *testing.T) {
 	wantErrorInfo(t, info, "UPSTREAM_UNAVAILABLE", map[string]string{"upstream": "petstore"})
 }
 
-var shuttingDownRE = regexp.MustCompile(`msg="shutting down" signal=terminated`)
-
 // TestGracefulShutdown sends SIGTERM while a call waits on the upstream: the
 // call still completes and the daemon exits 0.
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	up := newFakePetstore(t)
 	d := startDaemon(t, petstoreConfig(t, up.URL))
-	type result struct {
-		resp any
-		err  error
+	// Health turns NOT_SERVING when draining starts; watch for it.
+	watchCtx, stopWatch := context.WithCancel(callCtx(t))
+	defer stopWatch()
+	watch, err := healthpb.NewHealthClient(d.conn).Watch(watchCtx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := call(callCtx(t), t, d.conn, "GetPetById", fmt.Sprintf(`{"pet_id":%d}`, petHold), grpc.WaitForReady(true))
-		done <- result{resp, err}
-	}()
+	if h, err := watch.Recv(); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health watch: %v, %v", h.GetStatus(), err)
+	}
+	md := method(t, "GetPetById")
+	req, resp := message(t, md.Input(), fmt.Sprintf(`{"pet_id":%d}`, petHold)), dynamicpb.NewMessage(md.Output())
+	ctx := callCtx(t)
+	done := make(chan error, 1)
+	go func() { done <- d.conn.Invoke(ctx, "/"+petService+"/GetPetById", req, resp) }()
 	select {
 	case <-up.held:
 	case <-callCtx(t).Done():
@@ -345,14 +348,21 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d.out.wait(shuttingDownRE); !ok {
-		t.Fatalf("daemon exited without draining:\n%s", d.out)
+	for {
+		h, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("health watch ended before NOT_SERVING: %v\n%s", err, d.out)
+		}
+		if h.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
+			break
+		}
 	}
+	stopWatch()
 	close(up.release)
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("in-flight call failed during shutdown: %v", r.err)
+	if err := <-done; err != nil {
+		t.Fatalf("in-flight call failed during shutdown: %v", err)
 	}
+	wantMessage(t, resp, `{"id":"906","name":"patient"}`)
 	d.shutdown(t)
 	if n := up.count(fmt.Sprintf("GET /pet/%d", petHold)); n != 1 {
 		t.Errorf("upstream got %d requests, want 1", n)
