@@ -7,10 +7,12 @@ import (
 	"net"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -213,7 +215,7 @@ func TestInProcess(t *testing.T) {
 	})
 
 	t.Run("Deadline", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(callCtx(t), 200*1e6) // 200ms: the upstream never answers
+		ctx, cancel := context.WithTimeout(callCtx(t), 200*time.Millisecond) // the upstream never answers
 		defer cancel()
 		_, err := call(ctx, t, d.conn, "GetPetById", fmt.Sprintf(`{"pet_id":%d}`, petStall))
 		wantStatus(t, err, codes.DeadlineExceeded)
@@ -248,7 +250,7 @@ func TestInProcess(t *testing.T) {
 		}
 		services := strings.Fields(out)
 		for _, s := range []string{petService, "protobridge.v1.BridgeService", "grpc.health.v1.Health"} {
-			if !slicesContains(services, s) {
+			if !slices.Contains(services, s) {
 				t.Errorf("list lacks %s:\n%s", s, out)
 			}
 		}
@@ -291,15 +293,6 @@ func TestInProcess(t *testing.T) {
 		}
 		wantOutput(t, out, `"status": "SERVING"`)
 	})
-}
-
-func slicesContains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestUpstreamDown calls an upstream nothing listens on: UNAVAILABLE.
