@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The sub-benchmarks of BenchmarkUnary, protobridge first.
+var p1Targets = []string{"protobridge", "vanguard"}
+
+var (
+	benchLineRE = regexp.MustCompile(`^BenchmarkUnary/(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
+	metricRE    = regexp.MustCompile(`([\d.]+) (\S+/op)`)
+)
+
+// p1Samples are the metrics of one sub-benchmark, by unit ("ns/op", ...).
+type p1Samples map[string][]float64
+
+// p1Units are the metrics reported, in order.
+var p1Units = []string{"ns/op", "cpu-ns/op", "B/op", "allocs/op"}
+
+// runP1 runs the compiled p1 test binary: the same-work check once, then
+// rounds of BenchmarkUnary with the two sub-benchmarks in alternating order,
+// so drift on a shared machine hits both alike.
+func runP1(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("p1", flag.ContinueOnError)
+	testBin := fs.String("test", "", "compiled p1 test binary (go test -c ./p1)")
+	out := fs.String("out", "results", "results folder")
+	rounds := fs.Int("rounds", 5, "rounds; each runs both sub-benchmarks")
+	count := fs.Int("count", 2, "-test.count per sub-benchmark and round")
+	benchtime := fs.String("benchtime", "1s", "-test.benchtime")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *testBin == "" {
+		return fmt.Errorf("p1: -test is required")
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	rep := report{dir: *out}
+	raw, err := os.Create(filepath.Join(*out, "p1-bench.txt"))
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+
+	start := time.Now()
+	rep.printf("P1 load average at start: %s", loadavg())
+	check := exec.CommandContext(ctx, *testBin, "-test.run", "^TestSameWork$", "-test.count", "1", "-test.v")
+	check.Stdout, check.Stderr = raw, raw
+	if err := check.Run(); err != nil {
+		return fmt.Errorf("p1 same-work check failed (see %s): %w", raw.Name(), err)
+	}
+
+	samples := map[string]p1Samples{}
+	for r := range *rounds {
+		order := p1Targets
+		if r%2 == 1 {
+			order = []string{p1Targets[1], p1Targets[0]}
+		}
+		for _, name := range order {
+			cmd := exec.CommandContext(ctx, *testBin,
+				"-test.run", "^$",
+				"-test.bench", "^BenchmarkUnary$/^"+name+"$",
+				"-test.benchmem",
+				"-test.count", strconv.Itoa(*count),
+				"-test.benchtime", *benchtime,
+			)
+			pr, pw := io.Pipe()
+			cmd.Stdout, cmd.Stderr = pw, pw
+			if err := cmd.Start(); err != nil {
+				return err
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				sc := bufio.NewScanner(pr)
+				for sc.Scan() {
+					line := sc.Text()
+					fmt.Fprintln(raw, line)
+					m := benchLineRE.FindStringSubmatch(line)
+					if m == nil {
+						continue
+					}
+					s := samples[m[1]]
+					if s == nil {
+						s = p1Samples{}
+						samples[m[1]] = s
+					}
+					for _, mm := range metricRE.FindAllStringSubmatch(m[2], -1) {
+						s[mm[2]] = append(s[mm[2]], atof(mm[1]))
+					}
+				}
+				_, _ = io.Copy(io.Discard, pr)
+			}()
+			err := cmd.Wait()
+			pw.Close()
+			<-done
+			if err != nil {
+				return fmt.Errorf("p1 %s round %d failed (see %s): %w", name, r+1, raw.Name(), err)
+			}
+		}
+	}
+
+	med := map[string]map[string]float64{}
+	for _, name := range p1Targets {
+		s := samples[name]
+		if len(s["ns/op"]) == 0 {
+			return fmt.Errorf("p1: no results for %s (see %s)", name, raw.Name())
+		}
+		m := map[string]float64{}
+		for _, u := range p1Units {
+			m[u] = median(s[u])
+		}
+		med[name] = m
+		lo, hi := minMax(s["ns/op"])
+		rep.printf("P1 %-11s ns/op=%.0f (%s) cpu-ns/op=%.0f (%s) B/op=%.0f allocs/op=%.0f  [median of %d; ns/op range %s..%s]",
+			name, m["ns/op"], dur(m["ns/op"]), m["cpu-ns/op"], dur(m["cpu-ns/op"]), m["B/op"], m["allocs/op"],
+			len(s["ns/op"]), dur(lo), dur(hi))
+	}
+	pb, vg := med["protobridge"], med["vanguard"]
+	rep.printf("P1 took %s; load average at end: %s", time.Since(start).Round(time.Second), loadavg())
+	rep.printf("BENCH P1 grpc->rest-json protobridge/vanguard time=%.2f allocs=%.2f cpu=%.2f bytes=%.2f",
+		ratio(pb["ns/op"], vg["ns/op"]), ratio(pb["allocs/op"], vg["allocs/op"]),
+		ratio(pb["cpu-ns/op"], vg["cpu-ns/op"]), ratio(pb["B/op"], vg["B/op"]))
+	return nil
+}
+
+func atof(s string) float64 {
+	f, _ := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f
+}
+
+// dur formats nanoseconds as a rounded duration.
+func dur(ns float64) string {
+	d := time.Duration(ns)
+	switch {
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	case d >= time.Microsecond:
+		return d.Round(100 * time.Nanosecond).String()
+	}
+	return d.String()
+}
