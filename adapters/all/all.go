@@ -7,4 +7,6 @@ package all
 import (
 	// The REST adapter, kind "rest".
 	_ "github.com/protobridge/protobridge/adapters/rest"
+	// The WebSocket adapter, kind "websocket".
+	_ "github.com/protobridge/protobridge/adapters/websocket"
 )

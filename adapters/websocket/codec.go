@@ -1,0 +1,237 @@
+package websocket
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	ws "github.com/coder/websocket"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// frame is one data message read from a socket.
+type frame struct {
+	typ  ws.MessageType
+	data []byte
+}
+
+// errFrameType is a frame of the wrong type for the route's encoding.
+var errFrameType = errors.New("a text frame where binary frames are configured")
+
+// encodeFrame renders one message as a frame of the encoding.
+func encodeFrame(enc Encoding, m proto.Message) (frame, error) {
+	if enc == EncodingBinary {
+		b, err := proto.Marshal(m)
+		return frame{ws.MessageBinary, b}, err
+	}
+	b, err := protojson.Marshal(m)
+	return frame{ws.MessageText, b}, err
+}
+
+// decodeFrame parses one frame into a new message of md. JSON is accepted
+// in binary frames too (many peers send it so); protobuf never in text frames.
+func decodeFrame(enc Encoding, f frame, md protoreflect.MessageDescriptor) (proto.Message, error) {
+	m := dynamicpb.NewMessage(md)
+	if enc == EncodingBinary {
+		if f.typ != ws.MessageBinary {
+			return nil, errFrameType
+		}
+		return m, proto.Unmarshal(f.data, m)
+	}
+	return m, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(f.data, m)
+}
+
+// quote returns the start of a frame for error details: at most max bytes,
+// cut at a UTF-8 boundary, hex for binary frames.
+func quote(f frame, max int) (string, bool) {
+	data := f.data
+	cut := len(data) > max
+	if cut {
+		data = data[:max]
+	}
+	if f.typ == ws.MessageBinary && !utf8.Valid(data) {
+		return fmt.Sprintf("%x", data), cut
+	}
+	for !utf8.Valid(data) && len(data) > 0 {
+		data, cut = data[:len(data)-1], true
+	}
+	return string(data), cut
+}
+
+// correlation finds a unary reply's id: the same field path in the input
+// and output messages. Ids compare as text: a string as is, an integer in
+// decimal.
+type correlation struct {
+	in, out []protoreflect.FieldDescriptor
+}
+
+// newCorrelation resolves the field path in both messages.
+func newCorrelation(md protoreflect.MethodDescriptor, path string) (*correlation, error) {
+	in, err := fieldPath(md.Input(), path)
+	if err != nil {
+		return nil, fmt.Errorf("correlation_field: %w", err)
+	}
+	out, err := fieldPath(md.Output(), path)
+	if err != nil {
+		return nil, fmt.Errorf("correlation_field: %w", err)
+	}
+	ki, ko := in[len(in)-1].Kind(), out[len(out)-1].Kind()
+	if ki != ko || !idKind(ki) {
+		return nil, fmt.Errorf("correlation_field %q: must be a string, int32, int64, uint32 or uint64 field in both %s and %s", path, md.Input().FullName(), md.Output().FullName())
+	}
+	return &correlation{in: in, out: out}, nil
+}
+
+func idKind(k protoreflect.Kind) bool {
+	switch k {
+	case protoreflect.StringKind, protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Uint32Kind, protoreflect.Uint64Kind:
+		return true
+	}
+	return false
+}
+
+// signature names what the reply's id is read from, so that only routes
+// reading it the same way share a connection.
+func (c *correlation) signature(enc Encoding) string {
+	var b bytes.Buffer
+	b.WriteString(string(enc))
+	for _, fd := range c.out {
+		fmt.Fprintf(&b, "/%d:%s:%s:%s", fd.Number(), fd.Name(), fd.JSONName(), fd.Kind())
+	}
+	return b.String()
+}
+
+// stamp makes sure the request carries an id, setting next() when the field
+// is empty, and returns the id as text.
+func (c *correlation) stamp(m protoreflect.Message, next func(protoreflect.Kind) protoreflect.Value) string {
+	v, ok := getPath(m, c.in)
+	kind := c.in[len(c.in)-1].Kind()
+	if !ok || idText(kind, v) == "" {
+		v = next(kind)
+		setPath(m, c.in, v)
+	}
+	return idText(kind, v)
+}
+
+// idText renders an id value as text; zero values are empty.
+func idText(k protoreflect.Kind, v protoreflect.Value) string {
+	switch k {
+	case protoreflect.StringKind:
+		return v.String()
+	case protoreflect.Int32Kind, protoreflect.Int64Kind:
+		if v.Int() == 0 {
+			return ""
+		}
+		return strconv.FormatInt(v.Int(), 10)
+	default:
+		if v.Uint() == 0 {
+			return ""
+		}
+		return strconv.FormatUint(v.Uint(), 10)
+	}
+}
+
+// replyID reads the id from a reply frame without decoding the whole
+// message; ok is false when the frame has none.
+func (c *correlation) replyID(enc Encoding, f frame) (string, bool) {
+	if enc == EncodingBinary {
+		return c.wireID(f.data)
+	}
+	return c.jsonID(f.data)
+}
+
+// jsonID walks the JSON object by each step's JSON or proto name.
+func (c *correlation) jsonID(data []byte) (string, bool) {
+	raw := json.RawMessage(data)
+	for _, fd := range c.out {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return "", false
+		}
+		v, ok := obj[fd.JSONName()]
+		if !ok {
+			v, ok = obj[string(fd.Name())]
+		}
+		if !ok {
+			return "", false
+		}
+		raw = v
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, s != ""
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), true
+	}
+	return "", false
+}
+
+// wireID walks the protobuf wire format by field numbers with the parser's
+// rules: the last occurrence of a scalar wins, occurrences of a message merge.
+func (c *correlation) wireID(data []byte) (string, bool) {
+	for i, fd := range c.out {
+		last := i == len(c.out)-1
+		var found []byte
+		var varint uint64
+		ok := false
+		for b := data; len(b) > 0; {
+			num, typ, n := protowire.ConsumeTag(b)
+			if n < 0 {
+				return "", false
+			}
+			b = b[n:]
+			switch {
+			case num == fd.Number() && typ == protowire.BytesType && (!last || fd.Kind() == protoreflect.StringKind):
+				v, m := protowire.ConsumeBytes(b)
+				if m < 0 {
+					return "", false
+				}
+				if last {
+					found = v
+				} else {
+					// Occurrences of a message field merge: their
+					// bytes concatenate.
+					found = append(found, v...)
+				}
+				ok, b = true, b[m:]
+			case num == fd.Number() && typ == protowire.VarintType && last && fd.Kind() != protoreflect.StringKind:
+				v, m := protowire.ConsumeVarint(b)
+				if m < 0 {
+					return "", false
+				}
+				varint, ok, b = v, true, b[m:]
+			default:
+				m := protowire.ConsumeFieldValue(num, typ, b)
+				if m < 0 {
+					return "", false
+				}
+				b = b[m:]
+			}
+		}
+		if !ok {
+			return "", false
+		}
+		if !last {
+			data = found
+			continue
+		}
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			return string(found), len(found) > 0
+		case protoreflect.Int32Kind, protoreflect.Int64Kind:
+			return strconv.FormatInt(int64(varint), 10), varint != 0
+		default:
+			return strconv.FormatUint(varint, 10), varint != 0
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,429 @@
+// Package websocket is protobridge's adapter for WebSocket upstreams (kind
+// "websocket"). Each gRPC message travels as one frame: protojson in text
+// frames by default, or the protobuf wire format in binary frames.
+//
+// Server-streaming, client-streaming and bidi methods open one socket per
+// call; the call's request (server streaming) or each caller message
+// (client and bidi streaming) becomes a frame, and each frame from the
+// peer becomes a reply. Unary methods share one socket per upstream URL:
+// a request frame carries a correlation id (generated when the caller
+// leaves it empty) and the reply carrying the same id completes the call.
+//
+// Flow control is end to end: frames from the peer are read ahead of the
+// caller only up to a small buffer, after which reading pauses; caller
+// messages are read from gRPC only as fast as the peer accepts frames.
+// Close codes map to gRPC statuses (see codeForClose), and a
+// server-streaming route may reconnect and resume (see Reconnect).
+//
+// Import it for its side effect of registering the kind:
+//
+//	import _ "github.com/protobridge/protobridge/adapters/websocket"
+package websocket
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	ws "github.com/coder/websocket"
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/sync/singleflight"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+)
+
+// Kind is the upstream kind this package registers.
+const Kind = "websocket"
+
+func init() { bridge.RegisterAdapter(Kind, New) }
+
+// adapter is the WebSocket adapter of one upstream.
+type adapter struct {
+	u      *bridge.Upstream
+	client *http.Client
+	// transport is the client's, kept to close idle connections.
+	transport *http.Transport
+	// headers go with every handshake: configured headers and credentials.
+	headers http.Header
+	// forward lists the caller metadata keys (lower case) passed on as
+	// handshake headers of streaming calls.
+	forward []string
+	connect time.Duration
+
+	// ctx ends when the adapter is closed; shared sockets live under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	dials  singleflight.Group
+	mu     sync.Mutex
+	shared map[string]*sharedConn
+	closed bool
+	// ids numbers generated integer correlation ids.
+	ids idSource
+}
+
+var _ bridge.Adapter = (*adapter)(nil)
+
+// New builds the adapter of one WebSocket upstream: handshakes over an
+// HTTP/1.1 client whose dial and TLS handshake are bounded by the
+// upstream's connect timeout, with the upstream's TLS settings, headers and
+// basic credentials.
+func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
+	baseDir := ""
+	if env != nil {
+		baseDir = env.BaseDir
+	}
+	a := &adapter{
+		u:       u,
+		headers: http.Header{},
+		connect: time.Duration(orDefault(int64(u.ConnectTimeout), int64(bridge.DefaultConnectTimeout))),
+		shared:  map[string]*sharedConn{},
+	}
+	for k, v := range u.Headers {
+		if !httpguts.ValidHeaderFieldName(k) || reservedHeader(k) {
+			return nil, fmt.Errorf("headers: %q cannot be set on a WebSocket handshake", k)
+		}
+		if !httpguts.ValidHeaderFieldValue(v) {
+			return nil, fmt.Errorf("headers: the value of %q has characters a header cannot carry", k)
+		}
+		a.headers.Set(k, v)
+	}
+	for _, k := range u.ForwardMetadata {
+		if !httpguts.ValidHeaderFieldName(k) || reservedHeader(k) {
+			return nil, fmt.Errorf("forward_metadata: %q cannot be forwarded as a handshake header", k)
+		}
+		a.forward = append(a.forward, strings.ToLower(k))
+	}
+	if cr := u.Credentials; cr != nil {
+		if cr.WSSecurity != nil {
+			return nil, errors.New("credentials.ws_security applies to SOAP upstreams; use basic")
+		}
+		if cr.Basic != nil {
+			if a.headers.Get("Authorization") != "" {
+				return nil, errors.New("credentials.basic and an Authorization header cannot both be set")
+			}
+			pw, err := cr.Basic.Password.Resolve(baseDir)
+			if err != nil {
+				return nil, fmt.Errorf("credentials.basic: %w", err)
+			}
+			a.headers.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cr.Basic.Username+":"+pw)))
+		}
+	}
+	dialer := &net.Dialer{Timeout: a.connect, KeepAlive: 30 * time.Second}
+	a.transport = &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		TLSHandshakeTimeout: a.connect,
+		// Every handshake takes its own connection: an upgraded one is
+		// never pooled, and refusals are rare.
+		DisableKeepAlives: true,
+	}
+	if u.TLS != nil {
+		tc, err := u.TLS.ClientConfig(baseDir)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		a.transport.TLSClientConfig = tc
+	}
+	a.client = &http.Client{
+		Transport:     a.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	return a, nil
+}
+
+// reservedHeader reports headers the handshake owns.
+func reservedHeader(k string) bool {
+	ck := http.CanonicalHeaderKey(k)
+	if strings.HasPrefix(ck, "Sec-Websocket-") {
+		return true
+	}
+	switch ck {
+	case "Host", "Connection", "Upgrade", "Content-Length", "Transfer-Encoding", "Te", "Trailer", "Keep-Alive", "Proxy-Connection":
+		return true
+	}
+	return false
+}
+
+// Close closes the shared sockets (1001, going away) and waits for their
+// goroutines. Streams end with their calls.
+func (a *adapter) Close() error {
+	a.mu.Lock()
+	a.closed = true
+	conns := make([]*sharedConn, 0, len(a.shared))
+	for _, sc := range a.shared {
+		conns = append(conns, sc)
+	}
+	a.mu.Unlock()
+	a.cancel()
+	for _, sc := range conns {
+		sc.close(ws.StatusGoingAway, "protobridge is closing")
+	}
+	a.transport.CloseIdleConnections()
+	return nil
+}
+
+// endpoint is one bound WebSocket route.
+type endpoint struct {
+	a    *adapter
+	r    *bridge.Route
+	opts *Options
+	// corr matches unary replies; nil for streaming routes.
+	corr *correlation
+	// cursor and resume are the reconnect cursor (output) and resume
+	// (input) field paths; nil when resuming sends the request unchanged.
+	cursor, resume []protoreflect.FieldDescriptor
+	// sharedKey names the shared socket of a unary route.
+	sharedKey string
+}
+
+var _ bridge.Endpoint = (*endpoint)(nil)
+
+// Bind derives the route's options (ParseOptions) and checks them against
+// the method: correlation for unary methods, reconnect for server streams.
+func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
+	o, err := ParseOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	e := &endpoint{a: a, r: r, opts: o}
+	md := r.Method
+	switch {
+	case !md.IsStreamingClient() && !md.IsStreamingServer():
+		if e.corr, err = newCorrelation(md, o.CorrelationField); err != nil {
+			return nil, err
+		}
+		e.sharedKey = strings.Join([]string{o.URL.String(), strings.Join(o.Subprotocols, ","), e.corr.signature(o.Encoding)}, "\x00")
+	case md.IsStreamingServer() && !md.IsStreamingClient():
+		if o.Reconnect.CursorField != "" {
+			if e.cursor, err = fieldPath(md.Output(), o.Reconnect.CursorField); err != nil {
+				return nil, fmt.Errorf("resume_cursor: %w", err)
+			}
+			if e.resume, err = fieldPath(md.Input(), o.Reconnect.ResumeField); err != nil {
+				return nil, fmt.Errorf("resume_field: %w", err)
+			}
+			c, f := e.cursor[len(e.cursor)-1], e.resume[len(e.resume)-1]
+			if c.Kind() != f.Kind() || c.Message() != nil {
+				return nil, fmt.Errorf("resume_cursor %s and resume_field %s must be scalars of the same kind", c.FullName(), f.FullName())
+			}
+		}
+	default:
+		if o.Reconnect.MaxAttempts > 0 {
+			return nil, errors.New("reconnect applies to server-streaming methods only: a client stream cannot be replayed")
+		}
+	}
+	return e, nil
+}
+
+// meta is the ErrorInfo metadata of the route's errors.
+func (e *endpoint) meta(kv ...string) map[string]string {
+	m := map[string]string{"upstream": e.a.u.Name, "method": e.r.Name()}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// dial performs the handshake, bounded by the connect timeout and ctx.
+// Caller metadata named by forward_metadata goes along when md is given.
+func (e *endpoint) dial(ctx context.Context, md metadata.MD) (*ws.Conn, error) {
+	hctx, cancel := context.WithTimeout(ctx, e.a.connect)
+	defer cancel()
+	h := e.a.headers.Clone()
+	for _, k := range e.a.forward {
+		for _, v := range md.Get(k) {
+			if httpguts.ValidHeaderFieldValue(v) {
+				h.Add(k, v)
+			}
+		}
+	}
+	conn, resp, err := ws.Dial(hctx, e.opts.URL.String(), &ws.DialOptions{
+		HTTPClient:   e.a.client,
+		HTTPHeader:   h,
+		Subprotocols: e.opts.Subprotocols,
+	})
+	if err != nil {
+		return nil, e.dialError(ctx, hctx, resp, err)
+	}
+	if len(e.opts.Subprotocols) > 0 && conn.Subprotocol() == "" {
+		_ = conn.Close(ws.StatusProtocolError, "no subprotocol selected")
+		return nil, bridge.Errorf(codes.FailedPrecondition, "UPSTREAM_WS_SUBPROTOCOL", e.meta("subprotocols", strings.Join(e.opts.Subprotocols, ",")),
+			"upstream %s selected none of the subprotocols %s", e.a.u.Name, strings.Join(e.opts.Subprotocols, ", "))
+	}
+	conn.SetReadLimit(e.opts.ReadLimit)
+	return conn, nil
+}
+
+// dialError maps a failed handshake: an HTTP refusal by its status (401 →
+// UNAUTHENTICATED, 403 → PERMISSION_DENIED, 404 → NOT_FOUND, ...), the
+// call's end, a handshake timeout, or UNAVAILABLE.
+func (e *endpoint) dialError(ctx, hctx context.Context, resp *http.Response, err error) error {
+	if resp != nil && resp.StatusCode >= 400 {
+		// The websocket package keeps at most 1 KiB of a refusal's body.
+		limit := orDefault(int64(e.a.u.MaxErrorBodyBytes), bridge.DefaultMaxErrorBodyBytes)
+		var body []byte
+		if resp.Body != nil {
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		}
+		cut := int64(len(body)) > limit
+		if cut {
+			body = body[:limit]
+		}
+		return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: body, Truncated: cut})
+	}
+	if cerr := e.ctxError(ctx); cerr != nil {
+		return cerr
+	}
+	if hctx.Err() != nil {
+		return bridge.Errorf(codes.DeadlineExceeded, "UPSTREAM_WS_HANDSHAKE_TIMEOUT", e.meta(), "upstream %s did not complete the WebSocket handshake within %s", e.a.u.Name, e.a.connect)
+	}
+	if resp != nil {
+		return bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_NO_UPGRADE", e.meta("http_status", fmt.Sprint(resp.StatusCode)), "upstream %s answered HTTP %d instead of switching to WebSocket", e.a.u.Name, resp.StatusCode)
+	}
+	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, describeDialError(err))
+}
+
+// describeDialError names a transport failure without quoting the URL,
+// which may carry credentials.
+func describeDialError(err error) string {
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		if opErr.Err != nil {
+			return "cannot connect: " + opErr.Err.Error()
+		}
+		return "cannot connect"
+	case strings.Contains(err.Error(), "protocol violation"):
+		return "the handshake reply is not a valid WebSocket upgrade"
+	}
+	return "the WebSocket handshake failed"
+}
+
+// ctxError maps a finished call context to DEADLINE_EXCEEDED or CANCELLED;
+// nil while the context is live.
+func (e *endpoint) ctxError(ctx context.Context) error {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return bridge.Errorf(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", e.meta(), "deadline exceeded waiting for upstream %s", e.a.u.Name)
+	case context.Canceled:
+		return bridge.Errorf(codes.Canceled, "CANCELLED", e.meta(), "call cancelled while talking to upstream %s", e.a.u.Name)
+	}
+	return nil
+}
+
+// codeForClose maps a peer's close code to a gRPC code: 1000 (and 1005,
+// a close frame without a code) end a stream normally; 1001 and the
+// transient codes 1012-1014 are UNAVAILABLE; 1008 PERMISSION_DENIED; 1009
+// RESOURCE_EXHAUSTED; 1011 and the protocol errors INTERNAL; the IANA
+// registered 3000, 3003 and 3008 UNAUTHENTICATED, PERMISSION_DENIED and
+// DEADLINE_EXCEEDED; any other code UNKNOWN.
+func codeForClose(c ws.StatusCode) codes.Code {
+	switch c {
+	case ws.StatusNormalClosure, ws.StatusNoStatusRcvd:
+		return codes.OK
+	case ws.StatusGoingAway, ws.StatusAbnormalClosure, ws.StatusServiceRestart, ws.StatusTryAgainLater, ws.StatusBadGateway:
+		return codes.Unavailable
+	case ws.StatusPolicyViolation:
+		return codes.PermissionDenied
+	case ws.StatusMessageTooBig:
+		return codes.ResourceExhausted
+	case ws.StatusInternalError, ws.StatusProtocolError, ws.StatusUnsupportedData, ws.StatusInvalidFramePayloadData, ws.StatusMandatoryExtension:
+		return codes.Internal
+	case 3000:
+		return codes.Unauthenticated
+	case 3003:
+		return codes.PermissionDenied
+	case 3008:
+		return codes.DeadlineExceeded
+	}
+	return codes.Unknown
+}
+
+// socketEnd describes why a socket stopped: the status for the caller (nil
+// for a normal close), and whether a server stream may reconnect.
+type socketEnd struct {
+	err       error
+	reconnect bool
+}
+
+// endOf maps the error that ended a socket's reading.
+func (e *endpoint) endOf(s *socket, err error) socketEnd {
+	var ce ws.CloseError
+	switch {
+	case s.keepaliveFailed.Load():
+		return socketEnd{bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_KEEPALIVE_TIMEOUT", e.meta(), "upstream %s did not answer a ping within %s", e.a.u.Name, e.opts.KeepaliveTimeout), true}
+	case errors.Is(err, ws.ErrMessageTooBig):
+		return socketEnd{bridge.Errorf(codes.ResourceExhausted, "UPSTREAM_WS_FRAME_TOO_LARGE", e.meta("read_limit", fmt.Sprint(e.opts.ReadLimit)),
+			"upstream %s sent a frame over the %d byte read limit", e.a.u.Name, e.opts.ReadLimit), false}
+	case errors.As(err, &ce):
+		code := codeForClose(ce.Code)
+		if code == codes.OK {
+			return socketEnd{}
+		}
+		reason := fmt.Sprintf("UPSTREAM_WS_CLOSE_%d", int(ce.Code))
+		msg := fmt.Sprintf("upstream %s closed the WebSocket with %d", e.a.u.Name, int(ce.Code))
+		if ce.Reason != "" {
+			msg += ": " + ce.Reason
+		}
+		retry := code == codes.Unavailable
+		return socketEnd{bridge.Errorf(code, reason, e.meta("close_code", fmt.Sprint(int(ce.Code)), "close_reason", ce.Reason), "%s", msg), retry}
+	}
+	return socketEnd{bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_DROPPED", e.meta("close_code", "1006"), "upstream %s dropped the WebSocket without a close frame", e.a.u.Name), true}
+}
+
+// badFrame is the status for a peer frame that does not decode; the socket
+// is closed with 1003 (wrong frame type) or 1007 (bad payload).
+func (e *endpoint) badFrame(s *socket, f frame, err error) error {
+	code := ws.StatusInvalidFramePayloadData
+	if errors.Is(err, errFrameType) {
+		code = ws.StatusUnsupportedData
+	}
+	s.shutdown(code, "frame does not decode")
+	return e.decodeError(f, err)
+}
+
+// decodeError builds the INTERNAL status for a frame that does not decode,
+// quoting its start (hex for binary frames) in an UpstreamError detail. The
+// reason is UPSTREAM_WS_FRAME_TYPE for a frame of the wrong type,
+// UPSTREAM_WS_BAD_FRAME for a payload that does not parse.
+func (e *endpoint) decodeError(f frame, err error) error {
+	reason := "UPSTREAM_WS_BAD_FRAME"
+	if errors.Is(err, errFrameType) {
+		reason = "UPSTREAM_WS_FRAME_TYPE"
+	}
+	limit := int(orDefault(int64(e.a.u.MaxErrorBodyBytes), bridge.DefaultMaxErrorBodyBytes))
+	q, cut := quote(f, limit)
+	kind, ct := "text", "text/plain"
+	if f.typ == ws.MessageBinary {
+		kind, ct = "binary", "application/octet-stream"
+	}
+	detail := &pbv1.UpstreamError{Upstream: e.a.u.Name, ContentType: ct, Body: q, BodyTruncated: cut}
+	msg := fmt.Sprintf("upstream %s sent a %s frame that is not a %s %s: %v", e.a.u.Name, kind, e.opts.Encoding, e.r.Method.Output().FullName(), err)
+	return bridge.Error(codes.Internal, reason, e.meta("frame_type", kind), msg, detail)
+}
+
+// encodeFrame renders a caller message; a frame over the write limit is
+// RESOURCE_EXHAUSTED.
+func (e *endpoint) encodeFrame(m proto.Message) (frame, error) {
+	f, err := encodeFrame(e.opts.Encoding, m)
+	if err != nil {
+		return frame{}, bridge.Errorf(codes.InvalidArgument, "BAD_REQUEST_MESSAGE", e.meta(), "cannot encode the message as %s: %v", e.opts.Encoding, err)
+	}
+	if int64(len(f.data)) > e.opts.WriteLimit {
+		return frame{}, bridge.Errorf(codes.ResourceExhausted, "REQUEST_TOO_LARGE", e.meta(),
+			"the encoded message is %d bytes, over upstream %s's limit of %d", len(f.data), e.a.u.Name, e.opts.WriteLimit)
+	}
+	return f, nil
+}
