@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 )
@@ -121,6 +123,13 @@ type Env struct {
 	// (Deprecation, Sunset, Warning); the bridge turns it into a metric and a
 	// rate-limited log line. Never nil.
 	Notify func(r *Route, n Notice)
+	// Tracer starts spans for the adapter's own steps (encode, decode);
+	// a no-op tracer when tracing is off. Never nil.
+	Tracer trace.Tracer
+	// WrapTransport wraps the adapter's HTTP transport so requests carry W3C
+	// trace context and get client spans when tracing is on (identity when
+	// off). Adapters must wrap every transport they build. Never nil.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Notice is a health signal an upstream sent about a route.

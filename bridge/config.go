@@ -25,6 +25,8 @@ type Config struct {
 	Server ServerConfig `yaml:"server"`
 	// Admin is the admin HTTP listener: metrics, health, routes, reload.
 	Admin AdminConfig `yaml:"admin"`
+	// Tracing is OpenTelemetry tracing (off by default).
+	Tracing TracingConfig `yaml:"tracing"`
 	// Descriptors says where service definitions come from.
 	Descriptors DescriptorConfig `yaml:"descriptors"`
 	// Auth is inbound authentication; callers are denied unless a route is open
@@ -503,6 +505,14 @@ func (c *Config) check() error {
 				ps.add(top, "give the token as {env: VAR} or {file: path}", "admin.token: %v", err)
 			}
 		}
+	}
+	switch c.Tracing.Exporter {
+	case "", "none", "stdout", "otlp":
+	default:
+		ps.add(top, "use none, stdout or otlp", "tracing.exporter %q is not known", c.Tracing.Exporter)
+	}
+	if r := c.Tracing.SampleRatio; r != nil && (*r < 0 || *r > 1) {
+		ps.add(top, "use a fraction from 0 to 1", "tracing.sample_ratio %v is out of range", *r)
 	}
 	for i, k := range c.Auth.APIKeys {
 		if k.ID == "" {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Daemon runs one config file: the gRPC server, the admin listener, reloads
@@ -23,6 +25,20 @@ type Daemon struct {
 	cfg     atomic.Pointer[Config]
 	reload  sync.Mutex // one reload at a time
 	adminTk string
+	opts    []Option
+	tp      *sdktrace.TracerProvider
+}
+
+// shutdownTracing flushes and stops the tracer provider, if any.
+func (d *Daemon) shutdownTracing() {
+	if d.tp == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.tp.Shutdown(ctx); err != nil {
+		d.log.Warn("flushing traces", "error", err)
+	}
 }
 
 // NewDaemon loads and builds the config at path. Logs go to logOut in the
@@ -38,12 +54,22 @@ func NewDaemon(ctx context.Context, path string, logOut io.Writer) (*Daemon, err
 			return nil, err
 		}
 	}
-	t, err := Build(ctx, cfg, d.log, WithMetrics(d.metrics))
+	tp, err := NewTracerProvider(ctx, cfg.Tracing, logOut)
 	if err != nil {
 		return nil, err
 	}
+	d.opts = []Option{WithMetrics(d.metrics)}
+	if tp != nil {
+		d.tp = tp
+		d.opts = append(d.opts, WithTracerProvider(tp))
+	}
+	t, err := Build(ctx, cfg, d.log, d.opts...)
+	if err != nil {
+		d.shutdownTracing()
+		return nil, err
+	}
 	d.cfg.Store(cfg)
-	d.srv = NewServer(cfg, t, d.log, WithMetrics(d.metrics))
+	d.srv = NewServer(cfg, t, d.log, d.opts...)
 	return d, nil
 }
 
@@ -85,7 +111,7 @@ func (d *Daemon) reloadLocked(ctx context.Context) error {
 	if cfg.Server.Listen != old.Server.Listen || cfg.Admin.Listen != old.Admin.Listen {
 		return Problems{{Pos: Pos{File: d.path, Line: 1}, Msg: "server.listen or admin.listen changed", Hint: "restart the daemon to move listeners"}}
 	}
-	t, err := Build(ctx, cfg, d.log, WithMetrics(d.metrics))
+	t, err := Build(ctx, cfg, d.log, d.opts...)
 	if err != nil {
 		return err
 	}
@@ -104,6 +130,7 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 	lis, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		_ = d.srv.Table().Close()
+		d.shutdownTracing()
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	var admin *http.Server
@@ -114,6 +141,7 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 		if err != nil {
 			_ = lis.Close()
 			_ = d.srv.Table().Close()
+			d.shutdownTracing()
 			return fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
 		}
 		adminAddr = alis.Addr()
@@ -148,6 +176,7 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 	if err := d.srv.Table().Close(); err != nil {
 		d.log.Warn("closing adapters", "error", err)
 	}
+	d.shutdownTracing()
 	d.log.Info("stopped")
 	return serveErr
 }

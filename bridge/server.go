@@ -46,13 +46,14 @@ type Server struct {
 // NewServer builds a server for a table. The config supplies message size
 // limits and whether reflection is on.
 func NewServer(cfg *Config, t *Table, logger *slog.Logger, opts ...Option) *Server {
-	s := &Server{log: logger, health: health.NewServer(), metrics: collect(opts).metrics}
+	o := collect(opts)
+	s := &Server{log: logger, health: health.NewServer(), metrics: o.metrics}
 	s.table.Store(t)
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(o.serverOptions(),
 		grpc.MaxRecvMsgSize(int(cfg.Server.MaxRecvBytes)),
 		grpc.MaxSendMsgSize(int(cfg.Server.MaxSendBytes)),
 		grpc.UnknownServiceHandler(s.handleStream),
-	)
+	)...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	pbv1.RegisterBridgeServiceServer(s.grpc, &bridgeService{s: s})
 	if cfg.Server.Reflection == nil || *cfg.Server.Reflection {

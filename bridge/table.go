@@ -10,6 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -47,6 +50,7 @@ type Option func(*options)
 type options struct {
 	metrics    *Metrics
 	middleware []Middleware
+	tracer     trace.TracerProvider
 }
 
 func collect(opts []Option) options {
@@ -78,6 +82,7 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option
 	var ps Problems
 
 	adapters := map[string]Adapter{}
+	notify, tracer := noticeReporter(logger, o.metrics), o.tracerOrNoop()
 	names := make([]string, 0, len(cfg.Upstreams))
 	for n := range cfg.Upstreams {
 		names = append(names, n)
@@ -86,7 +91,7 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option
 	for _, n := range names {
 		u := cfg.Upstreams[n]
 		f, _ := adapterFactory(u.Kind)
-		a, err := f(u, &Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: noticeReporter(logger, o.metrics)})
+		a, err := f(u, &Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: o.wrapTransport()})
 		if err != nil {
 			ps.add(u.Pos, "", "upstream %q: %v", n, err)
 			continue
@@ -116,7 +121,7 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option
 					continue
 				}
 				mws := append([]Middleware{auth.middleware, timeoutMiddleware}, o.middleware...)
-				mws = append(mws, attemptMiddleware(o.metrics))
+				mws = append(mws, attemptMiddleware(o.metrics, tracer))
 				unary := Chain(ep.Unary, mws...)
 				t.routes[r.FullMethod()] = &boundRoute{route: r, unary: unary, stream: auth.stream(ep.Stream)}
 			}
@@ -282,14 +287,23 @@ func (t *Table) retire(logger *slog.Logger) {
 
 // attemptMiddleware sits next to the endpoint: it counts attempts on the
 // call and records each attempt's duration and outcome.
-func attemptMiddleware(m *Metrics) Middleware {
+func attemptMiddleware(m *Metrics, tracer trace.Tracer) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, c *Call) (proto.Message, error) {
-			c.attempts.Add(1)
+			n := c.attempts.Add(1)
+			ctx, span := tracer.Start(ctx, "protobridge.upstream", trace.WithAttributes(
+				attribute.String("protobridge.method", c.Route.Name()),
+				attribute.String("protobridge.upstream", c.Route.Upstream.Name),
+				attribute.Int("protobridge.attempt", int(n))))
 			start := time.Now()
 			resp, err := next(ctx, c)
+			code := status.Code(toStatusError(ctx, err))
+			if err != nil {
+				span.SetStatus(otelcodes.Error, code.String())
+			}
+			span.End()
 			if m != nil {
-				m.observeAttempt(c.Route.Name(), c.Route.Upstream.Name, status.Code(toStatusError(ctx, err)), time.Since(start))
+				m.observeAttempt(c.Route.Name(), c.Route.Upstream.Name, code, time.Since(start))
 			}
 			return resp, err
 		}
