@@ -30,7 +30,7 @@ func init() {
 }
 
 func (h *httpFake) Bind(*Route) (Endpoint, error) { return h, nil }
-func (h *httpFake) Close() error                   { h.client.CloseIdleConnections(); return nil }
+func (h *httpFake) Close() error                  { h.client.CloseIdleConnections(); return nil }
 func (h *httpFake) Stream(context.Context, *Call, Stream) error {
 	return Errorf(codes.Unimplemented, "", nil, "no streams")
 }
