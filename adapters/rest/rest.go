@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -52,6 +54,10 @@ type adapter struct {
 	basicUser, basicPassword string
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
 	maxRequest, maxResponse, maxErrorBody int64
+	// notify reports Deprecation, Sunset and Warning headers; tracer spans
+	// encoding and decoding.
+	notify func(*bridge.Route, bridge.Notice)
+	tracer trace.Tracer
 }
 
 var _ bridge.Adapter = (*adapter)(nil)
@@ -98,10 +104,14 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		}
 		a.forward = append(a.forward, strings.ToLower(k))
 	}
-	baseDir := ""
-	if env != nil {
-		baseDir = env.BaseDir
+	if env == nil {
+		env = &bridge.Env{}
 	}
+	a.notify, a.tracer = env.Notify, env.Tracer
+	if a.tracer == nil {
+		a.tracer = noop.NewTracerProvider().Tracer("")
+	}
+	baseDir := env.BaseDir
 	if cr := u.Credentials; cr != nil {
 		if cr.WSSecurity != nil {
 			return nil, errors.New("credentials.ws_security applies to soap upstreams; use credentials.basic or headers")
@@ -140,8 +150,12 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		}
 		a.transport.TLSClientConfig = tc
 	}
+	var rt http.RoundTripper = a.transport
+	if env.WrapTransport != nil {
+		rt = env.WrapTransport(rt)
+	}
 	a.client = &http.Client{
-		Transport:     a.transport,
+		Transport:     rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return a, nil
@@ -357,7 +371,9 @@ func (e *endpoint) Stream(context.Context, *bridge.Call, bridge.Stream) error {
 // Unary sends the request built from the call and decodes the reply into
 // the route's output message.
 func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, error) {
+	_, span := e.a.tracer.Start(ctx, "rest.encode")
 	req, err := e.newRequest(ctx, c)
+	span.End()
 	if err != nil {
 		return nil, err
 	}
@@ -366,6 +382,11 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 		return nil, e.transportError(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	if e.a.notify != nil {
+		for _, n := range bridge.HeaderNotices(resp.Header) {
+			e.a.notify(e.r, n)
+		}
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, e.httpError(ctx, resp)
 	}
@@ -374,7 +395,10 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 		return nil, err
 	}
 	out := dynamicpb.NewMessage(e.r.Method.Output())
-	if err := e.decode(resp.Header.Get("Content-Type"), body, out); err != nil {
+	_, span = e.a.tracer.Start(ctx, "rest.decode")
+	err = e.decode(resp.Header.Get("Content-Type"), body, out)
+	span.End()
+	if err != nil {
 		return nil, e.badResponse(resp, body, err)
 	}
 	return out, nil

@@ -289,6 +289,47 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
+func TestEnvHooks(t *testing.T) {
+	up := newFakeUpstream(t, reply{body: `{}`, header: map[string]string{"Deprecation": "@1700000000", "Sunset": "Wed, 11 Nov 2026 23:59:59 GMT"}})
+	u := testUpstream(up.URL)
+	r := newRoute(u, "GetBook", get("/v1/x"), "")
+	var (
+		mu      sync.Mutex
+		notices []string
+		wrapped bool
+	)
+	env := &bridge.Env{
+		Notify: func(got *bridge.Route, n bridge.Notice) {
+			mu.Lock()
+			defer mu.Unlock()
+			if got == r {
+				notices = append(notices, n.Kind)
+			}
+		},
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+			wrapped = true
+			return rt
+		},
+	}
+	a, err := New(u, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	ep, err := a.Bind(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), "")}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !wrapped || strings.Join(notices, ",") != "deprecation,sunset" {
+		t.Errorf("wrapped=%v notices=%v", wrapped, notices)
+	}
+}
+
 func TestBasicCredentials(t *testing.T) {
 	up := newFakeUpstream(t, reply{body: `{}`})
 	u := testUpstream(up.URL)
