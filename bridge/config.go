@@ -132,9 +132,15 @@ type Upstream struct {
 	StatusCodes map[int]string `yaml:"status_codes"`
 	// Credentials are sent to the upstream with every request.
 	Credentials *Credentials `yaml:"credentials"`
-	// XMLLax accepts XML replies carrying elements the schema does not
-	// declare (they are skipped); by default such replies fail naming the path.
+	// XMLLax accepts SOAP replies carrying elements the schema does not
+	// declare (they are skipped); by default such replies fail naming the
+	// path. REST replies always skip unknown elements and JSON fields, as
+	// REST APIs add fields without notice.
 	XMLLax bool `yaml:"xml_lax"`
+	// JSONInt64 is how REST request bodies write 64-bit integers: "number"
+	// (default; what OpenAPI int64 means) or "string" (protojson's form).
+	// Replies are read in either form.
+	JSONInt64 string `yaml:"json_int64"`
 
 	// Name is the upstream's key in the config.
 	Name string `yaml:"-"`
@@ -470,6 +476,9 @@ func (c *Config) applyDefaults() {
 		if u.Encoding == "" {
 			u.Encoding = "json"
 		}
+		if u.JSONInt64 == "" {
+			u.JSONInt64 = "number"
+		}
 	}
 	for _, r := range c.Routes {
 		if r != nil && r.Pos.File == "" {
@@ -545,6 +554,9 @@ func (c *Config) check() error {
 		}
 		if u.Encoding != "json" && u.Encoding != "xml" {
 			ps.add(u.Pos, `use "json" or "xml"`, "upstream %q encoding %q is not known", n, u.Encoding)
+		}
+		if u.JSONInt64 != "number" && u.JSONInt64 != "string" {
+			ps.add(u.Pos, `use "number" or "string"`, "upstream %q json_int64 %q is not known", n, u.JSONInt64)
 		}
 		if u.Timeout < 0 || u.ConnectTimeout < 0 {
 			ps.add(u.Pos, "use positive durations", "upstream %q has a negative timeout", n)

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -88,6 +87,10 @@ func CodeForHTTPStatus(httpStatus int, creates bool) codes.Code {
 		return codes.Internal
 	case httpStatus >= 400:
 		return codes.FailedPrecondition
+	case httpStatus >= 300:
+		// Redirects are not followed (credentials must not travel to
+		// another host): the route's binding needs fixing.
+		return codes.FailedPrecondition
 	}
 	return codes.Unknown
 }
@@ -126,16 +129,12 @@ func HTTPError(r *Route, reply UpstreamReply) error {
 		upstream = r.Upstream.Name
 	}
 	meta := map[string]string{"upstream": upstream, "http_status": strconv.Itoa(reply.Status), "method": r.Name()}
-	body := reply.Body
-	for !utf8.Valid(body) && len(body) > 0 {
-		body = body[:len(body)-1]
-	}
 	details := []proto.Message{&pbv1.UpstreamError{
 		Upstream:      upstream,
 		HttpStatus:    int32(reply.Status),
 		ContentType:   reply.Header.Get("Content-Type"),
-		Body:          string(body),
-		BodyTruncated: reply.Truncated || len(body) < len(reply.Body),
+		Body:          strings.ToValidUTF8(string(reply.Body), "\uFFFD"),
+		BodyTruncated: reply.Truncated,
 	}}
 	if d, ok := ParseRetryAfter(reply.Header.Get("Retry-After"), time.Now()); ok {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(d)})

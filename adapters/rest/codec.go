@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,12 @@ func (e *endpoint) encodeBody(m protoreflect.Message) ([]byte, string, error) {
 		src = m.Get(e.bodyField).Message()
 	case e.bodyField != nil:
 		b, err := jsonField(m, e.bodyField)
+		if err == nil && e.int64Numbers && is64(e.bodyField) {
+			var v any
+			if v, err = decodeNumber(b); err == nil {
+				b, err = json.Marshal(fieldNumbers(v, e.bodyField))
+			}
+		}
 		return b, jsonContentType, e.encodeErr(err)
 	default:
 		return nil, "", nil
@@ -67,7 +74,19 @@ func (e *endpoint) encodeBody(m protoreflect.Message) ([]byte, string, error) {
 		src = clone
 	}
 	b, err := protojson.Marshal(src.Interface())
+	if err == nil && e.int64Numbers && has64(src.Descriptor()) {
+		b, err = int64AsNumbers(b, src.Descriptor())
+	}
 	return b, jsonContentType, e.encodeErr(err)
+}
+
+// decodeNumber decodes one JSON value keeping numbers exact.
+func decodeNumber(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
 }
 
 func (e *endpoint) encodeErr(err error) error {

@@ -207,6 +207,8 @@ type endpoint struct {
 	// reqRaw and respRaw pass google.api.HttpBody through.
 	reqRaw, respRaw bool
 	xml             bool
+	// int64Numbers writes 64-bit integers in JSON request bodies as numbers.
+	int64Numbers bool
 	// reqXML and respXML map the XML documents sent and received.
 	reqXML, respXML *xmlMessage
 }
@@ -231,7 +233,7 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if !httpguts.ValidHeaderFieldName(method) {
 		return nil, fmt.Errorf("custom HTTP method %q is not a valid method name", method)
 	}
-	e := &endpoint{a: a, r: r, in: md.Input(), method: method, pathSkip: fieldTree{}}
+	e := &endpoint{a: a, r: r, in: md.Input(), method: method, pathSkip: fieldTree{}, int64Numbers: r.Upstream.JSONInt64 != "string"}
 	switch r.Encoding {
 	case "", "json":
 	case "xml":
@@ -483,6 +485,9 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 				req.Header.Add(k, v)
 			}
 		}
+	}
+	if c.RequestID != "" {
+		req.Header.Set("X-Request-Id", c.RequestID)
 	}
 	for k, v := range e.a.headers {
 		req.Header[k] = v

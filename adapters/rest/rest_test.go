@@ -89,8 +89,10 @@ func TestUnary(t *testing.T) {
 		rule     *annotations.HttpRule
 		encoding string
 		base     string // path prefix of base_url
-		req      string
-		reply    reply
+		// int64Strings sets the upstream's json_int64 to "string".
+		int64Strings bool
+		req          string
+		reply        reply
 		// want* describe the HTTP request; want is the response as protojson.
 		wantMethod, wantURI, wantBody, wantCT, wantAccept string
 		want                                              string
@@ -111,7 +113,15 @@ func TestUnary(t *testing.T) {
 			want: `{"books":[{"name":"a"}],"nextPageToken":"p2"}`,
 		},
 		{
-			name: "body star leaves path fields out and sends no query", method: "CreateBook",
+			name: "body star leaves path fields out and sends no query, int64 as numbers", method: "CreateBook",
+			rule:       post("/v1/{parent=shelves/*}/books", "*"),
+			req:        `{"parent":"shelves/1","book":{"title":"T","id":"9007199254740993"},"requestId":"r1"}`,
+			reply:      reply{status: http.StatusCreated, body: `{"name":"shelves/1/books/9","title":"T"}`},
+			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"id":9007199254740993,"title":"T"},"requestId":"r1"}`, wantCT: "application/json",
+			want: `{"name":"shelves/1/books/9","title":"T"}`,
+		},
+		{
+			name: "json_int64 string keeps protojson's int64 strings", method: "CreateBook", int64Strings: true,
 			rule:       post("/v1/{parent=shelves/*}/books", "*"),
 			req:        `{"parent":"shelves/1","book":{"title":"T","id":"9007199254740993"},"requestId":"r1"}`,
 			reply:      reply{status: http.StatusCreated, body: `{"name":"shelves/1/books/9","title":"T"}`},
@@ -222,6 +232,9 @@ func TestUnary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newFakeUpstream(t, tt.reply)
 			u := testUpstream(up.URL + tt.base)
+			if tt.int64Strings {
+				u.JSONInt64 = "string"
+			}
 			r := newRoute(u, tt.method, tt.rule, tt.encoding)
 			ep := bindRoute(t, r)
 			req := newMsg(t, r.Method.Input(), tt.req)
@@ -268,7 +281,7 @@ func TestHeaders(t *testing.T) {
 	r := newRoute(u, "GetBook", get("/v1/x"), "")
 	ep := bindRoute(t, r)
 	md := metadata.Pairs("x-request-id", "r-1", "traceparent", "00-abc", "authorization", "Bearer caller", "x-api-key", "caller-key", "cookie", "c=1")
-	if _, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), ""), Metadata: md}); err != nil {
+	if _, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), ""), Metadata: md, RequestID: "r-1"}); err != nil {
 		t.Fatal(err)
 	}
 	h := up.requests()[0].header
@@ -376,7 +389,7 @@ func TestUnaryErrors(t *testing.T) {
 		{name: "error body bounded", reply: reply{status: 500, body: big},
 			code: codes.Internal, reason: "UPSTREAM_HTTP_500", body: big[:64], truncated: true},
 		{name: "redirect not followed", reply: reply{status: 302, header: map[string]string{"Location": "http://127.0.0.1:1/elsewhere"}},
-			code: codes.Unknown, reason: "UPSTREAM_HTTP_302"},
+			code: codes.FailedPrecondition, reason: "UPSTREAM_HTTP_302"},
 		{name: "not JSON", reply: reply{ctype: "text/plain", body: "hello"},
 			code: codes.Internal, reason: "UPSTREAM_BAD_RESPONSE", msg: "does not decode as JSON into test.v1.Book", body: "hello"},
 		{name: "truncated JSON", reply: reply{ctype: "application/json", body: `{"name":"x`},
