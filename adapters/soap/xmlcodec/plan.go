@@ -40,9 +40,9 @@ type field struct {
 	// name is the element (wrapper element when wrapped) or attribute name.
 	name xml.Name
 	// item names the children of a wrapped repeated field.
-	item                              xml.Name
+	item                               xml.Name
 	attr, wrapped, text, raw, nillable bool
-	xsdType                           xml.Name
+	xsdType                            xml.Name
 	// nilFD is the nil marker field (<name>_nil) of a nillable field.
 	nilFD protoreflect.FieldDescriptor
 	// msg maps a plain message field's type.
