@@ -361,7 +361,8 @@ func (p *nodePeer) send(t testing.TB, line string) {
 //	/reverse    answers each pair of frames in reverse order
 //	/text       answers the first frame with a text frame "not protobuf"
 //	/badjson    answers the first frame with "{not json"
-//	/badreply   answers a JSON request with its id and a seq that is no number
+//	/badproto   answers the first frame with a binary frame that is no protobuf
+//	/badreply   answers each JSON request with its id and a seq that is no number
 //	/big?n=N    answers the first frame with a text frame of N bytes
 //	/silent     reads and never answers
 //	/nopong     never reads, so never answers pings
@@ -441,10 +442,27 @@ func startGoPeer(t testing.TB) *goPeer {
 	mux.HandleFunc("/badjson", answerFirst(func(ws.MessageType, []byte) (ws.MessageType, []byte) {
 		return ws.MessageText, []byte("{not json")
 	}))
-	mux.HandleFunc("/badreply", answerFirst(func(_ ws.MessageType, data []byte) (ws.MessageType, []byte) {
-		id, _ := (&correlation{out: []protoreflect.FieldDescriptor{method(t, "Call").Output().Fields().ByName("id")}}).jsonID(data)
-		return ws.MessageText, fmt.Appendf(nil, `{"id":%q,"seq":"twelve"}`, id)
+	mux.HandleFunc("/badproto", answerFirst(func(ws.MessageType, []byte) (ws.MessageType, []byte) {
+		return ws.MessageBinary, []byte{0xff, 0xff, 0xff}
 	}))
+	mux.HandleFunc("/badreply", func(w http.ResponseWriter, r *http.Request) {
+		c := accept(w, r)
+		if c == nil {
+			return
+		}
+		defer func() { _ = c.CloseNow() }()
+		corr := &correlation{out: []protoreflect.FieldDescriptor{method(t, "Call").Output().Fields().ByName("id")}}
+		for {
+			_, data, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			id, _ := corr.jsonID(data)
+			if c.Write(r.Context(), ws.MessageText, fmt.Appendf(nil, `{"id":%q,"seq":"twelve"}`, id)) != nil {
+				return
+			}
+		}
+	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		var n int
 		_, _ = fmt.Sscan(r.URL.Query().Get("n"), &n)
