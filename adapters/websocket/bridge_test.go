@@ -1,0 +1,168 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protobridge/protobridge/bridge"
+)
+
+// bridgeConfig serves testdata/wstest.proto through the adapter: Chat,
+// Collect and Call on the ws echo peer (Chat under its own tag), Tick on
+// the ticker.
+const bridgeConfig = `
+descriptors:
+  import_paths: [%q]
+  protos: [wstest.proto]
+auth:
+  open: true
+upstreams:
+  chat:
+    kind: websocket
+    base_url: "%s/?tag=bridge-chat"
+  echo:
+    kind: websocket
+    base_url: "%s/?tag=bridge"
+  ticker:
+    kind: websocket
+    base_url: "%s/?count=3&tag=bridge"
+routes:
+  - method: wstest.v1.Echo/Chat
+    upstream: chat
+  - method: wstest.v1.Echo/Collect
+    upstream: echo
+    http: {get: /collect}
+  - method: wstest.v1.Echo/Call
+    upstream: echo
+  - method: wstest.v1.Echo/Tick
+    upstream: ticker
+`
+
+// TestThroughBridge drives every kind of call from a grpc-go client
+// through a real bridge server to the ws peers, then shuts the server down
+// under an open stream, which closes its socket with 1001.
+func TestThroughBridge(t *testing.T) {
+	echo, ticker := peer(t, "echo.js"), peer(t, "ticker.js")
+	dir := t.TempDir()
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "protobridge.yaml")
+	if err := os.WriteFile(path, fmt.Appendf(nil, bridgeConfig, testdata, echo.url(""), echo.url(""), ticker.url("")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := bridge.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	tab, err := bridge.Build(context.Background(), cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tab.Close() }()
+	srv := bridge.NewServer(cfg, tab, logger)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	ctx := context.Background()
+	md := func(name string) protoreflect.MethodDescriptor { return method(t, name) }
+	in := func(text string) *dynamicpb.Message { return msg(t, map[string]any{"text": text}) }
+	out := func() *dynamicpb.Message { return dynamicpb.NewMessage(md("Call").Output()) }
+
+	// Unary over the shared socket.
+	resp := out()
+	if err := conn.Invoke(ctx, "/wstest.v1.Echo/Call", in("ping"), resp); err != nil || field(resp, "text").String() != "ping" {
+		t.Fatalf("Call: %v %v", resp, err)
+	}
+
+	// Bidi echo.
+	chat, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, "/wstest.v1.Echo/Chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := chat.SendMsg(in(fmt.Sprint("m", i))); err != nil {
+			t.Fatal(err)
+		}
+		m := out()
+		if err := chat.RecvMsg(m); err != nil || field(m, "text").String() != fmt.Sprint("m", i) {
+			t.Fatalf("Chat %d: %v %v", i, m, err)
+		}
+	}
+	_ = chat.CloseSend()
+
+	// Server stream: three ticks, then OK.
+	tick, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/wstest.v1.Echo/Tick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tick.SendMsg(in("")); err != nil {
+		t.Fatal(err)
+	}
+	_ = tick.CloseSend()
+	for i := 1; ; i++ {
+		m := out()
+		err := tick.RecvMsg(m)
+		if errors.Is(err, io.EOF) && i == 4 {
+			break
+		}
+		if err != nil || field(m, "seq").Int() != int64(i) {
+			t.Fatalf("Tick %d: %v %v", i, m, err)
+		}
+	}
+
+	// Client stream.
+	collect, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, "/wstest.v1.Echo/Collect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"x", "y", "."} {
+		if err := collect.SendMsg(in(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = collect.CloseSend()
+	m := out()
+	if err := collect.RecvMsg(m); err != nil || field(m, "text").String() != "x y" {
+		t.Fatalf("Collect: %v %v", m, err)
+	}
+
+	// Shutdown cuts the still open Chat after the grace: its socket closes
+	// with 1001 and the caller gets an error.
+	if srv.Shutdown(50 * time.Millisecond) {
+		t.Fatal("shutdown drained a stream that never ends")
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	err = chat.RecvMsg(out())
+	if c := status.Code(err); c != codes.Unavailable && c != codes.Canceled {
+		t.Fatalf("Chat after shutdown: %v", err)
+	}
+	echo.waitLine(t, "closed bridge-chat 1001")
+}
