@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 )
@@ -63,17 +64,7 @@ func Generate(d *wsdl.Definitions, opts Options) (*File, error) {
 		source = path.Base(strings.ReplaceAll(d.Location, `\`, "/"))
 	}
 	groups := serviceGroups(d)
-	base := d.Name
-	if len(groups) > 0 {
-		base = groups[0].svc.Name.Local
-	}
-	if base == "" {
-		base = strings.TrimSuffix(source, path.Ext(source))
-	}
-	stem := lowerSnake(asciiWords(base))
-	if stem == "" {
-		stem = "service"
-	}
+	stem := BaseName(d)
 	file := &pFile{
 		pkg: opts.Package,
 		header: []string{
@@ -109,6 +100,24 @@ func Generate(d *wsdl.Definitions, opts Options) (*File, error) {
 		Name: stem + ".proto", LockName: stem + ".lock.json",
 		Content: file.render(), Lock: g.newLock, Warnings: g.warnings,
 	}, nil
+}
+
+// BaseName is the name Generate gives the file, without extension: the first
+// service's name in lower_snake_case ("Calculator" → "calculator"), else the
+// definitions' name or the WSDL's file name.
+func BaseName(d *wsdl.Definitions) string {
+	base := d.Name
+	if names := ServiceNames(d); len(names) > 0 {
+		base = names[0]
+	}
+	if base == "" {
+		l := path.Base(strings.ReplaceAll(d.Location, `\`, "/"))
+		base = strings.TrimSuffix(l, path.Ext(l))
+	}
+	if stem := lowerSnake(asciiWords(base)); stem != "" {
+		return stem
+	}
+	return "service"
 }
 
 // DefaultUpstream derives an upstream name from a WSDL service name: "CheckVatService"
@@ -195,6 +204,8 @@ type gen struct {
 	// building marks the anonymous types being built, against cycles.
 	owners   map[*wsdl.ComplexType]*wsdl.Element
 	building map[*wsdl.ComplexType]bool
+	// rawMessage is the AnyXml message, once used.
+	rawMessage *pMessage
 	// usesAny: a field is a google.protobuf.Any.
 	usesAny bool
 	// pending are top-level messages whose fields are still to be built.
@@ -408,7 +419,7 @@ func unwrappable(mb *wsdl.MessageBinding) bool {
 		return false
 	}
 	ct, ok := mb.BodyParts[0].Element.Type.(*wsdl.ComplexType)
-	return ok && !rawType(ct) && len(ct.Attributes) == 0 &&
+	return ok && !rawType(ct) && len(ct.Attributes) == 0 && ct.ArrayType.Local == "" &&
 		(ct.ContentKind == wsdl.ElementContent || ct.ContentKind == wsdl.EmptyContent)
 }
 
@@ -439,13 +450,23 @@ func (g *gen) partField(m *pMessage, p *wsdl.Part) *pField {
 	return f
 }
 
-// rawType reports types kept as raw XML: xs:anyType, soapenc:Array/Struct without an
-// item type, and mixed content.
+// rawType reports the built-in complex types, whose content is kept as raw XML:
+// xs:anyType and soapenc:Array/Struct.
 func rawType(ct *wsdl.ComplexType) bool {
-	if ct.Name.Space == wsdl.XSDNS || ct.Name.Space == wsdl.SOAPEncNS {
-		return true
+	return ct.Name.Space == wsdl.XSDNS || ct.Name.Space == wsdl.SOAPEncNS
+}
+
+// anyXML returns the message for elements whose content is kept as raw XML (of type
+// xs:anyType, or otherwise beyond the mapping): a single raw field.
+func (g *gen) anyXML() *pMessage {
+	if g.rawMessage == nil {
+		m := newMessage(g.topName("raw", "AnyXml", "Message"), nil)
+		m.doc = "AnyXml is the content of an element of type xs:anyType (or of a SOAP-encoded\narray without a usable item type), kept as raw XML."
+		g.addRaw(m, &pField{name: "content", typ: "string", xml: xmlOpts{raw: true}}, "")
+		g.rawMessage = m
+		g.typeMessages = append(g.typeMessages, m)
 	}
-	return ct.ContentKind == wsdl.MixedContent
+	return g.rawMessage
 }
 
 // markOptional gives a singular scalar field explicit presence.
@@ -484,7 +505,7 @@ func (g *gen) setType(m *pMessage, f *pField, t wsdl.Type, hint string, global *
 			}
 		}
 		if rawType(t) || t.ArrayType.Local != "" {
-			f.typ, f.xml.raw = "string", true
+			f.msg = g.anyXML()
 			return
 		}
 		switch {
@@ -494,7 +515,7 @@ func (g *gen) setType(m *pMessage, f *pField, t wsdl.Type, hint string, global *
 			for _, dt := range g.d.Schemas.DerivedTypes(t.Name) {
 				names = append(names, g.namedMessage(dt).name)
 			}
-			f.typ, g.usesAny = "google.protobuf.Any", true
+			f.typ, f.xml.xsdType, g.usesAny = "google.protobuf.Any", clark(t.Name), true
 			f.doc = strings.TrimSpace(f.doc + "\n\nOne of " + strings.Join(names, ", ") + " (xsi:type " + clark(t.Name) + " or derived).")
 		case t.Name.Local != "":
 			f.msg = g.namedMessage(t)
@@ -505,7 +526,7 @@ func (g *gen) setType(m *pMessage, f *pField, t wsdl.Type, hint string, global *
 			f.msg = g.elementMessage(g.anonOwner()[t])
 		case g.building[t]:
 			// A cycle through anonymous types only: keep the content as raw XML.
-			f.typ, f.xml.raw = "string", true
+			f.msg = g.anyXML()
 		default:
 			n := newMessage(m.nestedName(typeName(hint), "Type"), m)
 			n.doc = t.Doc
@@ -516,7 +537,7 @@ func (g *gen) setType(m *pMessage, f *pField, t wsdl.Type, hint string, global *
 			f.msg = n
 		}
 	default:
-		f.typ, f.xml.raw = "string", true
+		f.msg = g.anyXML()
 	}
 }
 
@@ -792,6 +813,9 @@ func (g *gen) enum(m *pMessage, st *wsdl.SimpleType, hint string) *pEnum {
 			name = names.unique(typeName(base)+"Enum", "", "")
 		}
 		prefix := upperSnake(name) + "_"
+		if codecPrefix(name) != prefix {
+			return nil // the codec would strip another prefix; keep a string
+		}
 		clash := values.has(prefix + "UNSPECIFIED")
 		for _, v := range vals {
 			clash = clash || values.has(prefix+v)
@@ -815,6 +839,22 @@ func (g *gen) enum(m *pMessage, st *wsdl.SimpleType, hint string) *pEnum {
 		m.enums = append(m.enums, e)
 	}
 	return e
+}
+
+// codecPrefix is the enum value prefix xmlcodec strips to find a value's literal:
+// an underscore before each capital that follows a lower-case letter or a digit, or
+// that starts a word after a run of capitals; then upper case.
+func codecPrefix(enum string) string {
+	var b strings.Builder
+	rs := []rune(enum)
+	for i, r := range rs {
+		if i > 0 && unicode.IsUpper(r) && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) ||
+			i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String() + "_"
 }
 
 func enumDoc(e wsdl.Enumeration) string {
