@@ -7,6 +7,8 @@ package all
 import (
 	// The REST adapter, kind "rest".
 	_ "github.com/protobridge/protobridge/adapters/rest"
+	// The SOAP adapter, kind "soap".
+	_ "github.com/protobridge/protobridge/adapters/soap"
 	// The WebSocket adapter, kind "websocket".
 	_ "github.com/protobridge/protobridge/adapters/websocket"
 )

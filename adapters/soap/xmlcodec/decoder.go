@@ -419,6 +419,31 @@ func (d *Decoder) Text() (string, error) {
 	}
 }
 
+// QName reads the text of the innermost open element as a qualified name
+// (a SOAP fault code), resolved in that element's scope. A prefix that is
+// not declared leaves Space empty, as senders of fault codes often forget
+// the declaration.
+func (d *Decoder) QName() (xml.Name, error) {
+	scope := append([]binding(nil), d.bindings...)
+	path := d.Path()
+	s, err := d.Text()
+	if err != nil {
+		return xml.Name{}, err
+	}
+	saved := d.bindings
+	d.bindings = scope
+	n, ok := d.Resolve(s)
+	d.bindings = saved
+	if !ok {
+		_, local, _ := strings.Cut(strings.TrimSpace(s), ":")
+		if !isNCName(local) {
+			return xml.Name{}, errorf(ErrValue, path, "%q is not a qualified name", clip(strings.TrimSpace(s)))
+		}
+		n = xml.Name{Local: local}
+	}
+	return n, nil
+}
+
 // Skip consumes the rest of the innermost open element, up to its end tag.
 func (d *Decoder) Skip() error {
 	depth := len(d.frames)

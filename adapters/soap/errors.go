@@ -1,0 +1,169 @@
+package soap
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
+	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+)
+
+// ctxError maps a finished call context to DEADLINE_EXCEEDED or CANCELLED;
+// nil while the context is live.
+func (e *endpoint) ctxError(ctx context.Context) error {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return bridge.Errorf(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", e.meta(), "deadline exceeded waiting for upstream %s", e.a.u.Name)
+	case context.Canceled:
+		return bridge.Errorf(codes.Canceled, "CANCELLED", e.meta(), "call cancelled while waiting for upstream %s", e.a.u.Name)
+	}
+	return nil
+}
+
+// transportError maps a failed round trip: the context's end, or
+// UNAVAILABLE with reason UPSTREAM_UNAVAILABLE. The message never quotes
+// the URL.
+func (e *endpoint) transportError(ctx context.Context, err error) error {
+	if cerr := e.ctxError(ctx); cerr != nil {
+		return cerr
+	}
+	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, describeNetError(err))
+}
+
+// describeNetError names the cause of a transport failure in words.
+func describeNetError(err error) string {
+	var (
+		dnsErr    *net.DNSError
+		certErr   *tls.CertificateVerificationError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		recordErr tls.RecordHeaderError
+		netErr    net.Error
+		urlErr    *url.Error
+	)
+	switch {
+	case errors.As(err, &dnsErr):
+		return "cannot resolve its host name"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
+		return "its TLS certificate is not trusted"
+	case errors.As(err, &recordErr):
+		return "TLS handshake failed (is it serving plain HTTP?)"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "connection timed out"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before the reply"
+	case errors.As(err, &urlErr):
+		return strings.TrimPrefix(urlErr.Err.Error(), "net/http: ")
+	}
+	return "request failed"
+}
+
+// readBody reads a reply body, at most the upstream's response limit.
+func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	limit := e.a.maxResponse
+	if resp.ContentLength > limit {
+		return nil, e.tooLarge(resp.ContentLength)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if cerr := e.ctxError(ctx); cerr != nil {
+			return nil, cerr
+		}
+		return nil, e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil, "a body that could not be read: "+describeNetError(err))
+	}
+	if int64(len(body)) > limit {
+		return nil, e.tooLarge(-1)
+	}
+	return body, nil
+}
+
+func (e *endpoint) tooLarge(size int64) error {
+	meta := e.meta()
+	meta["limit"] = strconv.FormatInt(e.a.maxResponse, 10)
+	what := "more than"
+	if size >= 0 {
+		what = strconv.FormatInt(size, 10) + " bytes, over"
+	}
+	return bridge.Errorf(codes.ResourceExhausted, "RESPONSE_TOO_LARGE", meta,
+		"upstream %s replied with %s the %d byte limit (max_response_bytes)", e.a.u.Name, what, e.a.maxResponse)
+}
+
+// httpError maps a non-2xx reply that is not a SOAP fault.
+func (e *endpoint) httpError(resp *http.Response, body []byte) error {
+	quoted, truncated := e.quote(body)
+	return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: quoted, Truncated: truncated})
+}
+
+func (e *endpoint) quote(body []byte) ([]byte, bool) {
+	if int64(len(body)) > e.a.maxErrorBody {
+		return body[:e.a.maxErrorBody], true
+	}
+	return body, false
+}
+
+// decodeError maps a reply that is not the expected envelope.
+func (e *endpoint) decodeError(resp *http.Response, body []byte, err error) error {
+	var (
+		xe  *xmlcodec.Error
+		ve  *errVersion
+		nee *errNotEnvelope
+	)
+	switch {
+	case errors.As(err, &ve):
+		return e.badResponse(resp, body, "SOAP_VERSION_MISMATCH", nil,
+			fmt.Sprintf("a SOAP %s envelope to a SOAP %s request", ve.got, e.env.name))
+	case errors.As(err, &nee):
+		return e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil,
+			fmt.Sprintf("a document whose root element is %s, not a SOAP %s Envelope", xmlcodec.FormatQName(nee.root), e.env.name))
+	case errors.As(err, &xe):
+		extra := map[string]string{"xml_error": xe.Kind.String(), "path": xe.Path}
+		reason := "UPSTREAM_BAD_RESPONSE"
+		switch xe.Kind {
+		case xmlcodec.ErrForbidden:
+			reason = "UPSTREAM_XML_FORBIDDEN"
+		case xmlcodec.ErrTooDeep, xmlcodec.ErrTextTooLarge:
+			reason = "UPSTREAM_XML_LIMIT"
+		case xmlcodec.ErrTooLarge:
+			return e.tooLarge(-1)
+		}
+		return e.badResponse(resp, body, reason, extra, "XML that does not decode into "+string(e.r.Method.Output().FullName())+": "+xe.Error())
+	}
+	return e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil, err.Error())
+}
+
+// badResponse is the error for a reply that cannot be used: INTERNAL with
+// the reason given and the start of the body.
+func (e *endpoint) badResponse(resp *http.Response, body []byte, reason string, extra map[string]string, what string) error {
+	meta := e.meta()
+	meta["http_status"] = strconv.Itoa(resp.StatusCode)
+	for k, v := range extra {
+		meta[k] = v
+	}
+	quoted, truncated := e.quote(body)
+	detail := &pbv1.UpstreamError{
+		Upstream:      e.a.u.Name,
+		HttpStatus:    int32(resp.StatusCode),
+		ContentType:   resp.Header.Get("Content-Type"),
+		Body:          strings.ToValidUTF8(string(quoted), "\uFFFD"),
+		BodyTruncated: truncated,
+	}
+	return bridge.Error(codes.Internal, reason, meta,
+		fmt.Sprintf("upstream %s replied HTTP %d with %s", e.a.u.Name, resp.StatusCode, what), detail)
+}
