@@ -2,6 +2,7 @@ package p1
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -18,13 +19,23 @@ import (
 	_ "github.com/protobridge/protobridge/adapters/rest"
 )
 
+// Sub-benchmark names. "protobridge" and "vanguard" do the same work and
+// make the BENCH line; "protobridge-default" is protobridge with its default
+// json_int64 ("number": 64-bit integers as JSON numbers, which vanguard does
+// not offer), measured to show what that default costs.
+const (
+	nameProtobridge = "protobridge"
+	nameVanguard    = "vanguard"
+	nameDefault     = "protobridge-default"
+)
+
 // target is one bridge under test, reached by the shared client.
 type target struct {
 	name string
 	cc   *grpc.ClientConn
 }
 
-// env is one upstream and both bridges in front of it.
+// env is one upstream and the bridges in front of it.
 type env struct {
 	schema  *shop.Schema
 	pay     *shop.Payloads
@@ -33,8 +44,9 @@ type env struct {
 }
 
 // setup starts the upstream, protobridge and vanguard on loopback, and checks
-// once that both bridges do the same work: the upstream sees the same HTTP
-// request from each, and each returns the same order.
+// once that they do the same work: the upstream gets the same request from
+// each (the same JSON document from protobridge and vanguard), and each
+// returns the same order.
 func setup(tb testing.TB) *env {
 	tb.Helper()
 	ctx := context.Background()
@@ -51,28 +63,12 @@ func setup(tb testing.TB) *env {
 	tb.Cleanup(upSrv.Close)
 	upURL, _ := url.Parse(upSrv.URL)
 
-	// protobridge: config + .proto compiled at run time, served by bridge.NewServer.
-	cfgPath, err := shop.WriteProtobridgeConfig(tb.TempDir(), "127.0.0.1:0", upSrv.URL)
-	if err != nil {
-		tb.Fatal(err)
+	addrs := map[string]string{
+		// protobridge: config + .proto compiled at run time, bridge.Build,
+		// bridge.NewServer, the real adapters/rest.
+		nameProtobridge: startProtobridge(tb, upSrv.URL, "string"),
+		nameDefault:     startProtobridge(tb, upSrv.URL, ""),
 	}
-	cfg, err := bridge.LoadConfig(cfgPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	table, err := bridge.Build(ctx, cfg, logger)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pb := bridge.NewServer(cfg, table, logger)
-	pbLis := listen(tb)
-	go func() { _ = pb.Serve(pbLis) }()
-	tb.Cleanup(func() {
-		pb.Shutdown(time.Second)
-		_ = table.Close()
-	})
-
 	// vanguard: the same .proto compiled at run time, rebuilt with the
 	// protobuf runtime's descriptors (as generated code or a descriptor set
 	// gives them), and a transcoder in front of a reverse proxy to the same
@@ -89,21 +85,52 @@ func setup(tb testing.TB) *env {
 	vgLis := listen(tb)
 	go func() { _ = vg.Serve(vgLis) }()
 	tb.Cleanup(func() { _ = vg.Close() })
+	addrs[nameVanguard] = vgLis.Addr().String()
 
-	for _, t := range []struct{ name, addr string }{{"protobridge", pbLis.Addr().String()}, {"vanguard", vgLis.Addr().String()}} {
-		cc, err := shop.Dial(t.addr)
+	bodies := map[string][]byte{}
+	for _, name := range []string{nameProtobridge, nameVanguard, nameDefault} {
+		cc, err := shop.Dial(addrs[name])
 		if err != nil {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(func() { _ = cc.Close() })
-		e.targets = append(e.targets, target{name: t.name, cc: cc})
-	}
-	for _, t := range e.targets {
-		if err := e.check(ctx, t); err != nil {
-			tb.Fatalf("%s: %v", t.name, err)
+		e.targets = append(e.targets, target{name: name, cc: cc})
+		if bodies[name], err = shop.Check(ctx, cc, e.schema, e.pay, e.up); err != nil {
+			tb.Fatalf("%s: %v", name, err)
 		}
 	}
+	if err := shop.SameJSON(bodies[nameProtobridge], bodies[nameVanguard]); err != nil {
+		tb.Fatalf("protobridge and vanguard send different bodies: %v", err)
+	}
 	return e
+}
+
+// startProtobridge serves a protobridge config for the upstream at upURL on
+// a loopback listener and returns its address.
+func startProtobridge(tb testing.TB, upURL, jsonInt64 string) string {
+	tb.Helper()
+	cfgPath, err := shop.WriteProtobridgeConfig(tb.TempDir(), "127.0.0.1:0", upURL, jsonInt64)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := bridge.LoadConfig(cfgPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The daemon's default logger (text, one line per call), written nowhere.
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	table, err := bridge.Build(context.Background(), cfg, logger)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := bridge.NewServer(cfg, table, logger)
+	lis := listen(tb)
+	go func() { _ = srv.Serve(lis) }()
+	tb.Cleanup(func() {
+		srv.Shutdown(time.Second)
+		_ = table.Close()
+	})
+	return lis.Addr().String()
 }
 
 func listen(tb testing.TB) net.Listener {
@@ -112,10 +139,4 @@ func listen(tb testing.TB) net.Listener {
 		tb.Fatal(err)
 	}
 	return lis
-}
-
-// check makes one call through t and compares what the upstream received and
-// what the caller got back with the expected messages.
-func (e *env) check(ctx context.Context, t target) error {
-	return shop.Check(ctx, t.cc, e.schema, e.pay, e.up)
 }

@@ -10,16 +10,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// The sub-benchmarks of BenchmarkUnary, protobridge first.
-var p1Targets = []string{"protobridge", "vanguard"}
+// The sub-benchmarks of BenchmarkUnary: the two that do the same work, then
+// protobridge with its default json_int64 (informational).
+var p1Targets = []string{"protobridge", "vanguard", "protobridge-default"}
 
 var (
-	benchLineRE = regexp.MustCompile(`^BenchmarkUnary/(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
+	benchLineRE = regexp.MustCompile(`^BenchmarkUnary/([\w-]+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 	metricRE    = regexp.MustCompile(`([\d.]+) (\S+/op)`)
 )
 
@@ -65,9 +67,9 @@ func runP1(ctx context.Context, args []string) error {
 
 	samples := map[string]p1Samples{}
 	for r := range *rounds {
-		order := p1Targets
+		order := append([]string(nil), p1Targets...)
 		if r%2 == 1 {
-			order = []string{p1Targets[1], p1Targets[0]}
+			slices.Reverse(order)
 		}
 		for _, name := range order {
 			cmd := exec.CommandContext(ctx, *testBin,
@@ -125,11 +127,13 @@ func runP1(ctx context.Context, args []string) error {
 		}
 		med[name] = m
 		lo, hi := minMax(s["ns/op"])
-		rep.printf("P1 %-11s ns/op=%.0f (%s) cpu-ns/op=%.0f (%s) B/op=%.0f allocs/op=%.0f  [median of %d; ns/op range %s..%s]",
+		rep.printf("P1 %-19s ns/op=%.0f (%s) cpu-ns/op=%.0f (%s) B/op=%.0f allocs/op=%.0f  [median of %d; ns/op range %s..%s]",
 			name, m["ns/op"], dur(m["ns/op"]), m["cpu-ns/op"], dur(m["cpu-ns/op"]), m["B/op"], m["allocs/op"],
 			len(s["ns/op"]), dur(lo), dur(hi))
 	}
-	pb, vg := med["protobridge"], med["vanguard"]
+	pb, vg, def := med["protobridge"], med["vanguard"], med["protobridge-default"]
+	rep.printf("P1 protobridge-default (json_int64: number, not offered by vanguard) vs protobridge (json_int64: string): time=%.2f cpu=%.2f allocs=%.2f",
+		ratio(def["ns/op"], pb["ns/op"]), ratio(def["cpu-ns/op"], pb["cpu-ns/op"]), ratio(def["allocs/op"], pb["allocs/op"]))
 	rep.printf("P1 took %s; load average at end: %s", time.Since(start).Round(time.Second), loadavg())
 	rep.printf("BENCH P1 grpc->rest-json protobridge/vanguard time=%.2f allocs=%.2f cpu=%.2f bytes=%.2f",
 		ratio(pb["ns/op"], vg["ns/op"]), ratio(pb["allocs/op"], vg["allocs/op"]),

@@ -82,7 +82,8 @@ func runP2(ctx context.Context, args []string) (err error) {
 	}
 	upAddr, pbAddr, vgAddr := addr(ports[0]), addr(ports[1]), addr(ports[2])
 	upURL := "http://" + upAddr
-	cfgPath, err := shop.WriteProtobridgeConfig(filepath.Join(dir, "protobridge"), pbAddr, upURL)
+	// json_int64 "string": int64s as protojson writes them, as vanguard does.
+	cfgPath, err := shop.WriteProtobridgeConfig(filepath.Join(dir, "protobridge"), pbAddr, upURL, "string")
 	if err != nil {
 		return err
 	}
@@ -114,16 +115,20 @@ func runP2(ctx context.Context, args []string) (err error) {
 	targets := []struct{ name, addr string }{{"protobridge", pbAddr}, {"vanguard", vgAddr}}
 	pids := map[string]int{"protobridge": procs[1].cmd.Process.Pid, "vanguard": procs[2].cmd.Process.Pid}
 	up := shop.RemoteUpstream{BaseURL: upURL}
+	bodies := map[string][]byte{}
 	for _, t := range targets {
 		cc, err := shop.Dial(t.addr)
 		if err != nil {
 			return err
 		}
-		err = shop.Check(ctx, cc, schema, pay, up)
+		bodies[t.name], err = shop.Check(ctx, cc, schema, pay, up)
 		cc.Close()
 		if err != nil {
 			return fmt.Errorf("p2 same-work check, %s: %w", t.name, err)
 		}
+	}
+	if err := shop.SameJSON(bodies["protobridge"], bodies["vanguard"]); err != nil {
+		return fmt.Errorf("p2 same-work check: protobridge and vanguard send different bodies: %w", err)
 	}
 
 	results := map[string][]ghzResult{}

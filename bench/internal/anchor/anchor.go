@@ -2,7 +2,7 @@
 // transcoding gRPC calls to a REST (JSON) upstream, configured the way its
 // documentation shows — a Transcoder whose service handler is a reverse proxy
 // to the REST backend, with REST as the only target protocol and JSON as the
-// only target codec.
+// only target codec (written without unpopulated fields, as protobridge does).
 package anchor
 
 import (
@@ -45,7 +45,14 @@ func NewHandler(sd protoreflect.ServiceDescriptor, upstream *url.URL, transport 
 		vanguard.WithTargetCodecs(vanguard.CodecJSON),
 		vanguard.WithNoTargetCompression(),
 	)
-	return vanguard.NewTranscoder([]*vanguard.Service{svc})
+	// vanguard's JSON codec emits unpopulated fields by default; protobridge
+	// writes plain protojson. Turn that off so both send the same document.
+	codec := vanguard.WithCodec(func(res vanguard.TypeResolver) vanguard.Codec {
+		c := vanguard.NewJSONCodec(res)
+		c.MarshalOptions.EmitUnpopulated = false
+		return c
+	})
+	return vanguard.NewTranscoder([]*vanguard.Service{svc}, codec)
 }
 
 // NewServer returns an HTTP server for h speaking HTTP/1.1 and cleartext

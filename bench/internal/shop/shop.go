@@ -138,10 +138,16 @@ func (s *Schema) Protoset() ([]byte, error) {
 
 // WriteProtobridgeConfig writes the .proto and a protobridge config under
 // dir: the daemon listens on listen and the "rest" upstream lives at
-// upstreamURL. It returns the config's path.
-func WriteProtobridgeConfig(dir, listen, upstreamURL string) (string, error) {
+// upstreamURL. jsonInt64 sets the upstream's json_int64 ("string" writes
+// 64-bit integers as protojson does, which is what vanguard sends; "" keeps
+// protobridge's default). It returns the config's path.
+func WriteProtobridgeConfig(dir, listen, upstreamURL, jsonInt64 string) (string, error) {
 	if err := WriteProto(dir); err != nil {
 		return "", err
+	}
+	extra := ""
+	if jsonInt64 != "" {
+		extra = fmt.Sprintf("    json_int64: %q\n", jsonInt64)
 	}
 	cfg := fmt.Sprintf(`# Written by the benchmark: one REST (JSON) route, auth open.
 server:
@@ -155,10 +161,10 @@ upstreams:
   shop:
     kind: rest
     base_url: %q
-routes:
+%sroutes:
   - method: %s
     upstream: shop
-`, listen, ProtoPath, upstreamURL, Method)
+`, listen, ProtoPath, upstreamURL, extra, Method)
 	p := filepath.Join(dir, "protobridge.yaml")
 	return p, os.WriteFile(p, []byte(cfg), 0o644)
 }
