@@ -214,11 +214,13 @@ func (e *endpoint) decoder(body []byte) *xmlcodec.Decoder {
 // errVersion marks a reply in the other SOAP version's envelope.
 type errVersion struct{ got string }
 
+// Error says which version the reply is.
 func (v *errVersion) Error() string { return "the reply is a SOAP " + v.got + " envelope" }
 
 // errNotEnvelope marks a reply whose root is not a SOAP Envelope.
 type errNotEnvelope struct{ root xml.Name }
 
+// Error names the root element.
 func (n *errNotEnvelope) Error() string {
 	return fmt.Sprintf("the reply's root element is %s, not a SOAP Envelope", xmlcodec.FormatQName(n.root))
 }

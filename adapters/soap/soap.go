@@ -216,9 +216,9 @@ type endpoint struct {
 	// a zero respElem accepts any name.
 	reqElem, respElem xml.Name
 	oneWay            bool
-	// in and out map the messages; header maps the header fields, body the rest.
-	in, header, body, out *xmlcodec.Plan
-	hasHeader             bool
+	// header maps the request's header fields, body the rest; out the response.
+	header, body, out *xmlcodec.Plan
+	hasHeader         bool
 }
 
 var _ bridge.Endpoint = (*endpoint)(nil)
@@ -277,8 +277,8 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		return nil, fmt.Errorf("soap.style %v is not known", op.GetStyle())
 	}
 	e.reqElem, e.respElem = reqElem, respElem
-	var err error
-	if e.in, err = xmlcodec.Compile(md.Input()); err != nil {
+	in, err := xmlcodec.Compile(md.Input())
+	if err != nil {
 		return nil, fmt.Errorf("request message: %w", err)
 	}
 	if e.out, err = xmlcodec.Compile(md.Output()); err != nil {
@@ -293,8 +293,8 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		headers[fd.Name()] = true
 	}
 	e.hasHeader = len(headers) > 0
-	e.header = e.in.Select(func(fd protoreflect.FieldDescriptor) bool { return headers[fd.Name()] })
-	e.body = e.in.Select(func(fd protoreflect.FieldDescriptor) bool { return !headers[fd.Name()] })
+	e.header = in.Select(func(fd protoreflect.FieldDescriptor) bool { return headers[fd.Name()] })
+	e.body = in.Select(func(fd protoreflect.FieldDescriptor) bool { return !headers[fd.Name()] })
 	return e, nil
 }
 

@@ -94,6 +94,7 @@ type limitReader struct {
 	remaining int64
 }
 
+// Read reads from the underlying reader, failing once the limit is passed.
 func (l *limitReader) Read(p []byte) (int, error) {
 	if l.remaining < 0 {
 		return 0, errInputTooLarge
@@ -143,9 +144,6 @@ func (d *Decoder) Path() string {
 	}
 	return b.String()
 }
-
-// Depth returns how many elements are open.
-func (d *Decoder) Depth() int { return len(d.frames) }
 
 // Resolve resolves a qualified name written in content or an attribute value
 // ("p:local", or "local" in the default namespace), as xsi:type and SOAP

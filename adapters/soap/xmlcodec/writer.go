@@ -239,9 +239,6 @@ func (w *Writer) End() {
 	w.bindings = w.bindings[:len(w.bindings)-f.bindings]
 }
 
-// Depth returns how many elements are open.
-func (w *Writer) Depth() int { return len(w.stack) }
-
 // Err returns the first error met, or nil.
 func (w *Writer) Err() error { return w.err }
 
