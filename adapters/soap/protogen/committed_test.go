@@ -1,0 +1,67 @@
+package protogen
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// repoRoot is the repository root, relative to this package.
+const repoRoot = "../../.."
+
+// TestExampleIsCurrent regenerates examples/soap/calculator/v1 from the corpus
+// calculator with its committed lock: the committed .proto must match (and compile,
+// which generateChecked checks).
+func TestExampleIsCurrent(t *testing.T) {
+	corpus := corpusDir(t)
+	dir := filepath.Join(repoRoot, "examples", "soap", "calculator", "v1")
+	data, err := os.ReadFile(filepath.Join(dir, "calculator.lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := ParseLock(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := loadCorpus(corpus, filepath.Join(corpus, "wsdl", "postman", "valid", "calculator-soap11and12.wsdl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := generateChecked(t, d, Options{Package: "calculator.v1", Lock: lock})
+	want, err := os.ReadFile(filepath.Join(dir, f.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f.Content, want) {
+		t.Errorf("%s is stale; regenerate it with `protobridge gen wsdl ../shared/corpus/wsdl/postman/valid/calculator-soap11and12.wsdl --out examples/soap/calculator/v1`", filepath.Join(dir, f.Name))
+	}
+}
+
+// TestGoClientsAreCurrent regenerates the committed gowsdl clients in gen/soap.
+func TestGoClientsAreCurrent(t *testing.T) {
+	corpus := corpusDir(t)
+	for _, c := range []struct{ pkg, wsdl string }{
+		{"calculator", "wsdl/postman/valid/calculator-soap11and12.wsdl"},
+		{"checkvat", "wsdl/public/checkVatService.wsdl"},
+	} {
+		code, err := GoClient(filepath.Join(corpus, filepath.FromSlash(c.wsdl)), c.pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(repoRoot, "gen", "soap", c.pkg, c.pkg+".go")
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(code, want) {
+			t.Errorf("%s is stale; regenerate it with `protobridge gen wsdl %s --out DIR --go-client gen/soap/%s`", file, c.wsdl, c.pkg)
+		}
+	}
+}
+
+func TestGoClientErrors(t *testing.T) {
+	if _, err := GoClient(filepath.Join(t.TempDir(), "missing.wsdl"), "x"); err == nil {
+		t.Error("missing WSDL: no error")
+	}
+}
