@@ -88,7 +88,6 @@ func Generate(d *wsdl.Definitions, opts Options) (*File, error) {
 	if g.usesAny {
 		file.imports = append(file.imports, "google/protobuf/any.proto")
 	}
-	file.imports = append(file.imports, "protobridge/v1/options.proto")
 	file.enums = g.topEnums
 	for _, m := range file.messages {
 		g.numberMessage(m)

@@ -217,6 +217,23 @@ func quote(s string) string {
 }
 
 func (f *pFile) render() []byte {
+	body := &writer{}
+	for _, s := range f.services {
+		body.line("")
+		s.render(body)
+	}
+	for _, m := range f.messages {
+		body.line("")
+		m.render(body, f.pkg)
+	}
+	for _, e := range f.enums {
+		body.line("")
+		e.render(body)
+	}
+	imports := f.imports
+	if strings.Contains(body.b.String(), "(protobridge.v1.") {
+		imports = append(imports, "protobridge/v1/options.proto")
+	}
 	w := &writer{}
 	for _, h := range f.header {
 		w.line("// %s", h)
@@ -225,22 +242,13 @@ func (f *pFile) render() []byte {
 	w.line(`syntax = "proto3";`)
 	w.line("")
 	w.line("package %s;", f.pkg)
-	w.line("")
-	for _, i := range f.imports {
+	if len(imports) > 0 {
+		w.line("")
+	}
+	for _, i := range imports {
 		w.line("import %s;", quote(i))
 	}
-	for _, s := range f.services {
-		w.line("")
-		s.render(w)
-	}
-	for _, m := range f.messages {
-		w.line("")
-		m.render(w, f.pkg)
-	}
-	for _, e := range f.enums {
-		w.line("")
-		e.render(w)
-	}
+	w.b.WriteString(body.b.String())
 	return []byte(w.b.String())
 }
 

@@ -101,6 +101,9 @@ func generateChecked(t testing.TB, d *wsdl.Definitions, opts Options) (*File, pr
 	for _, problem := range lint(fd) {
 		t.Errorf("lint: %s", problem)
 	}
+	if imported, used := bytes.Contains(f.Content, []byte(`import "protobridge/v1/options.proto"`)), bytes.Contains(f.Content, []byte("(protobridge.v1.")); imported != used {
+		t.Errorf("IMPORT_USED: options.proto imported %v, used %v", imported, used)
+	}
 	// The SOAP adapter compiles every request and response with the codec, which
 	// checks the XML options; so must every message.
 	ms := fd.Messages()
