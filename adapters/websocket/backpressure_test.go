@@ -23,7 +23,8 @@ import (
 func TestBackpressureSlowCaller(t *testing.T) {
 	const frames, buffer = 1000, 8
 	p := peer(t, "ticker.js")
-	e := bind(t, route(t, "Tick", p.url("/?count=1000&tag=bp-read#buffer=8")))
+	tag := uniq("bp-read")
+	e := bind(t, route(t, "Tick", p.url("/?count=1000&tag="+tag+"#buffer=8")))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := e.open(ctx, nil)
@@ -44,9 +45,9 @@ func TestBackpressureSlowCaller(t *testing.T) {
 		done <- err
 	}()
 
-	p.waitLine(t, "pushed bp-read 1000") // every frame is in the kernel's buffers
+	p.waitLine(t, "pushed "+tag+" 1000") // every frame is in the kernel's buffers
 	waitFor(t, "the reader to stall", s.stalled.Load)
-	if got := s.reads.Load(); got > buffer+2 {
+	if got := s.frameReads.Load(); got > buffer+2 {
 		t.Fatalf("read %d frames from the socket with a buffer of %d and a caller reading none", got, buffer)
 	}
 	if got := f.sent.Load(); got != 0 {
@@ -61,8 +62,8 @@ func TestBackpressureSlowCaller(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if s.reads.Load() != frames {
-		t.Fatalf("read %d frames, want %d", s.reads.Load(), frames)
+	if s.frameReads.Load() != frames {
+		t.Fatalf("read %d frames, want %d", s.frameReads.Load(), frames)
 	}
 }
 
@@ -75,21 +76,22 @@ func TestBackpressureSlowCaller(t *testing.T) {
 func TestBackpressureSlowPeer(t *testing.T) {
 	const size, supply = 16 << 10, 100_000 // 1.6 GB on offer
 	p := peer(t, "slow_reader.js")
-	e := bind(t, route(t, "Chat", p.url("/?tag=bp-write#keepalive=0")))
+	tag := uniq("bp-write")
+	e := bind(t, route(t, "Chat", p.url("/?tag="+tag+"#keepalive=0")))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := e.open(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.waitLine(t, "paused bp-write")
+	p.waitLine(t, "paused "+tag)
 
 	payload := strings.Repeat("x", size)
 	var stop atomic.Bool
 	var ahead atomic.Int64
 	f := newFake(ctx)
 	f.gen = func(n int64) (proto.Message, error) {
-		if a := n - s.writes.Load(); a > ahead.Load() {
+		if a := n - s.frameWrites.Load(); a > ahead.Load() {
 			ahead.Store(a)
 		}
 		if stop.Load() {
@@ -109,12 +111,12 @@ func TestBackpressureSlowPeer(t *testing.T) {
 		done <- err
 	}()
 
-	// The socket is full once a write stays in progress while no frame
-	// completes for a while.
+	// The socket is full once the pump holds a message it cannot write
+	// while no frame completes for a while.
 	last, still := int64(-1), 0
 	waitFor(t, "writes to block on the paused peer", func() bool {
-		w := s.writes.Load()
-		if s.writing.Load() && w == last && w > 0 {
+		w := s.frameWrites.Load()
+		if f.recv.Load() == w+1 && w == last && w > 0 {
 			still++
 		} else {
 			still = 0
@@ -122,7 +124,7 @@ func TestBackpressureSlowPeer(t *testing.T) {
 		last = w
 		return still >= 100
 	})
-	taken, written := f.recv.Load(), s.writes.Load()
+	taken, written := f.recv.Load(), s.frameWrites.Load()
 	if taken > written+1 || ahead.Load() > 1 {
 		t.Fatalf("took %d caller messages (at most %d ahead) for %d frames written", taken, ahead.Load(), written)
 	}
@@ -132,12 +134,12 @@ func TestBackpressureSlowPeer(t *testing.T) {
 	t.Logf("a paused peer held the caller at %d messages of %d bytes (%d written)", taken, size, written)
 
 	stop.Store(true)
-	p.send(t, "resume bp-write")
-	waitFor(t, "the pump to finish", func() bool { return !s.writing.Load() && s.writes.Load() == f.recv.Load()-1 })
-	written = s.writes.Load()
+	p.send(t, "resume "+tag)
+	waitFor(t, "the pump to finish", func() bool { return s.frameWrites.Load() == f.recv.Load()-1 })
+	written = s.frameWrites.Load()
 	cancel()
 	<-done
-	if got := p.waitLine(t, "received bp-write "); got != "received bp-write "+strconv.FormatInt(written, 10) {
+	if got := p.waitLine(t, "received "+tag+" "); got != "received "+tag+" "+strconv.FormatInt(written, 10) {
 		t.Fatalf("peer: %q, want %d frames", got, written)
 	}
 }

@@ -34,7 +34,7 @@ auth:
 upstreams:
   chat:
     kind: websocket
-    base_url: "%s/?tag=bridge-chat"
+    base_url: "%s/?tag=%s"
   echo:
     kind: websocket
     base_url: "%s/?tag=bridge"
@@ -58,13 +58,14 @@ routes:
 // under an open stream, which closes its socket with 1001.
 func TestThroughBridge(t *testing.T) {
 	echo, ticker := peer(t, "echo.js"), peer(t, "ticker.js")
+	tag := uniq("bridge-chat")
 	dir := t.TempDir()
 	testdata, err := filepath.Abs("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "protobridge.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, bridgeConfig, testdata, echo.url(""), echo.url(""), ticker.url("")), 0o600); err != nil {
+	if err := os.WriteFile(path, fmt.Appendf(nil, bridgeConfig, testdata, echo.url(""), tag, echo.url(""), ticker.url("")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := bridge.LoadConfig(path)
@@ -164,5 +165,5 @@ func TestThroughBridge(t *testing.T) {
 	if c := status.Code(err); c != codes.Unavailable && c != codes.Canceled {
 		t.Fatalf("Chat after shutdown: %v", err)
 	}
-	echo.waitLine(t, "closed bridge-chat 1001")
+	echo.waitLine(t, "closed "+tag+" 1001")
 }

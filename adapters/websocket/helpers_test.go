@@ -232,6 +232,12 @@ func recvOut(t testing.TB, f *fakeStream, done <-chan error) proto.Message {
 	return nil
 }
 
+var tags atomic.Int64
+
+// uniq names a stream for the lines a peer prints, unique across runs
+// (-count) as the peers outlive a test.
+func uniq(name string) string { return fmt.Sprintf("%s-%d", name, tags.Add(1)) }
+
 // nodePeer is one of test/peers/ws/*.js running under node.
 type nodePeer struct {
 	cmd   *exec.Cmd
@@ -341,7 +347,11 @@ func (p *nodePeer) waitLine(t testing.TB, prefix string) string {
 		case <-p.done:
 			t.Fatalf("peer exited before printing %q", prefix)
 		case <-timer.C:
-			t.Fatalf("peer did not print %q", prefix)
+			p.mu.Lock()
+			n := len(p.lines)
+			tail := p.lines[max(0, n-5):]
+			p.mu.Unlock()
+			t.Fatalf("peer did not print %q; its last lines: %q", prefix, tail)
 		}
 	}
 }

@@ -17,23 +17,25 @@ type socket struct {
 	conn   *ws.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	closed sync.Once
+	// writes bounds data frame writes; ending it cuts a write in progress.
+	writes context.Context
+	// stopWrites ends writes.
+	stopWrites context.CancelFunc
+	wg         sync.WaitGroup
+	closed     sync.Once
 
 	// frames holds what the reader read ahead of the consumer; it is closed
 	// when reading ends, after readErr is set.
 	frames  chan frame
 	readErr error
 
-	// reads and writes count data frames read from and written to the socket.
-	reads, writes atomic.Int64
+	// frameReads and frameWrites count data frames read from and written to the socket.
+	frameReads, frameWrites atomic.Int64
 	// stalled is set while the reader waits for room in frames; stalls
 	// counts such waits. A pong cannot be read meanwhile, so keepalive
 	// forgives a missing pong then.
 	stalled atomic.Bool
 	stalls  atomic.Int64
-	// writing is set while a data frame is being written.
-	writing atomic.Bool
 	// keepaliveFailed is set when a pong did not come in time.
 	keepaliveFailed atomic.Bool
 }
@@ -43,6 +45,7 @@ type socket struct {
 func newSocket(conn *ws.Conn, buffer int, interval, timeout time.Duration) *socket {
 	s := &socket{conn: conn, frames: make(chan frame, buffer)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.writes, s.stopWrites = context.WithCancel(s.ctx)
 	s.wg.Add(1)
 	go s.read()
 	if interval > 0 {
@@ -64,7 +67,7 @@ func (s *socket) read() {
 			s.readErr = err
 			return
 		}
-		s.reads.Add(1)
+		s.frameReads.Add(1)
 		f := frame{typ, data}
 		select {
 		case s.frames <- f:
@@ -120,26 +123,22 @@ func (s *socket) keepalive(interval, timeout time.Duration) {
 // write sends one data frame. It blocks while the peer does not read
 // (TCP flow control), which holds back whoever produces the frames.
 func (s *socket) write(f frame) error {
-	s.writing.Store(true)
-	err := s.conn.Write(s.ctx, f.typ, f.data)
-	s.writing.Store(false)
+	err := s.conn.Write(s.writes, f.typ, f.data)
 	if err == nil {
-		s.writes.Add(1)
+		s.frameWrites.Add(1)
 	}
 	return err
 }
 
 // shutdown closes the socket with code and reason and waits for its
-// goroutines. While a write is stuck on a peer that does not read, the
-// socket is cut without the closing handshake, which could not get through.
-// Only the first call closes; later ones wait for it.
+// goroutines. A data frame write still in progress (stuck on a peer that
+// does not read) is cut first, which closes the socket at once: the close
+// frame could not get through behind it. Only the first call closes; later
+// ones wait for it.
 func (s *socket) shutdown(code ws.StatusCode, reason string) {
 	s.closed.Do(func() {
-		if s.writing.Load() {
-			_ = s.conn.CloseNow()
-		} else {
-			_ = s.conn.Close(code, reason)
-		}
+		s.stopWrites()
+		_ = s.conn.Close(code, reason)
 		s.cancel()
 		s.wg.Wait()
 	})

@@ -15,7 +15,8 @@ import (
 // cancelling the call closes the socket with 1001.
 func TestBidiEchoCancel(t *testing.T) {
 	p := peer(t, "echo.js")
-	e := bind(t, route(t, "Chat", p.url("/?tag=bidi-cancel")))
+	tag := uniq("bidi-cancel")
+	e := bind(t, route(t, "Chat", p.url("/?tag="+tag)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFake(ctx)
@@ -29,7 +30,7 @@ func TestBidiEchoCancel(t *testing.T) {
 	close(f.in) // half-close: the peer may still send
 	cancel()
 	wantStatus(t, <-done, codes.Canceled, "CANCELLED")
-	p.waitLine(t, "closed bidi-cancel 1001")
+	p.waitLine(t, "closed "+tag+" 1001")
 }
 
 // TestBinaryEcho relays binary protobuf frames both ways.
@@ -71,7 +72,8 @@ func TestServerStreamTicker(t *testing.T) {
 // reply as the result.
 func TestClientStreamCollect(t *testing.T) {
 	p := peer(t, "echo.js")
-	e := bind(t, route(t, "Collect", p.url("/collect?tag=collect")))
+	tag := uniq("collect")
+	e := bind(t, route(t, "Collect", p.url("/collect?tag="+tag)))
 	// The call's end (cancel) ends the pending Recv, as gRPC does.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -86,7 +88,7 @@ func TestClientStreamCollect(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	p.waitLine(t, "closed collect 1000")
+	p.waitLine(t, "closed "+tag+" 1000")
 }
 
 // TestCloseCodes maps the peer's close codes to statuses with ErrorInfo.
@@ -147,7 +149,8 @@ func TestCloseCodes(t *testing.T) {
 // seq exactly once.
 func TestReconnectResume(t *testing.T) {
 	p := peer(t, "ticker.js")
-	e := bind(t, route(t, "Tick", p.url("/?count=12&drop_after=5&tag=resume#reconnect=3&backoff=1ms&max_backoff=2ms&resume_cursor=seq&resume_field=after_seq")))
+	tag := uniq("resume")
+	e := bind(t, route(t, "Tick", p.url("/?count=12&drop_after=5&tag="+tag+"#reconnect=3&backoff=1ms&max_backoff=2ms&resume_cursor=seq&resume_field=after_seq")))
 	ctx := context.Background()
 	f := newFake(ctx)
 	done := run(ctx, e, &bridge.Call{Route: e.r, Request: msg(t, nil)}, f)
@@ -159,8 +162,8 @@ func TestReconnectResume(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	p.waitLine(t, "subscribed resume 1 0")
-	p.waitLine(t, "subscribed resume 2 5")
+	p.waitLine(t, "subscribed "+tag+" 1 0")
+	p.waitLine(t, "subscribed "+tag+" 2 5")
 }
 
 // TestReconnectGivesUp returns the drop's status once the attempts are
