@@ -3,6 +3,7 @@ package websocket
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -374,6 +375,9 @@ func (p *nodePeer) send(t testing.TB, line string) {
 //	/badproto   answers the first frame with a binary frame that is no protobuf
 //	/badreply   answers each JSON request with its id and a seq that is no number
 //	/big?n=N    answers the first frame with a text frame of N bytes
+//	/flaky      a ticker whose first socket drops after two frames, whose
+//	            second handshake is refused with 503, and whose third socket
+//	            sends two frames after the subscription's afterSeq and closes
 //	/silent     reads and never answers
 //	/nopong     never reads, so never answers pings
 //	/hang       never answers the handshake
@@ -479,6 +483,35 @@ func startGoPeer(t testing.TB) *goPeer {
 		answerFirst(func(ws.MessageType, []byte) (ws.MessageType, []byte) {
 			return ws.MessageText, []byte(`{"text":"` + strings.Repeat("x", n) + `"}`)
 		})(w, r)
+	})
+	var flaky atomic.Int64
+	mux.HandleFunc("/flaky", func(w http.ResponseWriter, r *http.Request) {
+		n := flaky.Add(1)
+		if n == 2 {
+			http.Error(w, "restarting", http.StatusServiceUnavailable)
+			return
+		}
+		c := accept(w, r)
+		if c == nil {
+			return
+		}
+		defer func() { _ = c.CloseNow() }()
+		_, data, err := c.Read(r.Context())
+		if err != nil {
+			return
+		}
+		var sub struct {
+			AfterSeq int64 `json:"afterSeq,string"`
+		}
+		_ = json.Unmarshal(data, &sub)
+		for seq := sub.AfterSeq + 1; seq <= sub.AfterSeq+2; seq++ {
+			if c.Write(r.Context(), ws.MessageText, fmt.Appendf(nil, `{"seq":"%d"}`, seq)) != nil {
+				return
+			}
+		}
+		if n > 2 {
+			_ = c.Close(ws.StatusNormalClosure, "done")
+		}
 	})
 	mux.HandleFunc("/silent", func(w http.ResponseWriter, r *http.Request) {
 		c := accept(w, r)

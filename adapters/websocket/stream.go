@@ -10,6 +10,7 @@ import (
 	ws "github.com/coder/websocket"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protobridge/protobridge/bridge"
@@ -46,29 +47,36 @@ func (e *endpoint) open(ctx context.Context, md metadata.MD) (*socket, error) {
 
 // serverStream sends the request as the first frame and relays the peer's
 // frames. With reconnect on, a socket that drops is replaced after a
-// backoff and the (resume) request sent again; see Reconnect.
+// backoff and the (resume) request sent again; see Reconnect. A redial
+// that fails as UNAVAILABLE (refused, 502, 503) or by the handshake timeout
+// counts as a failed attempt; any other refusal ends the call.
 func (e *endpoint) serverStream(ctx context.Context, c *bridge.Call, out bridge.Stream) error {
 	rc := e.opts.Reconnect
 	var last proto.Message
 	failures := 0
 	for {
+		var end socketEnd
 		s, err := e.open(ctx, c.Metadata)
-		if err != nil {
+		switch {
+		case err != nil && (failures == 0 || !retryableDial(ctx, err)):
 			return err
-		}
-		f, err := e.encodeFrame(e.resumeRequest(c.Request, last))
-		if err != nil {
-			s.shutdown(ws.StatusGoingAway, "bad request")
-			return err
-		}
-		// A failed write ends the socket, which relay then reports.
-		_ = s.write(f)
-		end, err := e.relay(ctx, s, out, func(m proto.Message) {
-			last = m
-			failures = 0
-		})
-		if err != nil {
-			return err
+		case err != nil:
+			end = socketEnd{err: err, reconnect: true}
+		default:
+			f, err := e.encodeFrame(e.resumeRequest(c.Request, last))
+			if err != nil {
+				s.shutdown(ws.StatusGoingAway, "bad request")
+				return err
+			}
+			// A failed write ends the socket, which relay then reports.
+			_ = s.write(f)
+			end, err = e.relay(ctx, s, out, func(m proto.Message) {
+				last = m
+				failures = 0
+			})
+			if err != nil {
+				return err
+			}
 		}
 		if end.err == nil || !end.reconnect || failures >= rc.MaxAttempts {
 			return end.err
@@ -78,6 +86,17 @@ func (e *endpoint) serverStream(ctx context.Context, c *bridge.Call, out bridge.
 			return e.ctxError(ctx)
 		}
 	}
+}
+
+// retryableDial reports whether a failed redial may be tried again.
+func retryableDial(ctx context.Context, err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable:
+		return true
+	case codes.DeadlineExceeded:
+		return ctx.Err() == nil
+	}
+	return false
 }
 
 // resumeRequest is the request to send on a (re)connected socket: the

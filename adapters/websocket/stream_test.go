@@ -175,3 +175,21 @@ func TestReconnectGivesUp(t *testing.T) {
 	err := e.Stream(ctx, &bridge.Call{Route: e.r, Request: msg(t, nil)}, newFake(ctx))
 	wantStatus(t, err, codes.Unavailable, "UPSTREAM_WS_DROPPED")
 }
+
+// TestReconnectThroughRefusal retries a redial refused with 503 and resumes
+// on the next one.
+func TestReconnectThroughRefusal(t *testing.T) {
+	gp := startGoPeer(t)
+	e := bind(t, route(t, "Tick", gp.url("/flaky#reconnect=2&backoff=1ms&max_backoff=1ms&resume_cursor=seq&resume_field=after_seq")))
+	ctx := context.Background()
+	f := newFake(ctx)
+	done := run(ctx, e, &bridge.Call{Route: e.r, Request: msg(t, nil)}, f)
+	for i := 1; i <= 4; i++ {
+		if got := field(recvOut(t, f, done), "seq").Int(); got != int64(i) {
+			t.Fatalf("message %d: seq %d", i, got)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
