@@ -63,7 +63,9 @@ type Options struct {
 	// KeepaliveInterval is the time between pings; zero turns keepalive off.
 	KeepaliveInterval time.Duration
 	// KeepaliveTimeout is how long a pong may take before the socket is
-	// considered dead.
+	// considered dead. A pong cannot be read while the caller holds the
+	// stream back (the reader is paused), which is forgiven; a peer that
+	// stops reading for this long blocks the ping too, and is dead.
 	KeepaliveTimeout time.Duration
 	// Reconnect lets a server-streaming route survive a dropped socket.
 	Reconnect Reconnect

@@ -36,9 +36,6 @@ type sharedConn struct {
 
 	mu      sync.Mutex
 	pending map[string]chan frame
-	// unmatched counts replies that matched no waiting call (late replies
-	// of calls that gave up, or frames without an id); they are dropped.
-	unmatched atomic.Int64
 }
 
 // sharedFor returns the route's shared socket, dialling it when there is
@@ -88,8 +85,10 @@ func (a *adapter) sharedFor(ctx context.Context, e *endpoint) (*sharedConn, erro
 	}
 }
 
-// dispatch hands each reply to the call waiting for its id. When the
-// socket ends, it shuts it down, forgets it, and wakes every waiting call.
+// dispatch hands each reply to the call waiting for its id; replies that
+// match no waiting call (late replies of calls that gave up, frames without
+// an id) are dropped. When the socket ends, it shuts it down, forgets it,
+// and wakes every waiting call.
 func (sc *sharedConn) dispatch() {
 	defer sc.wg.Done()
 	for f := range sc.s.frames {
@@ -99,7 +98,7 @@ func (sc *sharedConn) dispatch() {
 		delete(sc.pending, id)
 		sc.mu.Unlock()
 		if !ok || ch == nil {
-			sc.unmatched.Add(1)
+			sc.a.log.Debug("websocket reply matches no waiting call", "correlation_id", id)
 			continue
 		}
 		ch <- f // buffered, and removed from pending: never blocks

@@ -9,6 +9,11 @@
 // a request frame carries a correlation id (generated when the caller
 // leaves it empty) and the reply carrying the same id completes the call.
 //
+// Handshakes carry the upstream's headers, basic credentials and
+// subprotocols; a streaming call's handshake also carries the caller
+// metadata named by forward_metadata (unary calls share a socket, so they
+// forward none).
+//
 // Flow control is end to end: frames from the peer are read ahead of the
 // caller only up to a small buffer, after which reading pauses; caller
 // messages are read from gRPC only as fast as the peer accepts frames.
@@ -26,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -52,6 +58,7 @@ func init() { bridge.RegisterAdapter(Kind, New) }
 // adapter is the WebSocket adapter of one upstream.
 type adapter struct {
 	u      *bridge.Upstream
+	log    *slog.Logger
 	client *http.Client
 	// transport is the client's, kept to close idle connections.
 	transport *http.Transport
@@ -80,12 +87,16 @@ var _ bridge.Adapter = (*adapter)(nil)
 // upstream's connect timeout, with the upstream's TLS settings, headers and
 // basic credentials.
 func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
-	baseDir := ""
+	baseDir, log := "", slog.New(slog.DiscardHandler)
 	if env != nil {
 		baseDir = env.BaseDir
+		if env.Logger != nil {
+			log = env.Logger
+		}
 	}
 	a := &adapter{
 		u:       u,
+		log:     log,
 		headers: http.Header{},
 		connect: time.Duration(orDefault(int64(u.ConnectTimeout), int64(bridge.DefaultConnectTimeout))),
 		shared:  map[string]*sharedConn{},
