@@ -13,7 +13,7 @@ GHZ_VERSION     := v0.120.0
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build test demo gen lint vet fmt-check bench tools peers clean
+.PHONY: all build test demo gen lint vet fmt-check bench tools peers deps clean
 
 all: build
 
@@ -25,8 +25,8 @@ build:
 demo:
 	$(GO) run ./cmd/protobridge demo
 
-## test: install the test peers and clients, then run every test with the race detector
-test: tools peers fmt-check vet
+## test: install the test peers, clients and Debian packages, then run every test with the race detector
+test: deps tools peers fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## gen: regenerate gen/ from proto/ with buf (pinned in tools/go.mod) and lint the protos
@@ -63,6 +63,15 @@ peers: $(PEERS)
 
 $(PEERS): test/peers/package-lock.json
 	npm ci --prefix test/peers --no-audit --no-fund --loglevel=error
+
+## deps: Debian packages the tests use (needs root, as on CI): chromium renders the status page
+DEBS := chromium
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 clean:
 	rm -rf $(BIN) test/peers/node_modules
