@@ -17,9 +17,9 @@ export PATH := $(BIN):$(PATH)
 
 all: build
 
-## build: compile the daemon into bin/protobridge
+## build: compile the daemon and protobridge-goclient (gowsdl clients for gen wsdl) into bin/
 build:
-	$(GO) build -o $(BIN)/protobridge ./cmd/protobridge
+	$(GO) build -o $(BIN)/ ./cmd/protobridge ./cmd/protobridge-goclient
 
 ## demo: run the daemon on 127.0.0.1:50051 against built-in sample upstreams
 demo:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -130,7 +132,7 @@ func (g wsdlGen) run(stdout, stderr io.Writer) error {
 	}
 	var code []byte
 	if g.goClient != "" {
-		if code, err = protogen.GoClient(g.file, goPackageName(g.goClient)); err != nil {
+		if code, err = goClient(g.file, goPackageName(g.goClient)); err != nil {
 			return err
 		}
 	}
@@ -196,4 +198,34 @@ func goPackageName(dir string) string {
 		n = "soap" + n
 	}
 	return n
+}
+
+// goClientCommand is the command that runs gowsdl. It is a separate binary
+// because gowsdl's package init may exit the process (see adapters/soap/goclient).
+const goClientCommand = "protobridge-goclient"
+
+// goClient runs protobridge-goclient (next to this executable, else on PATH)
+// and returns the Go client it prints.
+func goClient(wsdlPath, pkg string) ([]byte, error) {
+	bin, err := exec.LookPath(goClientCommand)
+	if self, serr := os.Executable(); serr == nil {
+		if p := filepath.Join(filepath.Dir(self), goClientCommand); fileExists(p) {
+			bin, err = p, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--go-client needs the %s command: run `make build` (bin/) or `go install github.com/protobridge/protobridge/cmd/%s`", goClientCommand, goClientCommand)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, wsdlPath, pkg)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s: %v: %s", goClientCommand, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir()
 }

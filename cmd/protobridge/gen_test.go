@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,7 +58,20 @@ func TestGenUsageAndExitCodes(t *testing.T) {
 	}
 }
 
+// withGoClientCommand builds protobridge-goclient into a temp dir on PATH,
+// as `make build` puts it beside protobridge.
+func withGoClientCommand(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, goClientCommand), "../protobridge-goclient").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building %s: %v\n%s", goClientCommand, err, out)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
 func TestGenWSDL(t *testing.T) {
+	withGoClientCommand(t)
 	calc := calculatorWSDL(t)
 	root := t.TempDir()
 	out := filepath.Join(root, "proto", "calc", "v2")

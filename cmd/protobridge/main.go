@@ -27,7 +27,9 @@ Usage:
   protobridge serve  --config FILE   serve gRPC (and the admin listener) until SIGINT/SIGTERM; SIGHUP reloads
   protobridge check  --config FILE   validate everything serve would load; print each problem as file:line
   protobridge routes --config FILE   list the routes the config serves
-  protobridge demo   [--listen ADDR] serve the demo: sample REST upstreams built in, grpcurl lines printed
+  protobridge demo   [--listen ADDR] serve the demo: sample upstreams built in, grpcurl lines printed
+  protobridge gen wsdl FILE --out DIR [--package PKG] [--upstream NAME] [--go-client DIR] [--allow-remote]
+                                     generate a .proto (+ field-number lock file) from a WSDL; see gen wsdl -h
   protobridge help                   show this text
 
 Exit status: 0 on success, 1 when the config has problems or serving fails, 2 on bad usage.
@@ -67,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		default:
 			return routes(*configPath, stdout, stderr)
 		}
+	case "gen":
+		return genCommand(rest, stdout, stderr)
 	case "demo":
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)

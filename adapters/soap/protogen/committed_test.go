@@ -37,31 +37,3 @@ func TestExampleIsCurrent(t *testing.T) {
 		t.Errorf("%s is stale; regenerate it with `protobridge gen wsdl ../shared/corpus/wsdl/postman/valid/calculator-soap11and12.wsdl --out examples/soap/calculator/v1`", filepath.Join(dir, f.Name))
 	}
 }
-
-// TestGoClientsAreCurrent regenerates the committed gowsdl clients in gen/soap.
-func TestGoClientsAreCurrent(t *testing.T) {
-	corpus := corpusDir(t)
-	for _, c := range []struct{ pkg, wsdl string }{
-		{"calculator", "wsdl/postman/valid/calculator-soap11and12.wsdl"},
-		{"checkvat", "wsdl/public/checkVatService.wsdl"},
-	} {
-		code, err := GoClient(filepath.Join(corpus, filepath.FromSlash(c.wsdl)), c.pkg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file := filepath.Join(repoRoot, "gen", "soap", c.pkg, c.pkg+".go")
-		want, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(code, want) {
-			t.Errorf("%s is stale; regenerate it with `protobridge gen wsdl %s --out DIR --go-client gen/soap/%s`", file, c.wsdl, c.pkg)
-		}
-	}
-}
-
-func TestGoClientErrors(t *testing.T) {
-	if _, err := GoClient(filepath.Join(t.TempDir(), "missing.wsdl"), "x"); err == nil {
-		t.Error("missing WSDL: no error")
-	}
-}

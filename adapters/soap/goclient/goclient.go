@@ -1,4 +1,8 @@
-package protogen
+// Package goclient generates typed Go SOAP clients with gowsdl. It lives apart
+// from the daemon: gowsdl's package init creates a cache directory under the
+// temp dir and exits the process when it cannot, so only the
+// protobridge-goclient command links it.
+package goclient
 
 import (
 	"bytes"
@@ -11,16 +15,16 @@ import (
 	"github.com/hooklift/gowsdl"
 )
 
-// gowsdlMu serialises GoClient: gowsdl logs through the standard logger, which
-// GoClient silences for the duration of a call.
+// gowsdlMu serialises Generate: gowsdl logs through the standard logger, which
+// Generate silences for the duration of a call.
 var gowsdlMu sync.Mutex
 
-// GoClient generates a typed Go client (package pkg) for the WSDL at path with
+// Generate returns a typed Go client (package pkg) for the WSDL at path made by
 // gowsdl, the independent peer the SOAP adapter is tested against. Call it only with
 // a WSDL that wsdl.Load accepted: gowsdl reads the document again itself (following
 // its imports, over the network when they are remote) and handles bad input less
 // gracefully. Panics in gowsdl are returned as errors.
-func GoClient(path, pkg string) (code []byte, err error) {
+func Generate(path, pkg string) (code []byte, err error) {
 	gowsdlMu.Lock()
 	defer gowsdlMu.Unlock()
 	defer func() {
