@@ -114,7 +114,8 @@ type Upstream struct {
 	// ForwardMetadata lists the caller's gRPC metadata keys passed on as
 	// request headers of the same name; nothing else is forwarded.
 	ForwardMetadata []string `yaml:"forward_metadata"`
-	// Encoding is the default body encoding of REST routes: "json" or "xml".
+	// Encoding is the default body or frame encoding: "json", "xml", or
+	// "protobuf" (WebSocket frames only).
 	Encoding string `yaml:"encoding"`
 	// MaxRequestBytes limits an encoded request body (default 4 MiB).
 	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
@@ -226,7 +227,11 @@ type RouteConfig struct {
 	Upstream string `yaml:"upstream"`
 	// HTTP is the REST binding, with google.api.http's fields.
 	HTTP *HTTPRuleConfig `yaml:"http"`
-	// Encoding overrides the upstream's body encoding ("json" or "xml").
+	// WebSocket is the WebSocket binding, with (protobridge.v1.route).websocket's
+	// fields; set keys override the proto's.
+	WebSocket *WebSocketRouteConfig `yaml:"websocket"`
+	// Encoding overrides the upstream's body encoding ("json", "xml", or
+	// "protobuf" for WebSocket frames).
 	Encoding string `yaml:"encoding"`
 	// Timeout bounds each call of the route.
 	Timeout time.Duration `yaml:"timeout"`
@@ -237,6 +242,24 @@ type RouteConfig struct {
 
 	// Pos is where the route is declared.
 	Pos Pos `yaml:"-"`
+}
+
+// WebSocketRouteConfig mirrors protobridge.v1.WebSocketRoute for routes set in config.
+type WebSocketRouteConfig struct {
+	Path             string   `yaml:"path"`
+	Subprotocols     []string `yaml:"subprotocols"`
+	CorrelationField string   `yaml:"correlation_field"`
+	Buffer           uint32   `yaml:"buffer"`
+	ReadLimit        ByteSize `yaml:"read_limit"`
+	Keepalive        string   `yaml:"keepalive"`
+	KeepaliveTimeout string   `yaml:"keepalive_timeout"`
+	Reconnect        *struct {
+		MaxAttempts    uint32 `yaml:"max_attempts"`
+		InitialBackoff string `yaml:"initial_backoff"`
+		MaxBackoff     string `yaml:"max_backoff"`
+		ResumeCursor   string `yaml:"resume_cursor"`
+		ResumeField    string `yaml:"resume_field"`
+	} `yaml:"reconnect"`
 }
 
 // HTTPRuleConfig mirrors google.api.HttpRule for routes set in config.
@@ -552,8 +575,8 @@ func (c *Config) check() error {
 		} else if pu, err := url.Parse(u.BaseURL); err != nil || pu.Host == "" || pu.Scheme == "" {
 			ps.add(u.Pos, "use an absolute URL with scheme and host", "upstream %q base_url %q is not an absolute URL", n, u.BaseURL)
 		}
-		if u.Encoding != "json" && u.Encoding != "xml" {
-			ps.add(u.Pos, `use "json" or "xml"`, "upstream %q encoding %q is not known", n, u.Encoding)
+		if u.Encoding != "json" && u.Encoding != "xml" && u.Encoding != "protobuf" {
+			ps.add(u.Pos, `use "json", "xml" or "protobuf" (WebSocket frames)`, "upstream %q encoding %q is not known", n, u.Encoding)
 		}
 		if u.JSONInt64 != "number" && u.JSONInt64 != "string" {
 			ps.add(u.Pos, `use "number" or "string"`, "upstream %q json_int64 %q is not known", n, u.JSONInt64)
@@ -601,8 +624,8 @@ func (c *Config) check() error {
 		if r.Upstream != "" && c.Upstreams[r.Upstream] == nil {
 			ps.add(r.Pos, "declare it under upstreams: or fix the name", "route %q names unknown upstream %q", m, r.Upstream)
 		}
-		if r.Encoding != "" && r.Encoding != "json" && r.Encoding != "xml" {
-			ps.add(r.Pos, `use "json" or "xml"`, "route %q encoding %q is not known", m, r.Encoding)
+		if r.Encoding != "" && r.Encoding != "json" && r.Encoding != "xml" && r.Encoding != "protobuf" {
+			ps.add(r.Pos, `use "json", "xml" or "protobuf" (WebSocket frames)`, "route %q encoding %q is not known", m, r.Encoding)
 		}
 		for code, name := range r.StatusCodes {
 			if _, ok := codeByName(name); !ok || code < 100 || code > 599 {

@@ -120,7 +120,8 @@ func TestProtoSyntaxErrorIsReportedAtItsLine(t *testing.T) {
 }
 
 func TestDefaultsAndRouteMerge(t *testing.T) {
-	cfg, tab, _ := buildTable(t, okUpstreams+"routes:\n  - method: /shop.v1.ShopService/GetItem\n    timeout: 1500ms\n    encoding: xml\n    open: true\n    status_codes: {409: ALREADY_EXISTS}\n")
+	cfg, tab, _ := buildTable(t, okUpstreams+"routes:\n  - method: /shop.v1.ShopService/GetItem\n    timeout: 1500ms\n    encoding: xml\n    open: true\n    status_codes: {409: ALREADY_EXISTS}\n"+
+		"  - method: shop.v1.ShopService/Watch\n    encoding: protobuf\n    websocket: {path: /watch, subprotocols: [v1], read_limit: 1KiB, reconnect: {max_attempts: 3, resume_field: id}}\n")
 	if cfg.Server.Listen != DefaultListen || cfg.Server.ShutdownGrace != DefaultShutdownGrace || cfg.Server.MaxRecvBytes != DefaultMaxMessageBytes {
 		t.Errorf("server defaults not applied: %+v", cfg.Server)
 	}
@@ -142,6 +143,10 @@ func TestDefaultsAndRouteMerge(t *testing.T) {
 	}
 	if verb, path := HTTPMethodAndPath(get.HTTP); verb != "GET" || path != "/items/{id}" {
 		t.Errorf("http rule from proto lost: %s %s", verb, path)
+	}
+	ws := byName["shop.v1.ShopService/Watch"].Options.GetWebsocket()
+	if ws.GetPath() != "/watch" || ws.GetSubprotocols()[0] != "v1" || ws.GetReadLimit() != 1024 || ws.GetReconnect().GetMaxAttempts() != 3 || byName["shop.v1.ShopService/Watch"].Encoding != "protobuf" {
+		t.Errorf("websocket block not merged: %v", ws)
 	}
 	slow := byName["shop.v1.ShopService/Slow"]
 	if slow.Timeout != 5*time.Second || slow.Encoding != "json" || slow.Open || !slow.Creates() {

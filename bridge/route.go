@@ -23,9 +23,10 @@ type Route struct {
 	Upstream *Upstream
 	// HTTP is the REST binding (google.api.http, or config); nil when none.
 	HTTP *annotations.HttpRule
-	// Options are the method's protobridge.v1.route options (never nil).
+	// Options are the method's protobridge.v1.route options, with a routes:
+	// entry's websocket block merged in (never nil).
 	Options *pbv1.RouteOptions
-	// Encoding is the REST body encoding: "json" or "xml".
+	// Encoding is the body or frame encoding: "json", "xml" or "protobuf".
 	Encoding string
 	// Timeout bounds each call; 0 means the upstream's timeout.
 	Timeout time.Duration
@@ -98,6 +99,19 @@ func (h *HTTPRuleConfig) rule() (*annotations.HttpRule, error) {
 		return nil, errors.New("exactly one method and path is needed")
 	}
 	return r, nil
+}
+
+// proto converts a config WebSocket binding to its proto form.
+func (w *WebSocketRouteConfig) proto() *pbv1.WebSocketRoute {
+	out := &pbv1.WebSocketRoute{
+		Path: w.Path, Subprotocols: w.Subprotocols, CorrelationField: w.CorrelationField, Buffer: w.Buffer,
+		ReadLimit: uint64(w.ReadLimit), Keepalive: w.Keepalive, KeepaliveTimeout: w.KeepaliveTimeout,
+	}
+	if rc := w.Reconnect; rc != nil {
+		out.Reconnect = &pbv1.WebSocketReconnect{MaxAttempts: rc.MaxAttempts, InitialBackoff: rc.InitialBackoff,
+			MaxBackoff: rc.MaxBackoff, ResumeCursor: rc.ResumeCursor, ResumeField: rc.ResumeField}
+	}
+	return out
 }
 
 // HTTPMethodAndPath returns the HTTP verb and path template of a rule.

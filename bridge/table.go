@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
@@ -177,6 +179,12 @@ func (t *Table) bindService(sd protoreflect.ServiceDescriptor, cfg *Config, d *d
 			if rc.HTTP != nil {
 				r.HTTP, _ = rc.HTTP.rule() // checked by Config.check
 			}
+			if rc.WebSocket != nil {
+				if r.Options.Websocket == nil {
+					r.Options.Websocket = &pbv1.WebSocketRoute{}
+				}
+				proto.Merge(r.Options.Websocket, rc.WebSocket.proto())
+			}
 			r.Encoding = rc.Encoding
 			r.Timeout = rc.Timeout
 			r.Open = rc.Open
@@ -333,6 +341,8 @@ func encodingName(e interface{ String() string }, fallback string) string {
 		return "json"
 	case "ENCODING_XML":
 		return "xml"
+	case "ENCODING_PROTOBUF":
+		return "protobuf"
 	}
 	return fallback
 }

@@ -139,6 +139,8 @@ const (
 	Encoding_ENCODING_JSON Encoding = 1
 	// ENCODING_XML sends and expects application/xml, typed by the descriptor.
 	Encoding_ENCODING_XML Encoding = 2
+	// ENCODING_PROTOBUF sends binary protobuf (WebSocket frames only).
+	Encoding_ENCODING_PROTOBUF Encoding = 3
 )
 
 // Enum value maps for Encoding.
@@ -147,11 +149,13 @@ var (
 		0: "ENCODING_UNSPECIFIED",
 		1: "ENCODING_JSON",
 		2: "ENCODING_XML",
+		3: "ENCODING_PROTOBUF",
 	}
 	Encoding_value = map[string]int32{
 		"ENCODING_UNSPECIFIED": 0,
 		"ENCODING_JSON":        1,
 		"ENCODING_XML":         2,
+		"ENCODING_PROTOBUF":    3,
 	}
 )
 
@@ -243,7 +247,9 @@ type RouteOptions struct {
 	// A duration in Go syntax ("1.5s", "250ms").
 	Timeout string `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// SOAP binding of the method (routes to upstreams of kind "soap").
-	Soap          *SoapOperation `protobuf:"bytes,4,opt,name=soap,proto3" json:"soap,omitempty"`
+	Soap *SoapOperation `protobuf:"bytes,4,opt,name=soap,proto3" json:"soap,omitempty"`
+	// WebSocket binding of the method (routes to upstreams of kind "websocket").
+	Websocket     *WebSocketRoute `protobuf:"bytes,5,opt,name=websocket,proto3" json:"websocket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +312,207 @@ func (x *RouteOptions) GetSoap() *SoapOperation {
 	return nil
 }
 
+func (x *RouteOptions) GetWebsocket() *WebSocketRoute {
+	if x != nil {
+		return x.Websocket
+	}
+	return nil
+}
+
+// WebSocketRoute binds a method to a WebSocket endpoint. Streaming methods
+// open one connection per call; unary methods share one connection per URL
+// and match replies by a correlation id.
+type WebSocketRoute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Path joined to the upstream's base_url (literal, no templates).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Subprotocols offered in the handshake; the peer must select one.
+	Subprotocols []string `protobuf:"bytes,2,rep,name=subprotocols,proto3" json:"subprotocols,omitempty"`
+	// Dotted path of the correlation-id field in request and reply messages
+	// of unary methods (default "id").
+	CorrelationField string `protobuf:"bytes,3,opt,name=correlation_field,json=correlationField,proto3" json:"correlation_field,omitempty"`
+	// Frames read ahead of the caller (default 16); reading pauses when full.
+	Buffer uint32 `protobuf:"varint,4,opt,name=buffer,proto3" json:"buffer,omitempty"`
+	// Largest frame accepted, in bytes (0: the upstream's max_response_bytes).
+	ReadLimit uint64 `protobuf:"varint,5,opt,name=read_limit,json=readLimit,proto3" json:"read_limit,omitempty"`
+	// Ping interval as a Go duration ("30s" default, "0" off).
+	Keepalive string `protobuf:"bytes,6,opt,name=keepalive,proto3" json:"keepalive,omitempty"`
+	// How long to wait for a pong before the call fails ("10s" default).
+	KeepaliveTimeout string `protobuf:"bytes,7,opt,name=keepalive_timeout,json=keepaliveTimeout,proto3" json:"keepalive_timeout,omitempty"`
+	// Reconnection of server-streaming calls.
+	Reconnect     *WebSocketReconnect `protobuf:"bytes,8,opt,name=reconnect,proto3" json:"reconnect,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebSocketRoute) Reset() {
+	*x = WebSocketRoute{}
+	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebSocketRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebSocketRoute) ProtoMessage() {}
+
+func (x *WebSocketRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebSocketRoute.ProtoReflect.Descriptor instead.
+func (*WebSocketRoute) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WebSocketRoute) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *WebSocketRoute) GetSubprotocols() []string {
+	if x != nil {
+		return x.Subprotocols
+	}
+	return nil
+}
+
+func (x *WebSocketRoute) GetCorrelationField() string {
+	if x != nil {
+		return x.CorrelationField
+	}
+	return ""
+}
+
+func (x *WebSocketRoute) GetBuffer() uint32 {
+	if x != nil {
+		return x.Buffer
+	}
+	return 0
+}
+
+func (x *WebSocketRoute) GetReadLimit() uint64 {
+	if x != nil {
+		return x.ReadLimit
+	}
+	return 0
+}
+
+func (x *WebSocketRoute) GetKeepalive() string {
+	if x != nil {
+		return x.Keepalive
+	}
+	return ""
+}
+
+func (x *WebSocketRoute) GetKeepaliveTimeout() string {
+	if x != nil {
+		return x.KeepaliveTimeout
+	}
+	return ""
+}
+
+func (x *WebSocketRoute) GetReconnect() *WebSocketReconnect {
+	if x != nil {
+		return x.Reconnect
+	}
+	return nil
+}
+
+// WebSocketReconnect re-dials a server-streaming call whose socket dropped.
+type WebSocketReconnect struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attempts in a row before the call fails (0: never reconnect).
+	MaxAttempts uint32 `protobuf:"varint,1,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	// First backoff as a Go duration ("100ms" default); doubles, with jitter.
+	InitialBackoff string `protobuf:"bytes,2,opt,name=initial_backoff,json=initialBackoff,proto3" json:"initial_backoff,omitempty"`
+	// Backoff cap ("10s" default).
+	MaxBackoff string `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
+	// Dotted path of the output field whose last delivered value resumes the stream.
+	ResumeCursor string `protobuf:"bytes,4,opt,name=resume_cursor,json=resumeCursor,proto3" json:"resume_cursor,omitempty"`
+	// Dotted path of the input field set to that value when re-sending the request.
+	ResumeField   string `protobuf:"bytes,5,opt,name=resume_field,json=resumeField,proto3" json:"resume_field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebSocketReconnect) Reset() {
+	*x = WebSocketReconnect{}
+	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebSocketReconnect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebSocketReconnect) ProtoMessage() {}
+
+func (x *WebSocketReconnect) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebSocketReconnect.ProtoReflect.Descriptor instead.
+func (*WebSocketReconnect) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WebSocketReconnect) GetMaxAttempts() uint32 {
+	if x != nil {
+		return x.MaxAttempts
+	}
+	return 0
+}
+
+func (x *WebSocketReconnect) GetInitialBackoff() string {
+	if x != nil {
+		return x.InitialBackoff
+	}
+	return ""
+}
+
+func (x *WebSocketReconnect) GetMaxBackoff() string {
+	if x != nil {
+		return x.MaxBackoff
+	}
+	return ""
+}
+
+func (x *WebSocketReconnect) GetResumeCursor() string {
+	if x != nil {
+		return x.ResumeCursor
+	}
+	return ""
+}
+
+func (x *WebSocketReconnect) GetResumeField() string {
+	if x != nil {
+		return x.ResumeField
+	}
+	return ""
+}
+
 // SoapOperation binds a method to one WSDL operation. `protobridge gen wsdl`
 // fills it in.
 type SoapOperation struct {
@@ -339,7 +546,7 @@ type SoapOperation struct {
 
 func (x *SoapOperation) Reset() {
 	*x = SoapOperation{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +558,7 @@ func (x *SoapOperation) String() string {
 func (*SoapOperation) ProtoMessage() {}
 
 func (x *SoapOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +571,7 @@ func (x *SoapOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SoapOperation.ProtoReflect.Descriptor instead.
 func (*SoapOperation) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{2}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SoapOperation) GetOperation() string {
@@ -468,7 +675,7 @@ type XMLOptions struct {
 
 func (x *XMLOptions) Reset() {
 	*x = XMLOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	mi := &file_protobridge_v1_options_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +687,7 @@ func (x *XMLOptions) String() string {
 func (*XMLOptions) ProtoMessage() {}
 
 func (x *XMLOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	mi := &file_protobridge_v1_options_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +700,7 @@ func (x *XMLOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLOptions.ProtoReflect.Descriptor instead.
 func (*XMLOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{3}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *XMLOptions) GetName() string {
@@ -576,7 +783,7 @@ type XMLMessageOptions struct {
 
 func (x *XMLMessageOptions) Reset() {
 	*x = XMLMessageOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	mi := &file_protobridge_v1_options_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +795,7 @@ func (x *XMLMessageOptions) String() string {
 func (*XMLMessageOptions) ProtoMessage() {}
 
 func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	mi := &file_protobridge_v1_options_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +808,7 @@ func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLMessageOptions.ProtoReflect.Descriptor instead.
 func (*XMLMessageOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{4}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *XMLMessageOptions) GetRoot() string {
@@ -651,6 +858,14 @@ var file_protobridge_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Filename:      "protobridge/v1/options.proto",
 	},
 	{
+		ExtendedType:  (*descriptorpb.EnumValueOptions)(nil),
+		ExtensionType: (*string)(nil),
+		Field:         51700,
+		Name:          "protobridge.v1.xml_value",
+		Tag:           "bytes,51700,opt,name=xml_value",
+		Filename:      "protobridge/v1/options.proto",
+	},
+	{
 		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
 		ExtensionType: (*XMLMessageOptions)(nil),
 		Field:         51700,
@@ -684,12 +899,21 @@ var (
 	E_Xml = &file_protobridge_v1_options_proto_extTypes[2]
 )
 
+// Extension fields to descriptorpb.EnumValueOptions.
+var (
+	// XML (XSD enumeration) literal of an enum value, when it differs from the
+	// value's name without the enum's prefix.
+	//
+	// optional string xml_value = 51700;
+	E_XmlValue = &file_protobridge_v1_options_proto_extTypes[3]
+)
+
 // Extension fields to descriptorpb.MessageOptions.
 var (
 	// XML root element of a message.
 	//
 	// optional protobridge.v1.XMLMessageOptions xml_root = 51700;
-	E_XmlRoot = &file_protobridge_v1_options_proto_extTypes[3]
+	E_XmlRoot = &file_protobridge_v1_options_proto_extTypes[4]
 )
 
 var File_protobridge_v1_options_proto protoreflect.FileDescriptor
@@ -698,12 +922,30 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"\x1cprotobridge/v1/options.proto\x12\x0eprotobridge.v1\x1a google/protobuf/descriptor.proto\",\n" +
 	"\x0eServiceOptions\x12\x1a\n" +
-	"\bupstream\x18\x01 \x01(\tR\bupstream\"\xad\x01\n" +
+	"\bupstream\x18\x01 \x01(\tR\bupstream\"\xeb\x01\n" +
 	"\fRouteOptions\x12\x1a\n" +
 	"\bupstream\x18\x01 \x01(\tR\bupstream\x124\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x18.protobridge.v1.EncodingR\bencoding\x12\x18\n" +
 	"\atimeout\x18\x03 \x01(\tR\atimeout\x121\n" +
-	"\x04soap\x18\x04 \x01(\v2\x1d.protobridge.v1.SoapOperationR\x04soap\"\xf7\x02\n" +
+	"\x04soap\x18\x04 \x01(\v2\x1d.protobridge.v1.SoapOperationR\x04soap\x12<\n" +
+	"\twebsocket\x18\x05 \x01(\v2\x1e.protobridge.v1.WebSocketRouteR\twebsocket\"\xb9\x02\n" +
+	"\x0eWebSocketRoute\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\"\n" +
+	"\fsubprotocols\x18\x02 \x03(\tR\fsubprotocols\x12+\n" +
+	"\x11correlation_field\x18\x03 \x01(\tR\x10correlationField\x12\x16\n" +
+	"\x06buffer\x18\x04 \x01(\rR\x06buffer\x12\x1d\n" +
+	"\n" +
+	"read_limit\x18\x05 \x01(\x04R\treadLimit\x12\x1c\n" +
+	"\tkeepalive\x18\x06 \x01(\tR\tkeepalive\x12+\n" +
+	"\x11keepalive_timeout\x18\a \x01(\tR\x10keepaliveTimeout\x12@\n" +
+	"\treconnect\x18\b \x01(\v2\".protobridge.v1.WebSocketReconnectR\treconnect\"\xc9\x01\n" +
+	"\x12WebSocketReconnect\x12!\n" +
+	"\fmax_attempts\x18\x01 \x01(\rR\vmaxAttempts\x12'\n" +
+	"\x0finitial_backoff\x18\x02 \x01(\tR\x0einitialBackoff\x12\x1f\n" +
+	"\vmax_backoff\x18\x03 \x01(\tR\n" +
+	"maxBackoff\x12#\n" +
+	"\rresume_cursor\x18\x04 \x01(\tR\fresumeCursor\x12!\n" +
+	"\fresume_field\x18\x05 \x01(\tR\vresumeField\"\xf7\x02\n" +
 	"\rSoapOperation\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x125\n" +
@@ -738,14 +980,16 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\tSoapStyle\x12\x1a\n" +
 	"\x16SOAP_STYLE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SOAP_STYLE_DOCUMENT\x10\x01\x12\x12\n" +
-	"\x0eSOAP_STYLE_RPC\x10\x02*I\n" +
+	"\x0eSOAP_STYLE_RPC\x10\x02*`\n" +
 	"\bEncoding\x12\x18\n" +
 	"\x14ENCODING_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENCODING_JSON\x10\x01\x12\x10\n" +
-	"\fENCODING_XML\x10\x02:[\n" +
+	"\fENCODING_XML\x10\x02\x12\x15\n" +
+	"\x11ENCODING_PROTOBUF\x10\x03:[\n" +
 	"\aservice\x12\x1f.google.protobuf.ServiceOptions\x18\xf4\x93\x03 \x01(\v2\x1e.protobridge.v1.ServiceOptionsR\aservice:T\n" +
 	"\x05route\x12\x1e.google.protobuf.MethodOptions\x18\xf4\x93\x03 \x01(\v2\x1c.protobridge.v1.RouteOptionsR\x05route:M\n" +
-	"\x03xml\x12\x1d.google.protobuf.FieldOptions\x18\xf4\x93\x03 \x01(\v2\x1a.protobridge.v1.XMLOptionsR\x03xml:_\n" +
+	"\x03xml\x12\x1d.google.protobuf.FieldOptions\x18\xf4\x93\x03 \x01(\v2\x1a.protobridge.v1.XMLOptionsR\x03xml:@\n" +
+	"\txml_value\x12!.google.protobuf.EnumValueOptions\x18\xf4\x93\x03 \x01(\tR\bxmlValue:_\n" +
 	"\bxml_root\x12\x1f.google.protobuf.MessageOptions\x18\xf4\x93\x03 \x01(\v2!.protobridge.v1.XMLMessageOptionsR\axmlRootBEZCgithub.com/protobridge/protobridge/gen/protobridge/v1;protobridgev1b\x06proto3"
 
 var (
@@ -761,39 +1005,45 @@ func file_protobridge_v1_options_proto_rawDescGZIP() []byte {
 }
 
 var file_protobridge_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_protobridge_v1_options_proto_goTypes = []any{
-	(SoapVersion)(0),                    // 0: protobridge.v1.SoapVersion
-	(SoapStyle)(0),                      // 1: protobridge.v1.SoapStyle
-	(Encoding)(0),                       // 2: protobridge.v1.Encoding
-	(*ServiceOptions)(nil),              // 3: protobridge.v1.ServiceOptions
-	(*RouteOptions)(nil),                // 4: protobridge.v1.RouteOptions
-	(*SoapOperation)(nil),               // 5: protobridge.v1.SoapOperation
-	(*XMLOptions)(nil),                  // 6: protobridge.v1.XMLOptions
-	(*XMLMessageOptions)(nil),           // 7: protobridge.v1.XMLMessageOptions
-	(*descriptorpb.ServiceOptions)(nil), // 8: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),  // 9: google.protobuf.MethodOptions
-	(*descriptorpb.FieldOptions)(nil),   // 10: google.protobuf.FieldOptions
-	(*descriptorpb.MessageOptions)(nil), // 11: google.protobuf.MessageOptions
+	(SoapVersion)(0),                      // 0: protobridge.v1.SoapVersion
+	(SoapStyle)(0),                        // 1: protobridge.v1.SoapStyle
+	(Encoding)(0),                         // 2: protobridge.v1.Encoding
+	(*ServiceOptions)(nil),                // 3: protobridge.v1.ServiceOptions
+	(*RouteOptions)(nil),                  // 4: protobridge.v1.RouteOptions
+	(*WebSocketRoute)(nil),                // 5: protobridge.v1.WebSocketRoute
+	(*WebSocketReconnect)(nil),            // 6: protobridge.v1.WebSocketReconnect
+	(*SoapOperation)(nil),                 // 7: protobridge.v1.SoapOperation
+	(*XMLOptions)(nil),                    // 8: protobridge.v1.XMLOptions
+	(*XMLMessageOptions)(nil),             // 9: protobridge.v1.XMLMessageOptions
+	(*descriptorpb.ServiceOptions)(nil),   // 10: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),    // 11: google.protobuf.MethodOptions
+	(*descriptorpb.FieldOptions)(nil),     // 12: google.protobuf.FieldOptions
+	(*descriptorpb.EnumValueOptions)(nil), // 13: google.protobuf.EnumValueOptions
+	(*descriptorpb.MessageOptions)(nil),   // 14: google.protobuf.MessageOptions
 }
 var file_protobridge_v1_options_proto_depIdxs = []int32{
 	2,  // 0: protobridge.v1.RouteOptions.encoding:type_name -> protobridge.v1.Encoding
-	5,  // 1: protobridge.v1.RouteOptions.soap:type_name -> protobridge.v1.SoapOperation
-	0,  // 2: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
-	1,  // 3: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
-	8,  // 4: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
-	9,  // 5: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
-	10, // 6: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
-	11, // 7: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
-	3,  // 8: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
-	4,  // 9: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
-	6,  // 10: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
-	7,  // 11: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	8,  // [8:12] is the sub-list for extension type_name
-	4,  // [4:8] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	7,  // 1: protobridge.v1.RouteOptions.soap:type_name -> protobridge.v1.SoapOperation
+	5,  // 2: protobridge.v1.RouteOptions.websocket:type_name -> protobridge.v1.WebSocketRoute
+	6,  // 3: protobridge.v1.WebSocketRoute.reconnect:type_name -> protobridge.v1.WebSocketReconnect
+	0,  // 4: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
+	1,  // 5: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
+	10, // 6: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
+	11, // 7: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
+	12, // 8: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
+	13, // 9: protobridge.v1.xml_value:extendee -> google.protobuf.EnumValueOptions
+	14, // 10: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
+	3,  // 11: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
+	4,  // 12: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
+	8,  // 13: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
+	9,  // 14: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	11, // [11:15] is the sub-list for extension type_name
+	6,  // [6:11] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_protobridge_v1_options_proto_init() }
@@ -807,8 +1057,8 @@ func file_protobridge_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protobridge_v1_options_proto_rawDesc), len(file_protobridge_v1_options_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   5,
-			NumExtensions: 4,
+			NumMessages:   7,
+			NumExtensions: 5,
 			NumServices:   0,
 		},
 		GoTypes:           file_protobridge_v1_options_proto_goTypes,
