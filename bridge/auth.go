@@ -12,6 +12,24 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// AuthConfig is inbound authentication.
+type AuthConfig struct {
+	// Open serves every route without authentication. Without it a caller
+	// must present a credential unless the route itself is open.
+	Open bool `yaml:"open"`
+	// APIKeys are accepted keys, stored as SHA-256 digests. Callers send the
+	// key in the `x-api-key` metadata or as `authorization: Bearer <key>`.
+	APIKeys []APIKey `yaml:"api_keys"`
+}
+
+// APIKey is one accepted inbound key.
+type APIKey struct {
+	// ID names the caller; it becomes the call's identity.
+	ID string `yaml:"id"`
+	// SHA256 is the hex SHA-256 digest of the key (`printf %s KEY | sha256sum`).
+	SHA256 string `yaml:"sha256"`
+}
+
 // authenticator checks inbound credentials. Callers are denied unless the
 // config or the route is open, or they present a configured API key. The
 // caller is never told which check failed.

@@ -36,6 +36,9 @@ type Config struct {
 	Upstreams map[string]*Upstream `yaml:"upstreams"`
 	// Routes add or override bindings for methods of the loaded services.
 	Routes []*RouteConfig `yaml:"routes"`
+	// State is where rate limits, cache entries and idempotency records
+	// live: in memory (default) or in Redis, shared by replicas.
+	State StateConfig `yaml:"state"`
 
 	// File is the config file's path; BaseDir its directory.
 	File    string `yaml:"-"`
@@ -58,6 +61,60 @@ type ServerConfig struct {
 	Reflection *bool `yaml:"reflection"`
 	// LogFormat is "text" (default) or "json".
 	LogFormat string `yaml:"log_format"`
+	// TLS serves gRPC over TLS, optionally requiring client certificates
+	// (mTLS). Without it the port is plaintext.
+	TLS *ServerTLSConfig `yaml:"tls"`
+}
+
+// ServerTLSConfig is the server side of TLS on the gRPC port.
+type ServerTLSConfig struct {
+	// CertFile and KeyFile are the server's PEM certificate and key.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile is a PEM bundle of CAs that sign client certificates.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// ClientAuth is "none" (default), "request" (verify when given) or
+	// "require" (mTLS: every caller presents a certificate signed by ClientCAFile).
+	ClientAuth string `yaml:"client_auth"`
+}
+
+// ServerConfig builds the crypto/tls server config; relative paths resolve against baseDir.
+func (t *ServerTLSConfig) ServerConfig(baseDir string) (*tls.Config, error) {
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(baseDir, p)
+	}
+	cert, err := tls.LoadX509KeyPair(abs(t.CertFile), abs(t.KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	switch t.ClientAuth {
+	case "", "none":
+	case "request":
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	case "require":
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	default:
+		return nil, fmt.Errorf("client_auth %q is not known (none, request, require)", t.ClientAuth)
+	}
+	if tc.ClientAuth != tls.NoClientCert {
+		if t.ClientCAFile == "" {
+			return nil, errors.New("client_auth needs client_ca_file")
+		}
+		pem, err := os.ReadFile(abs(t.ClientCAFile))
+		if err != nil {
+			return nil, fmt.Errorf("client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client_ca_file %s holds no PEM certificate", t.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+	}
+	return tc, nil
 }
 
 // AdminConfig is the admin HTTP listener, separate from the gRPC port.
@@ -79,24 +136,6 @@ type DescriptorConfig struct {
 	// Sets are binary FileDescriptorSet files (`buf build -o x.binpb`,
 	// `protoc --include_imports -o`).
 	Sets []string `yaml:"sets"`
-}
-
-// AuthConfig is inbound authentication.
-type AuthConfig struct {
-	// Open serves every route without authentication. Without it a caller
-	// must present a credential unless the route itself is open.
-	Open bool `yaml:"open"`
-	// APIKeys are accepted keys, stored as SHA-256 digests. Callers send the
-	// key in the `x-api-key` metadata or as `authorization: Bearer <key>`.
-	APIKeys []APIKey `yaml:"api_keys"`
-}
-
-// APIKey is one accepted inbound key.
-type APIKey struct {
-	// ID names the caller; it becomes the call's identity.
-	ID string `yaml:"id"`
-	// SHA256 is the hex SHA-256 digest of the key (`printf %s KEY | sha256sum`).
-	SHA256 string `yaml:"sha256"`
 }
 
 // Upstream is one backend.
@@ -133,6 +172,9 @@ type Upstream struct {
 	StatusCodes map[int]string `yaml:"status_codes"`
 	// Credentials are sent to the upstream with every request.
 	Credentials *Credentials `yaml:"credentials"`
+	// Policies are the upstream's resilience and traffic policies, the
+	// defaults of every route it serves.
+	Policies *PolicyConfig `yaml:"policies"`
 	// XMLLax accepts SOAP replies carrying elements the schema does not
 	// declare (they are skipped); by default such replies fail naming the
 	// path. REST replies always skip unknown elements and JSON fields, as
@@ -239,6 +281,8 @@ type RouteConfig struct {
 	Open bool `yaml:"open"`
 	// StatusCodes overrides the upstream's HTTP status → gRPC code mapping.
 	StatusCodes map[int]string `yaml:"status_codes"`
+	// Policies override the upstream's policies for this route.
+	Policies *PolicyConfig `yaml:"policies"`
 
 	// Pos is where the route is declared.
 	Pos Pos `yaml:"-"`
@@ -518,6 +562,11 @@ func (c *Config) check() error {
 	top := Pos{File: c.File, Line: 1}
 	if len(c.Descriptors.Protos) == 0 && len(c.Descriptors.Sets) == 0 {
 		ps.add(top, "add descriptors.protos (with descriptors.import_paths) or descriptors.sets", "no service definitions to load")
+	}
+	if t := c.Server.TLS; t != nil {
+		if _, err := t.ServerConfig(c.BaseDir); err != nil {
+			ps.add(top, "check server.tls paths (relative to the config file)", "server.tls: %v", err)
+		}
 	}
 	if f := c.Server.LogFormat; f != "text" && f != "json" {
 		ps.add(top, `use "text" or "json"`, "server.log_format %q is not known", f)

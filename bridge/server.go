@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -49,7 +51,17 @@ func NewServer(cfg *Config, t *Table, logger *slog.Logger, opts ...Option) *Serv
 	o := collect(opts)
 	s := &Server{log: logger, health: health.NewServer(), metrics: o.metrics}
 	s.table.Store(t)
-	s.grpc = grpc.NewServer(append(o.serverOptions(),
+	sopts := o.serverOptions()
+	if cfg.Server.TLS != nil {
+		// Checked by LoadConfig; a failure here means the files changed since.
+		tc, err := cfg.Server.TLS.ServerConfig(cfg.BaseDir)
+		if err != nil {
+			logger.Error("server TLS", "error", err)
+			tc = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, err }}
+		}
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(tc)))
+	}
+	s.grpc = grpc.NewServer(append(sopts,
 		grpc.MaxRecvMsgSize(int(cfg.Server.MaxRecvBytes)),
 		grpc.MaxSendMsgSize(int(cfg.Server.MaxSendBytes)),
 		grpc.UnknownServiceHandler(s.handleStream),

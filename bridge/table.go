@@ -30,6 +30,7 @@ type Table struct {
 	services map[string]protoreflect.ServiceDescriptor
 	files    *protoregistry.Files
 	adapters []Adapter
+	policies *policies
 	cfg      *Config
 
 	// Calls in flight hold a reference; a retired table closes its adapters
@@ -106,7 +107,13 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option
 	for _, rc := range cfg.Routes {
 		overrides[strings.TrimPrefix(rc.Method, "/")] = rc
 	}
-	auth := newAuthenticator(cfg.Auth)
+	pol, err := newPolicies(cfg)
+	if err != nil {
+		ps.add(Pos{File: cfg.File, Line: 1}, "", "%v", err)
+		_ = t.Close()
+		return nil, ps
+	}
+	t.policies = pol
 	for _, fd := range d.roots {
 		svcs := fd.Services()
 		for i := 0; i < svcs.Len(); i++ {
@@ -122,10 +129,12 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option
 					ps.add(r.Pos, "", "%s: %v", r.Name(), err)
 					continue
 				}
-				mws := append([]Middleware{auth.middleware, timeoutMiddleware}, o.middleware...)
-				mws = append(mws, attemptMiddleware(o.metrics, tracer))
-				unary := Chain(ep.Unary, mws...)
-				t.routes[r.FullMethod()] = &boundRoute{route: r, unary: unary, stream: auth.stream(ep.Stream)}
+				unary, stream, err := pol.chain(r, ep, o, tracer)
+				if err != nil {
+					ps.add(r.Pos, "", "%s: %v", r.Name(), err)
+					continue
+				}
+				t.routes[r.FullMethod()] = &boundRoute{route: r, unary: unary, stream: stream}
 			}
 			if len(routes) > 0 {
 				t.services[string(sd.FullName())] = sd
@@ -238,11 +247,16 @@ func (t *Table) Routes() []*Route {
 	return out
 }
 
-// Close closes every adapter of the table.
+// Close closes every adapter of the table and its policy state.
 func (t *Table) Close() error {
 	var errs []error
 	for _, a := range t.adapters {
 		if err := a.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if t.policies != nil {
+		if err := t.policies.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
