@@ -8,32 +8,14 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 	"github.com/protobridge/protobridge/bridge"
 )
 
 // fieldTree marks fields that do not go into the query string because the
-// path or the body carries them. A nil subtree covers the whole field.
-type fieldTree map[protoreflect.FieldNumber]fieldTree
-
-// add marks the field at p.
-func (t fieldTree) add(p fieldPath) {
-	cur := t
-	for i, fd := range p {
-		sub, ok := cur[fd.Number()]
-		if ok && sub == nil {
-			return // an enclosing field is already covered
-		}
-		if i == len(p)-1 {
-			cur[fd.Number()] = nil
-			return
-		}
-		if !ok {
-			sub = fieldTree{}
-			cur[fd.Number()] = sub
-		}
-		cur = sub
-	}
-}
+// path or the body carries them (and, for XML bodies, that the body leaves
+// out). A nil subtree covers the whole field.
+type fieldTree = xmlmap.FieldTree
 
 // scalarWKT lists the well-known message types whose JSON form is a scalar,
 // which is how they are written as query parameters (RFC 3339 timestamps,

@@ -37,7 +37,7 @@ func TestAppendQuery(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			skip := fieldTree{}
 			for _, p := range tt.skip {
-				skip.add(p)
+				skip.Add(p)
 			}
 			q := url.Values{}
 			if err := appendQuery(q, newMsg(t, md, tt.req), "", skip); err != nil {

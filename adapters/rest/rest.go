@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 	"github.com/protobridge/protobridge/bridge"
 )
 
@@ -251,7 +252,7 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	e.tmpl = tmpl
 	for _, v := range tmpl.vars() {
 		e.pathFields = append(e.pathFields, v.path)
-		e.pathSkip.add(v.path)
+		e.pathSkip.Add(v.path)
 	}
 	if err := e.bindBody(r.HTTP.GetBody()); err != nil {
 		return nil, err
@@ -284,10 +285,10 @@ func (e *endpoint) bindBody(body string) error {
 	if !e.bodyAll {
 		e.querySkip = fieldTree{}
 		for _, p := range e.pathFields {
-			e.querySkip.add(p)
+			e.querySkip.Add(p)
 		}
 		if e.bodyField != nil {
-			e.querySkip.add(fieldPath{e.bodyField})
+			e.querySkip.Add(fieldPath{e.bodyField})
 		}
 	}
 	var bodyMsg protoreflect.MessageDescriptor
@@ -307,7 +308,7 @@ func (e *endpoint) bindBody(body string) error {
 		return nil
 	}
 	if e.xml {
-		x, err := xmlPlans{}.plan(bodyMsg)
+		x, err := xmlmap.Plan(bodyMsg)
 		if err != nil {
 			return fmt.Errorf("request XML: %w", err)
 		}
@@ -339,7 +340,7 @@ func (e *endpoint) bindResponse(rb string) error {
 		return nil
 	}
 	if e.xml {
-		x, err := xmlPlans{}.plan(target)
+		x, err := xmlmap.Plan(target)
 		if err != nil {
 			return fmt.Errorf("response XML: %w", err)
 		}

@@ -6,11 +6,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 )
 
 func bookPlan(t testing.TB) *xmlMessage {
 	t.Helper()
-	x, err := xmlPlans{}.plan(messageDesc("Book"))
+	x, err := xmlmap.Plan(messageDesc("Book"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestDecodeXML(t *testing.T) {
 		{name: "bad base64", doc: `<book><cover>!!!</cover></book>`, wantErr: "is not a valid bytes"},
 		{name: "empty value in a list", doc: `<book><inner><n>1</n></inner><chapter><n/></chapter></book>`, want: `{"inner":{"n":"1"},"chapters":[{}]}`},
 		{name: "undeclared entity", doc: `<!DOCTYPE book [<!ENTITY a "aaaa">]><book><name>&a;</name></book>`, wantErr: "malformed XML"},
-		{name: "too deep", doc: strings.Repeat("<a>", maxXMLDepth+1) + strings.Repeat("</a>", maxXMLDepth+1), wantErr: "nests deeper than"},
+		{name: "too deep", doc: strings.Repeat("<a>", xmlmap.MaxDepth+1) + strings.Repeat("</a>", xmlmap.MaxDepth+1), wantErr: "nests deeper than"},
 		{name: "non-UTF-8 charset", doc: `<?xml version="1.0" encoding="ISO-8859-1"?><book/>`, wantErr: "malformed XML"},
 	}
 	plan := bookPlan(t)
@@ -107,7 +109,7 @@ func TestDecodeXML(t *testing.T) {
 }
 
 func TestDecodeXMLRepeatedScalarEmpty(t *testing.T) {
-	x, err := xmlPlans{}.plan(messageDesc("Plain"))
+	x, err := xmlmap.Plan(messageDesc("Plain"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +149,7 @@ func TestEncodeXML(t *testing.T) {
 	}
 	// Path-bound fields are left out.
 	skip := fieldTree{}
-	skip.add(fieldPath{messageDesc("Book").Fields().ByName("name")})
+	skip.Add(fieldPath{messageDesc("Book").Fields().ByName("name")})
 	got, err = encodeXML(newMsg(t, messageDesc("Book"), `{"name":"n","title":"t"}`), plan, skip)
 	if err != nil {
 		t.Fatal(err)
@@ -164,12 +166,12 @@ func TestXMLPlanErrors(t *testing.T) {
 		{"BadWrap", "wrapped, which only applies to repeated fields"},
 		{"Dup", `a and b both map to XML name "x"`},
 		{"TextAndElem", "has a text field (a), so its other fields must be attributes"},
-		{"RawField", "holds raw XML, which the rest adapter does not pass through"},
+		{"RawField", "holds raw XML, which only SOAP routes pass through"},
 		{"Inner", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.msg, func(t *testing.T) {
-			_, err := xmlPlans{}.plan(messageDesc(tt.msg))
+			_, err := xmlmap.Plan(messageDesc(tt.msg))
 			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
