@@ -75,11 +75,14 @@
 // # Enums
 //
 // A string-valued enumeration becomes an enum <Type> with <TYPE>_UNSPECIFIED = 0 and
-// one value <TYPE>_<LITERAL> per literal — only when every literal is already an
-// UPPER_SNAKE_CASE identifier, because xmlcodec reads a value's literal as its name
-// without the prefix. Otherwise (and for non-string enumerations) the field is the
-// base scalar. Named simple types give top-level enums, anonymous ones enums nested
-// in the message using them.
+// one value <TYPE>_<LITERAL> per literal, the literal in UPPER_SNAKE_CASE ("in-progress"
+// → <TYPE>_IN_PROGRESS). A value whose name, without the prefix xmlcodec strips, does not
+// spell its literal carries [(protobridge.v1.xml_value) = "<literal>"], which the codec
+// reads and writes instead. This needs every literal to be identifier-like (a letter or
+// '_', then letters, digits, '_', '-' or '.') and the names to stay distinct ignoring
+// case and underscores ("a-b" and "A_B" clash); otherwise, and for non-string
+// enumerations, the field is the base scalar. Named simple types give top-level enums,
+// anonymous ones enums nested in the message using them.
 //
 // # Names
 //

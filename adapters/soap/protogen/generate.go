@@ -749,12 +749,15 @@ func scalar(k wsdl.Kind) (typ string, exact bool) {
 	return "string", false
 }
 
-var enumLiteralRE = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
+// enumLiteralRE matches the literals an enum value can stand for: identifier-like
+// (a letter or '_', then letters, digits, '_', '-' and '.').
+var enumLiteralRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
 // enumValueNames returns the value names (without prefix) for a simple type's
-// enumeration, or nil when it should not be an enum: not string-valued, or a literal
-// that is not an UPPER_SNAKE_CASE identifier (the codec reads a value's literal as its
-// name without the enum's prefix), or a literal that would clash.
+// enumeration, or nil when it should not be an enum: not string-valued, a literal
+// that is not identifier-like, or two literals whose names would clash ignoring case
+// and underscores. A value whose name does not spell its literal carries
+// (protobridge.v1.xml_value).
 func enumValueNames(st *wsdl.SimpleType) []string {
 	enum := st.Facets.Enumeration
 	if len(enum) == 0 || st.Variety != wsdl.Atomic {
@@ -770,7 +773,7 @@ func enumValueNames(st *wsdl.SimpleType) []string {
 			return nil
 		}
 		n := upperSnake(asciiWords(e.Value))
-		if seen[foldName(n)] {
+		if n == "" || seen[foldName(n)] {
 			return nil
 		}
 		seen[foldName(n)] = true
@@ -812,9 +815,6 @@ func (g *gen) enum(m *pMessage, st *wsdl.SimpleType, hint string) *pEnum {
 			name = names.unique(typeName(base)+"Enum", "", "")
 		}
 		prefix := upperSnake(name) + "_"
-		if codecPrefix(name) != prefix {
-			return nil // the codec would strip another prefix; keep a string
-		}
 		clash := values.has(prefix + "UNSPECIFIED")
 		for _, v := range vals {
 			clash = clash || values.has(prefix+v)
@@ -827,7 +827,12 @@ func (g *gen) enum(m *pMessage, st *wsdl.SimpleType, hint string) *pEnum {
 		e.values = append(e.values, &pEnumValue{name: prefix + "UNSPECIFIED", doc: "Not set."})
 		for i, v := range vals {
 			values.reserve(prefix + v)
-			e.values = append(e.values, &pEnumValue{name: prefix + v, doc: enumDoc(st.Facets.Enumeration[i])})
+			lit := st.Facets.Enumeration[i].Value
+			ev := &pEnumValue{name: prefix + v, doc: enumDoc(st.Facets.Enumeration[i])}
+			if strings.TrimPrefix(ev.name, codecPrefix(name)) != lit {
+				ev.literal = lit
+			}
+			e.values = append(e.values, ev)
 		}
 	}
 	if named {
@@ -840,7 +845,8 @@ func (g *gen) enum(m *pMessage, st *wsdl.SimpleType, hint string) *pEnum {
 	return e
 }
 
-// codecPrefix is the enum value prefix xmlcodec strips to find a value's literal:
+// codecPrefix is the enum value prefix xmlcodec strips to find the literal of a value
+// without (protobridge.v1.xml_value):
 // an underscore before each capital that follows a lower-case letter or a digit, or
 // that starts a word after a run of capitals; then upper case.
 func codecPrefix(enum string) string {

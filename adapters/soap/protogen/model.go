@@ -39,6 +39,8 @@ type pEnumValue struct {
 	name   string
 	doc    string
 	number int
+	// literal is the XSD literal when the name does not spell it (xml_value).
+	literal string
 }
 
 // pEnum is a top-level or nested enum.
@@ -429,7 +431,11 @@ func (e *pEnum) render(w *writer) {
 	renderReserved(w, e.reserved, e.resNames)
 	for _, v := range e.values {
 		w.comment(v.doc)
-		w.line("%s = %d;", v.name, v.number)
+		if v.literal != "" {
+			w.line("%s = %d [(protobridge.v1.xml_value) = %s];", v.name, v.number, quote(v.literal))
+		} else {
+			w.line("%s = %d;", v.name, v.number)
+		}
 	}
 	w.indent--
 	w.line("}")

@@ -37,7 +37,8 @@ func snake(s string) string {
 			continue
 		}
 		if i > 0 && unicode.IsUpper(c) && last != '_' {
-			nextLower := i+1 < len(rs) && !unicode.IsUpper(rs[i+1]) && !isDelim(rs[i+1])
+			// As buf: a digit after a capital does not make it start a word.
+			nextLower := i+1 < len(rs) && !unicode.IsUpper(rs[i+1]) && !unicode.IsDigit(rs[i+1]) && !isDelim(rs[i+1])
 			if nextLower || unicode.IsLower(rs[i-1]) {
 				b.WriteRune('_')
 			}

@@ -91,12 +91,12 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{"scalars", "Scalars", `{"amount": "-1234567890123456789.000000001", "count": "+98765432109876543210", "i32": -5, "i64": "-9223372036854775808",
 			"u64": "18446744073709551615", "flag": true, "when": "2024-02-29T23:59:59.5+05:30", "at": "2024-01-02T03:04:05.123Z",
-			"b64": "AAEC/w==", "hex": "AAEC/w==", "d": "-Infinity", "f": 1.5, "color": "COLOR_DARK_BLUE", "colors": ["COLOR_RED", "COLOR_DARK_BLUE"],
+			"b64": "AAEC/w==", "hex": "AAEC/w==", "d": "-Infinity", "f": 1.5, "color": "COLOR_DARK_BLUE", "colors": ["COLOR_RED", "COLOR_DARK_BLUE", "COLOR_LIGHT_GREEN"],
 			"maybe": "0", "opt": "", "text": " keep  spaces ", "token": "a b", "big": "18446744073709551616"}`,
 			`<s:scalars xmlns:s="urn:scalars"><amount>-1234567890123456789.000000001</amount><count>+98765432109876543210</count>
 			<i32>-5</i32><i64>-9223372036854775808</i64><u64>18446744073709551615</u64><flag>true</flag><when>2024-02-29T23:59:59.5+05:30</when>
 			<at>2024-01-02T03:04:05.123Z</at><b64>AAEC/w==</b64><hex>000102FF</hex><d>-INF</d><f>1.5</f><color>DARK_BLUE</color>
-			<colors>RED</colors><colors>DARK_BLUE</colors><maybe>0</maybe><opt></opt><text> keep  spaces </text><token>a b</token><big>18446744073709551616</big></s:scalars>`},
+			<colors>RED</colors><colors>DARK_BLUE</colors><colors>light-green</colors><maybe>0</maybe><opt></opt><text> keep  spaces </text><token>a b</token><big>18446744073709551616</big></s:scalars>`},
 		{"implicit zero values are written", "Scalars", `{"amount": "0"}`,
 			`<s:scalars xmlns:s="urn:scalars"><amount>0</amount><i32>0</i32><i64>0</i64><u64>0</u64><flag>false</flag><when/><b64/><hex/><d>0</d><f>0</f><text/><token/></s:scalars>`},
 		{"lists", "Lists", `{"name": ["a", "b"], "numbers": [1, 2, 3], "points": [{"x": 1, "y": 2}, {}]}`,
@@ -324,5 +324,32 @@ func TestSelect(t *testing.T) {
 	b, _ := w.Bytes()
 	if diff, _ := xmltest.Diff([]byte(`<h><p:id xmlns:p="urn:pay">x</p:id></h>`), b, xmltest.Options{}); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// TestParseQName checks the "{ns}local" forms, including namespaces holding
+// braces (cut at the last '}').
+func TestParseQName(t *testing.T) {
+	tests := []struct {
+		in   string
+		want xml.Name
+		ok   bool
+	}{
+		{"", xml.Name{}, true},
+		{"{urn:a}b", xml.Name{Space: "urn:a", Local: "b"}, true},
+		{"{http://{{url}}/svc}Op", xml.Name{Space: "http://{{url}}/svc", Local: "Op"}, true},
+		{"{}local", xml.Name{Local: "local"}, true},
+		{"xsd:int", xml.Name{Space: xmlcodec.XSDNamespace, Local: "int"}, true},
+		{"plain", xml.Name{Local: "plain"}, true},
+		{"{urn:a", xml.Name{}, false},
+		{"{urn:a}", xml.Name{Space: "urn:a"}, false},
+		{"{urn:a}b}", xml.Name{Space: "urn:a}b"}, false},
+		{"p:x", xml.Name{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := xmlcodec.ParseQName(tt.in)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("ParseQName(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
 	}
 }

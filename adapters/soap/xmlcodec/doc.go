@@ -92,15 +92,13 @@
 //
 // # Enums
 //
-// An enum value's XSD literal is the extension numbered
-// EnumValueLiteralField on its EnumValueOptions when present (proposed as
-// `(protobridge.v1.xml_value)`), otherwise its name without the enum's
-// SCREAMING_SNAKE prefix: in `enum Color { COLOR_UNSPECIFIED = 0; COLOR_RED =
-// 1; COLOR_DARK_BLUE = 2; }` the literals are "RED" and "DARK_BLUE", and
-// COLOR_UNSPECIFIED has none. Decoding matches literals exactly. Until the
-// option exists, the generator emits an enum only when every literal survives
-// that rule (the literal is already a SCREAMING_SNAKE identifier), and a
-// string field otherwise.
+// An enum value's XSD literal is its `(protobridge.v1.xml_value)` option
+// when present, otherwise its name without the enum's SCREAMING_SNAKE
+// prefix: in `enum Color { COLOR_UNSPECIFIED = 0; COLOR_RED = 1;
+// COLOR_DARK_BLUE = 2 [(protobridge.v1.xml_value) = "dark-blue"]; }` the
+// literals are "RED" and "dark-blue", and COLOR_UNSPECIFIED has none.
+// Decoding matches literals exactly, surrounding whitespace trimmed; two
+// values with one literal are an error.
 //
 // # Polymorphism (xsi:type)
 //

@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -39,48 +38,16 @@ func reread(from, to proto.Message) {
 	}
 }
 
-// EnumValueLiteralField is the field number of the EnumValueOptions string
-// extension that carries an enum value's XSD literal (see doc.go). It is read
-// whether or not the extension is registered in the running binary.
-const EnumValueLiteralField = 51700
-
-// enumValueLiteral returns the XSD literal set on an enum value by the
-// extension numbered EnumValueLiteralField.
+// enumValueLiteral returns the XSD literal an enum value's
+// (protobridge.v1.xml_value) option gives it.
 func enumValueLiteral(vd protoreflect.EnumValueDescriptor) (string, bool) {
 	opts := &descriptorpb.EnumValueOptions{}
 	reread(vd.Options(), opts)
-	lit, found := "", false
-	opts.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.IsExtension() && fd.Number() == EnumValueLiteralField && fd.Kind() == protoreflect.StringKind {
-			lit, found = v.String(), true
-			return false
-		}
-		return true
-	})
-	if found {
-		return lit, true
+	if !proto.HasExtension(opts, pbv1.E_XmlValue) {
+		return "", false
 	}
-	b := opts.ProtoReflect().GetUnknown()
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return "", false
-		}
-		b = b[n:]
-		if num == EnumValueLiteralField && typ == protowire.BytesType {
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return "", false
-			}
-			return string(v), true
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
-		if m < 0 {
-			return "", false
-		}
-		b = b[m:]
-	}
-	return "", false
+	lit, ok := proto.GetExtension(opts, pbv1.E_XmlValue).(string)
+	return lit, ok
 }
 
 // ParseQName parses a qualified name as protobridge options write it:
@@ -92,8 +59,13 @@ func ParseQName(s string) (xml.Name, bool) {
 		return xml.Name{}, true
 	}
 	if strings.HasPrefix(s, "{") {
-		ns, local, ok := strings.Cut(s[1:], "}")
-		return xml.Name{Space: ns, Local: local}, ok && isNCName(local)
+		// Cut at the last '}': a namespace may hold braces ("http://{{url}}/x"),
+		// a local name never does.
+		i := strings.LastIndexByte(s, '}')
+		if i < 0 {
+			return xml.Name{}, false
+		}
+		return xml.Name{Space: s[1:i], Local: s[i+1:]}, isNCName(s[i+1:])
 	}
 	if p, local, ok := strings.Cut(s, ":"); ok {
 		if p != "xsd" && p != "xs" {

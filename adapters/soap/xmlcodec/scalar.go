@@ -21,8 +21,8 @@ type enumMap struct {
 	byNumber  map[protoreflect.EnumNumber]string
 }
 
-// newEnumMap derives each value's literal: the EnumValueLiteralField option
-// when set, else the value name without the enum's SCREAMING_SNAKE prefix. A
+// newEnumMap derives each value's literal: its (protobridge.v1.xml_value)
+// option when set, else the value name without the enum's SCREAMING_SNAKE prefix. A
 // zero value named *_UNSPECIFIED has no literal unless the option gives one.
 func newEnumMap(ed protoreflect.EnumDescriptor) (*enumMap, error) {
 	em := &enumMap{byLiteral: map[string]protoreflect.EnumNumber{}, byNumber: map[protoreflect.EnumNumber]string{}}
