@@ -24,7 +24,7 @@ func TestBackpressureSlowCaller(t *testing.T) {
 	const frames, buffer = 1000, 8
 	p := peer(t, "ticker.js")
 	tag := uniq("bp-read")
-	e := bind(t, route(t, "Tick", p.url("/?count=1000&tag="+tag+"#buffer=8")))
+	e := bind(t, route(t, "Tick", p.url("/?count=1000&tag="+tag), "websocket {buffer: 8}"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := e.open(ctx, nil)
@@ -77,7 +77,7 @@ func TestBackpressureSlowPeer(t *testing.T) {
 	const size, supply = 16 << 10, 100_000 // 1.6 GB on offer
 	p := peer(t, "slow_reader.js")
 	tag := uniq("bp-write")
-	e := bind(t, route(t, "Chat", p.url("/?tag="+tag+"#keepalive=0")))
+	e := bind(t, route(t, "Chat", p.url("/?tag="+tag), `websocket {keepalive: "0"}`))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := e.open(ctx, nil)

@@ -46,9 +46,10 @@ routes:
     upstream: chat
   - method: wstest.v1.Echo/Collect
     upstream: echo
-    http: {get: /collect}
+    websocket: {path: /collect, buffer: 4}
   - method: wstest.v1.Echo/Call
     upstream: echo
+    encoding: xml
   - method: wstest.v1.Echo/Tick
     upstream: ticker
 `

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 )
 
 // frame is one data message read from a socket.
@@ -25,25 +27,57 @@ type frame struct {
 // errFrameType is a frame of the wrong type for the route's encoding.
 var errFrameType = errors.New("a text frame where binary frames are configured")
 
-// encodeFrame renders one message as a frame of the encoding.
-func encodeFrame(enc Encoding, m proto.Message) (frame, error) {
-	if enc == EncodingBinary {
+// codec turns messages into frames and back by the route's encoding.
+type codec struct {
+	enc Encoding
+	// in and out map the input and output messages to XML documents
+	// (EncodingXML only).
+	in, out *xmlmap.Message
+}
+
+// newCodec prepares the codec of a method; XML mappings are checked here.
+func newCodec(enc Encoding, md protoreflect.MethodDescriptor) (*codec, error) {
+	c := &codec{enc: enc}
+	if enc != EncodingXML {
+		return c, nil
+	}
+	var err error
+	if c.in, err = xmlmap.Plan(md.Input()); err != nil {
+		return nil, fmt.Errorf("request XML: %w", err)
+	}
+	if c.out, err = xmlmap.Plan(md.Output()); err != nil {
+		return nil, fmt.Errorf("reply XML: %w", err)
+	}
+	return c, nil
+}
+
+// encode renders one caller message as a frame.
+func (c *codec) encode(m proto.Message) (frame, error) {
+	switch c.enc {
+	case EncodingProtobuf:
 		b, err := proto.Marshal(m)
 		return frame{ws.MessageBinary, b}, err
+	case EncodingXML:
+		b, err := xmlmap.Encode(m.ProtoReflect(), c.in, nil)
+		return frame{ws.MessageText, b}, err
 	}
 	b, err := protojson.Marshal(m)
 	return frame{ws.MessageText, b}, err
 }
 
-// decodeFrame parses one frame into a new message of md. JSON is accepted
-// in binary frames too (many peers send it so); protobuf never in text frames.
-func decodeFrame(enc Encoding, f frame, md protoreflect.MessageDescriptor) (proto.Message, error) {
+// decode parses one frame into a new message of md, the output type. JSON
+// and XML are accepted in binary frames too (many peers send them so);
+// protobuf never in text frames.
+func (c *codec) decode(f frame, md protoreflect.MessageDescriptor) (proto.Message, error) {
 	m := dynamicpb.NewMessage(md)
-	if enc == EncodingBinary {
+	switch c.enc {
+	case EncodingProtobuf:
 		if f.typ != ws.MessageBinary {
 			return nil, errFrameType
 		}
 		return m, proto.Unmarshal(f.data, m)
+	case EncodingXML:
+		return m, xmlmap.Decode(f.data, m, c.out)
 	}
 	return m, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(f.data, m)
 }
@@ -98,10 +132,14 @@ func idKind(k protoreflect.Kind) bool {
 }
 
 // signature names what the reply's id is read from, so that only routes
-// reading it the same way share a connection.
-func (c *correlation) signature(enc Encoding) string {
+// reading it the same way share a connection. An XML reply is read through
+// the output message's mapping, so its type is part of the signature.
+func (c *correlation) signature(cd *codec, out protoreflect.MessageDescriptor) string {
 	var b bytes.Buffer
-	b.WriteString(string(enc))
+	b.WriteString(string(cd.enc))
+	if cd.enc == EncodingXML {
+		b.WriteString(":" + string(out.FullName()))
+	}
 	for _, fd := range c.out {
 		fmt.Fprintf(&b, "/%d:%s:%s:%s", fd.Number(), fd.Name(), fd.JSONName(), fd.Kind())
 	}
@@ -138,11 +176,24 @@ func idText(k protoreflect.Kind, v protoreflect.Value) string {
 	}
 }
 
-// replyID reads the id from a reply frame without decoding the whole
-// message; ok is false when the frame has none.
-func (c *correlation) replyID(enc Encoding, f frame) (string, bool) {
-	if enc == EncodingBinary {
+// replyID reads the id from a reply frame, without decoding the whole
+// message for JSON and protobuf (an XML reply is decoded by the output
+// type's mapping); ok is false when the frame has none.
+func (c *correlation) replyID(cd *codec, f frame, out protoreflect.MessageDescriptor) (string, bool) {
+	switch cd.enc {
+	case EncodingProtobuf:
 		return c.wireID(f.data)
+	case EncodingXML:
+		m, err := cd.decode(f, out)
+		if err != nil {
+			return "", false
+		}
+		v, ok := getPath(m.ProtoReflect(), c.out)
+		if !ok {
+			return "", false
+		}
+		id := idText(c.out[len(c.out)-1].Kind(), v)
+		return id, id != ""
 	}
 	return c.jsonID(f.data)
 }

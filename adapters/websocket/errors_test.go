@@ -49,7 +49,7 @@ func TestHandshakeRefused(t *testing.T) {
 func TestHandshakeHeaders(t *testing.T) {
 	p := peer(t, "echo.js")
 	t.Setenv("WS_TEST_PASSWORD", "s3cret")
-	r := route(t, "Chat", p.url("/headers?user=ann&pass=s3cret&protocols=v2.chat#subprotocol=v1.chat,v2.chat"))
+	r := route(t, "Chat", p.url("/headers?user=ann&pass=s3cret&protocols=v2.chat"), `websocket {subprotocols: ["v1.chat", "v2.chat"]}`)
 	r.Upstream.Headers = map[string]string{"X-Static": "yes"}
 	r.Upstream.ForwardMetadata = []string{"x-trace"}
 	r.Upstream.Credentials = &bridge.Credentials{Basic: &bridge.BasicCredentials{Username: "ann", Password: bridge.Secret{Env: "WS_TEST_PASSWORD"}}}
@@ -73,7 +73,7 @@ func TestHandshakeHeaders(t *testing.T) {
 	err := e.Stream(context.Background(), &bridge.Call{Route: e.r}, newFake(context.Background()))
 	wantStatus(t, err, codes.Unauthenticated, "UPSTREAM_HTTP_401")
 
-	e = bind(t, route(t, "Chat", p.url("/?protocols=other#subprotocol=v1.chat")))
+	e = bind(t, route(t, "Chat", p.url("/?protocols=other"), `websocket {subprotocols: "v1.chat"}`))
 	err = e.Stream(context.Background(), &bridge.Call{Route: e.r}, newFake(context.Background()))
 	wantStatus(t, err, codes.FailedPrecondition, "UPSTREAM_WS_SUBPROTOCOL")
 }
@@ -83,18 +83,19 @@ func TestHandshakeHeaders(t *testing.T) {
 func TestBadFrames(t *testing.T) {
 	gp := startGoPeer(t)
 	for _, tc := range []struct {
-		name, url string
-		code      codes.Code
-		reason    string
+		name, url, options string
+		code               codes.Code
+		reason             string
 	}{
-		{"bad json", "/badjson", codes.Internal, "UPSTREAM_WS_BAD_FRAME"},
-		{"text for binary", "/text#encoding=binary", codes.Internal, "UPSTREAM_WS_FRAME_TYPE"},
-		{"bad protobuf", "/badproto#encoding=binary", codes.Internal, "UPSTREAM_WS_BAD_FRAME"},
-		{"frame over read limit", "/big?n=4096#read_limit=1024", codes.ResourceExhausted, "UPSTREAM_WS_FRAME_TOO_LARGE"},
-		{"no pong", "/nopong#keepalive=20ms&keepalive_timeout=20ms", codes.Unavailable, "UPSTREAM_WS_KEEPALIVE_TIMEOUT"},
+		{"bad json", "/badjson", "", codes.Internal, "UPSTREAM_WS_BAD_FRAME"},
+		{"bad xml", "/badjson", "encoding: ENCODING_XML", codes.Internal, "UPSTREAM_WS_BAD_FRAME"},
+		{"text for binary", "/text", "encoding: ENCODING_PROTOBUF", codes.Internal, "UPSTREAM_WS_FRAME_TYPE"},
+		{"bad protobuf", "/badproto", "encoding: ENCODING_PROTOBUF", codes.Internal, "UPSTREAM_WS_BAD_FRAME"},
+		{"frame over read limit", "/big?n=4096", "websocket {read_limit: 1024}", codes.ResourceExhausted, "UPSTREAM_WS_FRAME_TOO_LARGE"},
+		{"no pong", "/nopong", `websocket {keepalive: "20ms" keepalive_timeout: "20ms"}`, codes.Unavailable, "UPSTREAM_WS_KEEPALIVE_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := bind(t, route(t, "Tick", gp.url(tc.url)))
+			e := bind(t, route(t, "Tick", gp.url(tc.url), tc.options))
 			ctx := context.Background()
 			err := e.Stream(ctx, &bridge.Call{Route: e.r, Request: msg(t, map[string]any{"text": "go"})}, newFake(ctx))
 			wantStatus(t, err, tc.code, tc.reason)

@@ -9,35 +9,43 @@ import (
 
 	"github.com/protobridge/protobridge/adapters/websocket"
 	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
-// Until options.proto carries WebSocket route options, they ride in the
-// fragment of the upstream's base_url, which is never sent on the wire. A
-// key prefixed by a method name applies to that method only:
+// A route's settings come from (protobridge.v1.route).websocket in the
+// .proto, or from a routes: entry's websocket: block, which is merged over
+// it:
 //
 //	upstreams:
 //	  quotes:
 //	    kind: websocket
-//	    base_url: "wss://quotes.example.com/v1#encoding=binary&Watch.path=/watch&Watch.reconnect=5&Watch.resume_cursor=seq&Watch.resume_field=after_seq"
+//	    base_url: wss://quotes.example.com/v1
+//	routes:
+//	  - method: quotes.v1.Quotes/Watch
+//	    upstream: quotes
+//	    encoding: protobuf
+//	    websocket:
+//	      path: /watch
+//	      subprotocols: [quotes.v2]
+//	      keepalive: 15s
+//	      reconnect: {max_attempts: 5, resume_cursor: seq, resume_field: after_seq}
 func ExampleParseOptions() {
-	r := exampleRoute("wss://quotes.example.com/v1#subprotocol=quotes.v2&Watch.path=/watch&Watch.reconnect=5&keepalive=15s")
+	r := &bridge.Route{
+		Method:   watchMethod(),
+		Upstream: &bridge.Upstream{Kind: websocket.Kind, Name: "quotes", BaseURL: "wss://quotes.example.com/v1"},
+		Encoding: "protobuf",
+		Options: &pbv1.RouteOptions{Websocket: &pbv1.WebSocketRoute{
+			Path: "/watch", Subprotocols: []string{"quotes.v2"}, Keepalive: "15s",
+			Reconnect: &pbv1.WebSocketReconnect{MaxAttempts: 5, ResumeCursor: "seq", ResumeField: "after_seq"},
+		}},
+	}
 	o, err := websocket.ParseOptions(r)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(o.URL, o.Encoding, o.Subprotocols, o.Reconnect.MaxAttempts, o.KeepaliveInterval)
-	// Output: wss://quotes.example.com/v1/watch json [quotes.v2] 5 15s
-}
-
-// exampleRoute binds the server-streaming method Watch of a compiled-in
-// service to an upstream at baseURL.
-func exampleRoute(baseURL string) *bridge.Route {
-	return &bridge.Route{
-		Method:   watchMethod(),
-		Upstream: &bridge.Upstream{Kind: websocket.Kind, Name: "quotes", BaseURL: baseURL},
-		Encoding: "json",
-	}
+	// Output: wss://quotes.example.com/v1/watch protobuf [quotes.v2] 5 15s
 }
 
 // watchMethod compiles quotes.v1.Quotes/Watch, a server-streaming method.

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -85,9 +86,24 @@ func method(t testing.TB, name string) protoreflect.MethodDescriptor {
 	return protoFile.Services().ByName("Echo").Methods().ByName(protoreflect.Name(name))
 }
 
-// route builds a route of method name served by an upstream at baseURL.
-func route(t testing.TB, name, baseURL string) *bridge.Route {
+// route builds a route of method name served by an upstream at baseURL,
+// with the (protobridge.v1.route) options given in text format, if any;
+// the route's encoding follows the options' as the bridge sets it.
+func route(t testing.TB, name, baseURL string, options ...string) *bridge.Route {
 	t.Helper()
+	ro := &pbv1.RouteOptions{}
+	if len(options) > 0 {
+		if err := prototext.Unmarshal([]byte(options[0]), ro); err != nil {
+			t.Fatalf("route options %q: %v", options[0], err)
+		}
+	}
+	enc := "json"
+	switch ro.GetEncoding() {
+	case pbv1.Encoding_ENCODING_XML:
+		enc = "xml"
+	case pbv1.Encoding_ENCODING_PROTOBUF:
+		enc = "protobuf"
+	}
 	return &bridge.Route{
 		Method: method(t, name),
 		Upstream: &bridge.Upstream{
@@ -96,8 +112,8 @@ func route(t testing.TB, name, baseURL string) *bridge.Route {
 			MaxRequestBytes: bridge.DefaultMaxBodyBytes, MaxResponseBytes: bridge.DefaultMaxBodyBytes,
 			MaxErrorBodyBytes: bridge.DefaultMaxErrorBodyBytes,
 		},
-		Options:  &pbv1.RouteOptions{},
-		Encoding: "json",
+		Options:  ro,
+		Encoding: enc,
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +13,9 @@ import (
 	"github.com/protobridge/protobridge/bridge"
 )
 
-// Encoding is how one gRPC message travels in one WebSocket frame.
+// Encoding is how one gRPC message travels in one WebSocket frame; it is
+// the route's encoding (RouteOptions.encoding, a routes: entry's or the
+// upstream's encoding:).
 type Encoding string
 
 // Frame encodings.
@@ -21,9 +23,13 @@ const (
 	// EncodingJSON sends protojson in text frames (the default). Replies are
 	// accepted in text or binary frames.
 	EncodingJSON Encoding = "json"
-	// EncodingBinary sends the protobuf wire format in binary frames; text
+	// EncodingXML sends an XML document in text frames, mapped by the
+	// descriptor and the protobridge.v1.xml options exactly as REST XML
+	// bodies are. Replies are accepted in text or binary frames.
+	EncodingXML Encoding = "xml"
+	// EncodingProtobuf sends the protobuf wire format in binary frames; text
 	// frames from the peer are refused.
-	EncodingBinary Encoding = "binary"
+	EncodingProtobuf Encoding = "protobuf"
 )
 
 // Defaults applied where a route leaves a setting out.
@@ -36,12 +42,13 @@ const (
 	DefaultMaxBackoff        = 10 * time.Second
 )
 
-// Options are the settings of one WebSocket route. Bind derives them from
-// the route (see ParseOptions); they map one to one onto the
-// protobridge.v1.WebSocketRoute fields proposed for options.proto.
+// maxBuffer bounds Buffer.
+const maxBuffer = 1 << 16
+
+// Options are the settings of one WebSocket route, derived by ParseOptions.
 type Options struct {
 	// URL is the socket's address: the upstream's base_url joined with the
-	// route's path, without the fragment.
+	// route's path.
 	URL *url.URL
 	// Encoding is the frame encoding.
 	Encoding Encoding
@@ -98,29 +105,14 @@ type Reconnect struct {
 	ResumeField string
 }
 
-// optionKeys are the keys ParseOptions accepts in base_url's fragment.
-var optionKeys = map[string]bool{
-	"path": true, "encoding": true, "subprotocol": true, "correlation_field": true,
-	"buffer": true, "read_limit": true, "keepalive": true, "keepalive_timeout": true,
-	"reconnect": true, "backoff": true, "max_backoff": true, "resume_cursor": true,
-	"resume_field": true,
-}
-
-// ParseOptions derives a route's options until options.proto carries them.
-// The sources, most specific first:
-//
-//   - base_url's fragment, which is never sent on the wire, holds
-//     key=value pairs joined by '&'. A key prefixed by a method's name
-//     ("Tick.reconnect=5") applies to that method only. Keys: path,
-//     encoding (json|binary), subprotocol (comma-separated), correlation_field,
-//     buffer, read_limit (bytes), keepalive and keepalive_timeout (durations,
-//     keepalive=0 turns it off), reconnect (attempts), backoff, max_backoff,
-//     resume_cursor and resume_field (dotted field paths).
-//   - the route's google.api.http GET path (in the .proto or a routes:
-//     entry), a literal path: a WebSocket handshake is a GET.
-//   - the route's encoding, which must be json (xml frames are not
-//     supported yet); the upstream's max_response_bytes and
-//     max_request_bytes as read and write limits.
+// ParseOptions derives a route's options from its
+// (protobridge.v1.route).websocket binding (with a routes: entry's
+// websocket: block merged over it by the bridge), its encoding, and its
+// upstream: base_url joined with the binding's path is the socket's URL,
+// and the upstream's max_response_bytes and max_request_bytes are the
+// read and write limits unless read_limit is set. Unset fields take the
+// Default values. A google.api.http binding does not apply to WebSocket
+// routes and is ignored.
 func ParseOptions(r *bridge.Route) (*Options, error) {
 	u := r.Upstream
 	base, err := url.Parse(u.BaseURL)
@@ -132,33 +124,10 @@ func ParseOptions(r *bridge.Route) (*Options, error) {
 	default:
 		return nil, fmt.Errorf("base_url scheme %q is not ws, wss, http or https", base.Scheme)
 	}
-	frag, err := url.ParseQuery(base.Fragment)
-	if err != nil {
-		return nil, fmt.Errorf("base_url fragment: %v", err)
+	if base.Fragment != "" || strings.HasSuffix(u.BaseURL, "#") {
+		return nil, errors.New("base_url has a fragment: set WebSocket route settings with (protobridge.v1.route).websocket or a routes: entry's websocket: block")
 	}
-	method := string(r.Method.Name())
-	for k := range frag {
-		key := k
-		if m, rest, ok := strings.Cut(k, "."); ok {
-			if r.Method.Parent().(protoreflect.ServiceDescriptor).Methods().ByName(protoreflect.Name(m)) == nil {
-				return nil, fmt.Errorf("base_url fragment key %q: the service has no method %s", k, m)
-			}
-			key = rest
-		}
-		if !optionKeys[key] {
-			return nil, fmt.Errorf("base_url fragment key %q is not known", k)
-		}
-	}
-	get := func(key string) (string, bool) {
-		if v, ok := frag[method+"."+key]; ok {
-			return v[len(v)-1], true
-		}
-		if v, ok := frag[key]; ok {
-			return v[len(v)-1], true
-		}
-		return "", false
-	}
-
+	w := r.Options.GetWebsocket()
 	o := &Options{
 		Encoding:          EncodingJSON,
 		CorrelationField:  DefaultCorrelationField,
@@ -169,88 +138,59 @@ func ParseOptions(r *bridge.Route) (*Options, error) {
 		KeepaliveTimeout:  DefaultKeepaliveTimeout,
 		Reconnect:         Reconnect{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff},
 	}
-	path := ""
-	if r.HTTP != nil {
-		verb, p := bridge.HTTPMethodAndPath(r.HTTP)
-		if verb != "GET" || strings.ContainsAny(p, "{}*") {
-			return nil, fmt.Errorf("http binding %s %s: a websocket route takes a literal GET path", verb, p)
-		}
-		path = p
+	if strings.ContainsAny(w.GetPath(), "{}*?#") {
+		return nil, fmt.Errorf("websocket path %q: a literal path is needed (no templates, query or fragment)", w.GetPath())
 	}
-	if p, ok := get("path"); ok {
-		path = p
-	}
-	o.URL = joinPath(base, path)
+	o.URL = joinPath(base, w.GetPath())
 
 	switch r.Encoding {
 	case "", "json":
+	case "xml":
+		o.Encoding = EncodingXML
+	case "protobuf":
+		o.Encoding = EncodingProtobuf
 	default:
-		if _, ok := get("encoding"); !ok {
-			return nil, fmt.Errorf("encoding %q: websocket frames are json or binary (set encoding=binary in base_url's fragment)", r.Encoding)
+		return nil, fmt.Errorf("encoding %q: websocket frames are json, xml or protobuf", r.Encoding)
+	}
+	for _, p := range w.GetSubprotocols() {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(o.Subprotocols, p) {
+			o.Subprotocols = append(o.Subprotocols, p)
 		}
 	}
-	if v, ok := get("encoding"); ok {
-		switch Encoding(v) {
-		case EncodingJSON, EncodingBinary:
-			o.Encoding = Encoding(v)
-		default:
-			return nil, fmt.Errorf("encoding %q: use json or binary", v)
-		}
+	if f := w.GetCorrelationField(); f != "" {
+		o.CorrelationField = f
 	}
-	if v, ok := get("subprotocol"); ok {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				o.Subprotocols = append(o.Subprotocols, p)
-			}
+	if n := w.GetBuffer(); n > 0 {
+		if n > maxBuffer {
+			return nil, fmt.Errorf("buffer %d: at most %d frames", n, maxBuffer)
 		}
+		o.Buffer = int(n)
 	}
-	if v, ok := get("correlation_field"); ok {
-		o.CorrelationField = v
+	if n := w.GetReadLimit(); n > 0 {
+		if n > 1<<40 {
+			return nil, fmt.Errorf("read_limit %d: at most 1 TiB", n)
+		}
+		o.ReadLimit = int64(n)
 	}
-	o.Reconnect.CursorField, _ = get("resume_cursor")
-	o.Reconnect.ResumeField, _ = get("resume_field")
-
-	ints := []struct {
-		key string
-		dst *int64
-		min int64
-	}{{"buffer", nil, 1}, {"read_limit", &o.ReadLimit, 1}, {"reconnect", nil, 0}}
-	for _, it := range ints {
-		v, ok := get(it.key)
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < it.min || n > 1<<40 {
-			return nil, fmt.Errorf("%s %q: want a whole number of at least %d", it.key, v, it.min)
-		}
-		switch it.key {
-		case "buffer":
-			if n > 1<<16 {
-				return nil, fmt.Errorf("buffer %d: at most 65536 frames", n)
-			}
-			o.Buffer = int(n)
-		case "reconnect":
-			o.Reconnect.MaxAttempts = int(n)
-		default:
-			*it.dst = n
-		}
-	}
+	rc := w.GetReconnect()
+	o.Reconnect.MaxAttempts = int(rc.GetMaxAttempts())
+	o.Reconnect.CursorField, o.Reconnect.ResumeField = rc.GetResumeCursor(), rc.GetResumeField()
 	durs := []struct {
-		key string
-		dst *time.Duration
+		key, val string
+		dst      *time.Duration
 	}{
-		{"keepalive", &o.KeepaliveInterval}, {"keepalive_timeout", &o.KeepaliveTimeout},
-		{"backoff", &o.Reconnect.InitialBackoff}, {"max_backoff", &o.Reconnect.MaxBackoff},
+		{"keepalive", w.GetKeepalive(), &o.KeepaliveInterval},
+		{"keepalive_timeout", w.GetKeepaliveTimeout(), &o.KeepaliveTimeout},
+		{"reconnect.initial_backoff", rc.GetInitialBackoff(), &o.Reconnect.InitialBackoff},
+		{"reconnect.max_backoff", rc.GetMaxBackoff(), &o.Reconnect.MaxBackoff},
 	}
 	for _, d := range durs {
-		v, ok := get(d.key)
-		if !ok {
+		if d.val == "" {
 			continue
 		}
-		dur, err := time.ParseDuration(v)
+		dur, err := time.ParseDuration(d.val)
 		if err != nil || dur < 0 {
-			return nil, fmt.Errorf("%s %q: want a duration such as 5s", d.key, v)
+			return nil, fmt.Errorf("%s %q: want a duration such as 5s", d.key, d.val)
 		}
 		*d.dst = dur
 	}
@@ -258,18 +198,17 @@ func ParseOptions(r *bridge.Route) (*Options, error) {
 		return nil, errors.New("keepalive_timeout must be positive while keepalive is on")
 	}
 	if o.Reconnect.InitialBackoff <= 0 || o.Reconnect.MaxBackoff < o.Reconnect.InitialBackoff {
-		return nil, errors.New("backoff must be positive and max_backoff at least backoff")
+		return nil, errors.New("reconnect: initial_backoff must be positive and max_backoff at least initial_backoff")
 	}
 	if (o.Reconnect.CursorField == "") != (o.Reconnect.ResumeField == "") {
-		return nil, errors.New("resume_cursor and resume_field go together")
+		return nil, errors.New("reconnect: resume_cursor and resume_field go together")
 	}
 	return o, nil
 }
 
-// joinPath appends path to base's path and drops the fragment.
+// joinPath appends path to base's path.
 func joinPath(base *url.URL, path string) *url.URL {
 	u := *base
-	u.Fragment, u.RawFragment = "", ""
 	if path != "" {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(path, "/")
 		u.RawPath = ""

@@ -9,12 +9,15 @@ import (
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/protobridge/protobridge/bridge"
 )
 
 func TestParseOptions(t *testing.T) {
-	r := route(t, "Tick", "ws://h:1/base/?q=1#path=/all&Tick.path=tick&encoding=binary&subprotocol=a,+b&buffer=4&read_limit=99&keepalive=0&reconnect=2&backoff=5ms&max_backoff=1s&resume_cursor=seq&resume_field=after_seq")
+	r := route(t, "Tick", "ws://h:1/base/?q=1", `encoding: ENCODING_PROTOBUF websocket {
+		path: "tick" subprotocols: ["a", " b", "a"] buffer: 4 read_limit: 99 keepalive: "0"
+		reconnect {max_attempts: 2 initial_backoff: "5ms" max_backoff: "1s" resume_cursor: "seq" resume_field: "after_seq"}}`)
 	o, err := ParseOptions(r)
 	if err != nil {
 		t.Fatal(err)
@@ -22,69 +25,72 @@ func TestParseOptions(t *testing.T) {
 	if got := o.URL.String(); got != "ws://h:1/base/tick?q=1" {
 		t.Errorf("URL %s", got)
 	}
-	if o.Encoding != EncodingBinary || strings.Join(o.Subprotocols, "|") != "a|b" || o.Buffer != 4 || o.ReadLimit != 99 || o.KeepaliveInterval != 0 {
+	if o.Encoding != EncodingProtobuf || strings.Join(o.Subprotocols, "|") != "a|b" || o.Buffer != 4 || o.ReadLimit != 99 || o.KeepaliveInterval != 0 {
 		t.Errorf("options %+v", o)
 	}
 	if rc := o.Reconnect; rc.MaxAttempts != 2 || rc.InitialBackoff != 5*time.Millisecond || rc.MaxBackoff != time.Second || rc.CursorField != "seq" || rc.ResumeField != "after_seq" {
 		t.Errorf("reconnect %+v", rc)
 	}
 
-	r = route(t, "Chat", "wss://h/x")
-	r.HTTP = &annotations.HttpRule{Pattern: &annotations.HttpRule_Get{Get: "/chat"}}
+	// Defaults; a google.api.http binding does not apply.
+	r = route(t, "Chat", "wss://h/x", `websocket {path: "/chat"}`)
+	r.HTTP = &annotations.HttpRule{Pattern: &annotations.HttpRule_Post{Post: "/v1/{id}"}}
 	o, err = ParseOptions(r)
-	if err != nil || o.URL.String() != "wss://h/x/chat" || o.Encoding != EncodingJSON || o.Buffer != DefaultBuffer || o.KeepaliveInterval != DefaultKeepaliveInterval {
+	if err != nil || o.URL.String() != "wss://h/x/chat" || o.Encoding != EncodingJSON || o.Buffer != DefaultBuffer ||
+		o.KeepaliveInterval != DefaultKeepaliveInterval || o.ReadLimit != bridge.DefaultMaxBodyBytes || o.Reconnect.MaxAttempts != 0 {
+		t.Fatalf("%+v %v", o, err)
+	}
+	r = route(t, "Chat", "ws://h", "encoding: ENCODING_XML")
+	if o, err = ParseOptions(r); err != nil || o.Encoding != EncodingXML || o.URL.String() != "ws://h" {
 		t.Fatalf("%+v %v", o, err)
 	}
 }
 
 func TestParseOptionsErrors(t *testing.T) {
-	for _, tc := range []struct{ name, url, want string }{
-		{"scheme", "ftp://h/", "scheme"},
-		{"unknown key", "ws://h/#bufer=3", `"bufer" is not known`},
-		{"unknown method", "ws://h/#Nope.buffer=3", "no method Nope"},
-		{"encoding", "ws://h/#encoding=xml", "use json or binary"},
-		{"buffer", "ws://h/#buffer=0", "at least 1"},
-		{"duration", "ws://h/#keepalive=soon", "duration"},
-		{"backoff", "ws://h/#backoff=2s&max_backoff=1s", "max_backoff"},
-		{"resume pair", "ws://h/#resume_cursor=seq", "go together"},
+	for _, tc := range []struct{ name, url, options, want string }{
+		{"scheme", "ftp://h/", "", "scheme"},
+		{"fragment", "ws://h/#buffer=3", "", "base_url has a fragment"},
+		{"templated path", "ws://h/", `websocket {path: "/t/{id}"}`, "literal path"},
+		{"buffer", "ws://h/", "websocket {buffer: 70000}", "at most 65536"},
+		{"duration", "ws://h/", `websocket {keepalive: "soon"}`, `keepalive "soon"`},
+		{"keepalive timeout", "ws://h/", `websocket {keepalive_timeout: "0s"}`, "keepalive_timeout must be positive"},
+		{"backoff", "ws://h/", `websocket {reconnect {initial_backoff: "2s" max_backoff: "1s"}}`, "max_backoff"},
+		{"resume pair", "ws://h/", `websocket {reconnect {resume_cursor: "seq"}}`, "go together"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseOptions(route(t, "Tick", tc.url))
+			_, err := ParseOptions(route(t, "Tick", tc.url, tc.options))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
 	}
 	r := route(t, "Tick", "ws://h/")
-	r.Encoding = "xml"
-	if _, err := ParseOptions(r); err == nil || !strings.Contains(err.Error(), "json or binary") {
-		t.Fatalf("xml route: %v", err)
-	}
-	r = route(t, "Tick", "ws://h/")
-	r.HTTP = &annotations.HttpRule{Pattern: &annotations.HttpRule_Get{Get: "/t/{id}"}}
-	if _, err := ParseOptions(r); err == nil || !strings.Contains(err.Error(), "literal GET path") {
-		t.Fatalf("templated path: %v", err)
+	r.Encoding = "yaml"
+	if _, err := ParseOptions(r); err == nil || !strings.Contains(err.Error(), "json, xml or protobuf") {
+		t.Fatalf("yaml route: %v", err)
 	}
 }
 
 func TestBindErrors(t *testing.T) {
-	for _, tc := range []struct{ method, url, want string }{
-		{"Call", "ws://h/#correlation_field=nope", "has no field nope"},
-		{"Call", "ws://h/#correlation_field=text", ""},
-		{"Call", "ws://h/#correlation_field=blob", "must be a string"},
-		{"Call", "ws://h/#correlation_field=meta", "must be a string"},
-		{"Chat", "ws://h/#reconnect=3", "server-streaming methods only"},
-		{"Tick", "ws://h/#resume_cursor=seq&resume_field=text", "same kind"},
-		{"Tick", "ws://h/#resume_cursor=meta.rid&resume_field=meta.rid", ""},
+	for _, tc := range []struct{ method, options, want string }{
+		{"Call", `websocket {correlation_field: "nope"}`, "has no field nope"},
+		{"Call", `websocket {correlation_field: "text"}`, ""},
+		{"Call", `websocket {correlation_field: "blob"}`, "must be a string"},
+		{"Call", `websocket {correlation_field: "meta"}`, "must be a string"},
+		{"Chat", "websocket {reconnect {max_attempts: 3}}", "server-streaming methods only"},
+		{"Tick", `websocket {reconnect {resume_cursor: "seq" resume_field: "text"}}`, "same kind"},
+		{"Tick", `websocket {reconnect {resume_cursor: "meta.rid" resume_field: "meta.rid"}}`, ""},
+		{"Tick", "encoding: ENCODING_XML", ""},
 	} {
-		a, err := New(route(t, tc.method, tc.url).Upstream, nil)
+		r := route(t, tc.method, "ws://h/", tc.options)
+		a, err := New(r.Upstream, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = a.Bind(route(t, tc.method, tc.url))
+		_, err = a.Bind(r)
 		_ = a.Close()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("%s %s: got %v, want %q", tc.method, tc.url, err, tc.want)
+			t.Errorf("%s %s: got %v, want %q", tc.method, tc.options, err, tc.want)
 		}
 	}
 }
@@ -153,7 +159,7 @@ func TestReplyID(t *testing.T) {
 		{nested, `{"meta":{"rid":"77"}}`, "77"},
 		{nested, `{"meta":{"rid":77}}`, "77"},
 	} {
-		if got, _ := tc.c.replyID(EncodingJSON, frame{ws.MessageText, []byte(tc.data)}); got != tc.want {
+		if got, _ := tc.c.replyID(&codec{enc: EncodingJSON}, frame{ws.MessageText, []byte(tc.data)}, md.Output()); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.data, got, tc.want)
 		}
 	}
@@ -163,11 +169,43 @@ func TestReplyID(t *testing.T) {
 	b = protowire.AppendBytes(protowire.AppendTag(b, 5, protowire.BytesType), meta)
 	b = protowire.AppendBytes(protowire.AppendTag(b, 2, protowire.BytesType), []byte("text"))
 	b = protowire.AppendBytes(protowire.AppendTag(b, 5, protowire.BytesType), nil)
-	if got, ok := nested.replyID(EncodingBinary, frame{ws.MessageBinary, b}); got != "5" || !ok {
+	if got, ok := nested.replyID(&codec{enc: EncodingProtobuf}, frame{ws.MessageBinary, b}, md.Output()); got != "5" || !ok {
 		t.Errorf("wire nested: %q %v", got, ok)
 	}
-	if got, ok := str.replyID(EncodingBinary, frame{ws.MessageBinary, []byte{0xff}}); ok {
+	if got, ok := str.replyID(&codec{enc: EncodingProtobuf}, frame{ws.MessageBinary, []byte{0xff}}, md.Output()); ok {
 		t.Errorf("garbage: %q", got)
+	}
+	xc, err := newCodec(EncodingXML, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := nested.replyID(xc, frame{ws.MessageText, []byte(`<Msg><text>x</text><meta><rid>9</rid></meta></Msg>`)}, md.Output()); got != "9" || !ok {
+		t.Errorf("xml nested: %q %v", got, ok)
+	}
+	if got, ok := str.replyID(xc, frame{ws.MessageText, []byte(`<Msg><id>`)}, md.Output()); ok {
+		t.Errorf("xml garbage: %q", got)
+	}
+}
+
+// TestXMLFrames renders and parses XML frames by the descriptor.
+func TestXMLFrames(t *testing.T) {
+	md := method(t, "Call")
+	c, err := newCodec(EncodingXML, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := msg(t, map[string]any{"id": "a&b", "seq": 9007199254740993, "blob": []byte{1, 2}})
+	f, err := c.encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<Msg><id>a&amp;b</id><seq>9007199254740993</seq><blob>AQI=</blob></Msg>`
+	if f.typ != ws.MessageText || string(f.data) != want {
+		t.Fatalf("frame %v %s", f.typ, f.data)
+	}
+	back, err := c.decode(frame{ws.MessageBinary, f.data}, md.Output())
+	if err != nil || !proto.Equal(back, m) {
+		t.Fatalf("decoded %v (%v)", back, err)
 	}
 }
 
@@ -200,12 +238,22 @@ func FuzzReplyID(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.replyID(EncodingJSON, frame{ws.MessageText, data})
-			c.replyID(EncodingBinary, frame{ws.MessageBinary, data})
+			for _, enc := range []Encoding{EncodingJSON, EncodingXML, EncodingProtobuf} {
+				cd, err := newCodec(enc, md)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.replyID(cd, frame{ws.MessageText, data}, md.Output())
+				c.replyID(cd, frame{ws.MessageBinary, data}, md.Output())
+			}
 		}
-		for _, enc := range []Encoding{EncodingJSON, EncodingBinary} {
-			if m, err := decodeFrame(enc, frame{ws.MessageBinary, data}, md.Output()); err == nil {
-				if _, err := encodeFrame(enc, m); err != nil && enc == EncodingBinary {
+		for _, enc := range []Encoding{EncodingJSON, EncodingXML, EncodingProtobuf} {
+			cd, err := newCodec(enc, md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m, err := cd.decode(frame{ws.MessageBinary, data}, md.Output()); err == nil {
+				if _, err := cd.encode(m); err != nil && enc != EncodingJSON {
 					t.Fatal(err)
 				}
 			}

@@ -36,7 +36,7 @@ func TestBidiEchoCancel(t *testing.T) {
 // TestBinaryEcho relays binary protobuf frames both ways.
 func TestBinaryEcho(t *testing.T) {
 	p := peer(t, "echo.js")
-	e := bind(t, route(t, "Chat", p.url("/#encoding=binary")))
+	e := bind(t, route(t, "Chat", p.url("/"), "encoding: ENCODING_PROTOBUF"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFake(ctx)
@@ -150,7 +150,8 @@ func TestCloseCodes(t *testing.T) {
 func TestReconnectResume(t *testing.T) {
 	p := peer(t, "ticker.js")
 	tag := uniq("resume")
-	e := bind(t, route(t, "Tick", p.url("/?count=12&drop_after=5&tag="+tag+"#reconnect=3&backoff=1ms&max_backoff=2ms&resume_cursor=seq&resume_field=after_seq")))
+	e := bind(t, route(t, "Tick", p.url("/?count=12&drop_after=5&tag="+tag),
+		`websocket {reconnect {max_attempts: 3 initial_backoff: "1ms" max_backoff: "2ms" resume_cursor: "seq" resume_field: "after_seq"}}`))
 	ctx := context.Background()
 	f := newFake(ctx)
 	done := run(ctx, e, &bridge.Call{Route: e.r, Request: msg(t, nil)}, f)
@@ -170,7 +171,7 @@ func TestReconnectResume(t *testing.T) {
 // spent.
 func TestReconnectGivesUp(t *testing.T) {
 	p := peer(t, "close.js")
-	e := bind(t, route(t, "Tick", p.url("/drop?after=1#reconnect=2&backoff=1ms&max_backoff=1ms")))
+	e := bind(t, route(t, "Tick", p.url("/drop?after=1"), `websocket {reconnect {max_attempts: 2 initial_backoff: "1ms" max_backoff: "1ms"}}`))
 	ctx := context.Background()
 	err := e.Stream(ctx, &bridge.Call{Route: e.r, Request: msg(t, nil)}, newFake(ctx))
 	wantStatus(t, err, codes.Unavailable, "UPSTREAM_WS_DROPPED")
@@ -180,7 +181,8 @@ func TestReconnectGivesUp(t *testing.T) {
 // on the next one.
 func TestReconnectThroughRefusal(t *testing.T) {
 	gp := startGoPeer(t)
-	e := bind(t, route(t, "Tick", gp.url("/flaky#reconnect=2&backoff=1ms&max_backoff=1ms&resume_cursor=seq&resume_field=after_seq")))
+	e := bind(t, route(t, "Tick", gp.url("/flaky"),
+		`websocket {reconnect {max_attempts: 2 initial_backoff: "1ms" max_backoff: "1ms" resume_cursor: "seq" resume_field: "after_seq"}}`))
 	ctx := context.Background()
 	f := newFake(ctx)
 	done := run(ctx, e, &bridge.Call{Route: e.r, Request: msg(t, nil)}, f)

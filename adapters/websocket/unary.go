@@ -24,13 +24,15 @@ const sendQueue = 64
 // of reading correlation ids) share. A dispatcher hands each reply to the
 // call waiting for its id; a writer sends request frames in turn.
 type sharedConn struct {
-	a    *adapter
-	key  string
-	enc  Encoding
-	corr *correlation
-	s    *socket
-	send chan frame
-	wg   sync.WaitGroup
+	a   *adapter
+	key string
+	// codec and out read the replies' ids.
+	codec *codec
+	out   protoreflect.MessageDescriptor
+	corr  *correlation
+	s     *socket
+	send  chan frame
+	wg    sync.WaitGroup
 	// done is closed once the socket has ended and is shut down.
 	done chan struct{}
 
@@ -55,7 +57,7 @@ func (a *adapter) sharedFor(ctx context.Context, e *endpoint) (*sharedConn, erro
 			return nil, err
 		}
 		sc := &sharedConn{
-			a: a, key: e.sharedKey, enc: e.opts.Encoding, corr: e.corr,
+			a: a, key: e.sharedKey, codec: e.codec, out: e.r.Method.Output(), corr: e.corr,
 			s:       newSocket(conn, e.opts.Buffer, e.opts.KeepaliveInterval, e.opts.KeepaliveTimeout),
 			send:    make(chan frame, sendQueue),
 			done:    make(chan struct{}),
@@ -92,7 +94,7 @@ func (a *adapter) sharedFor(ctx context.Context, e *endpoint) (*sharedConn, erro
 func (sc *sharedConn) dispatch() {
 	defer sc.wg.Done()
 	for f := range sc.s.frames {
-		id, ok := sc.corr.replyID(sc.enc, f)
+		id, ok := sc.corr.replyID(sc.codec, f, sc.out)
 		sc.mu.Lock()
 		ch := sc.pending[id]
 		delete(sc.pending, id)
@@ -195,7 +197,7 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	case <-ctx.Done():
 		return nil, e.ctxError(ctx)
 	}
-	m, err := decodeFrame(e.opts.Encoding, f, e.r.Method.Output())
+	m, err := e.codec.decode(f, e.r.Method.Output())
 	if err != nil {
 		return nil, e.decodeError(f, err)
 	}

@@ -51,12 +51,13 @@ func TestUnaryEcho(t *testing.T) {
 // ids in JSON and nested integer ids in binary frames.
 func TestUnaryCorrelation(t *testing.T) {
 	gp := startGoPeer(t)
-	for _, tc := range []struct{ name, frag string }{
+	for _, tc := range []struct{ name, options string }{
 		{"json string id", ""},
-		{"binary nested uint64 id", "#encoding=binary&correlation_field=meta.rid"},
+		{"xml string id", "encoding: ENCODING_XML"},
+		{"binary nested uint64 id", `encoding: ENCODING_PROTOBUF websocket {correlation_field: "meta.rid"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := bind(t, route(t, "Call", gp.url("/reverse"+tc.frag)))
+			e := bind(t, route(t, "Call", gp.url("/reverse"), tc.options))
 			var wg sync.WaitGroup
 			errs := make(chan error, 20)
 			for i := range 20 {

@@ -1,6 +1,20 @@
 // Package websocket is protobridge's adapter for WebSocket upstreams (kind
 // "websocket"). Each gRPC message travels as one frame: protojson in text
-// frames by default, or the protobuf wire format in binary frames.
+// frames by default, an XML document mapped by the descriptor (encoding
+// xml, the same mapping as REST XML bodies), or the protobuf wire format in
+// binary frames (encoding protobuf).
+//
+// A route's settings come from (protobridge.v1.route).websocket — path,
+// subprotocols, correlation_field, buffer, read_limit, keepalive,
+// keepalive_timeout, reconnect — with a routes: entry's websocket: block
+// merged over it; see ParseOptions. For example:
+//
+//	rpc Watch(Sub) returns (stream Quote) {
+//	  option (protobridge.v1.route) = {
+//	    upstream: "quotes"
+//	    websocket: {path: "/watch", reconnect: {max_attempts: 5, resume_cursor: "seq", resume_field: "after_seq"}}
+//	  };
+//	}
 //
 // Server-streaming, client-streaming and bidi methods open one socket per
 // call; the call's request (server streaming) or each caller message
@@ -191,6 +205,8 @@ type endpoint struct {
 	a    *adapter
 	r    *bridge.Route
 	opts *Options
+	// codec renders and parses the route's frames.
+	codec *codec
 	// corr matches unary replies; nil for streaming routes.
 	corr *correlation
 	// cursor and resume are the reconnect cursor (output) and resume
@@ -203,20 +219,25 @@ type endpoint struct {
 var _ bridge.Endpoint = (*endpoint)(nil)
 
 // Bind derives the route's options (ParseOptions) and checks them against
-// the method: correlation for unary methods, reconnect for server streams.
+// the method: XML mappings, correlation for unary methods, reconnect for
+// server streams.
 func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	o, err := ParseOptions(r)
 	if err != nil {
 		return nil, err
 	}
-	e := &endpoint{a: a, r: r, opts: o}
 	md := r.Method
+	cd, err := newCodec(o.Encoding, md)
+	if err != nil {
+		return nil, err
+	}
+	e := &endpoint{a: a, r: r, opts: o, codec: cd}
 	switch {
 	case !md.IsStreamingClient() && !md.IsStreamingServer():
 		if e.corr, err = newCorrelation(md, o.CorrelationField); err != nil {
 			return nil, err
 		}
-		e.sharedKey = strings.Join([]string{o.URL.String(), strings.Join(o.Subprotocols, ","), e.corr.signature(o.Encoding)}, "\x00")
+		e.sharedKey = strings.Join([]string{o.URL.String(), strings.Join(o.Subprotocols, ","), e.corr.signature(cd, md.Output())}, "\x00")
 	case md.IsStreamingServer() && !md.IsStreamingClient():
 		if o.Reconnect.CursorField != "" {
 			if e.cursor, err = fieldPath(md.Output(), o.Reconnect.CursorField); err != nil {
@@ -428,7 +449,7 @@ func (e *endpoint) decodeError(f frame, err error) error {
 // encodeFrame renders a caller message; a frame over the write limit is
 // RESOURCE_EXHAUSTED.
 func (e *endpoint) encodeFrame(m proto.Message) (frame, error) {
-	f, err := encodeFrame(e.opts.Encoding, m)
+	f, err := e.codec.encode(m)
 	if err != nil {
 		return frame{}, bridge.Errorf(codes.InvalidArgument, "BAD_REQUEST_MESSAGE", e.meta(), "cannot encode the message as %s: %v", e.opts.Encoding, err)
 	}
