@@ -266,10 +266,10 @@ func TestAdminEndpoints(t *testing.T) {
 		`protobridge_calls_total{code="NotFound",method="shop.v1.ShopService/GetItem",upstream="shop"} 1`,
 		`protobridge_upstream_attempts_total{code="OK",method="shop.v1.ShopService/GetItem",upstream="shop"} 3`,
 		`protobridge_call_duration_seconds_count{method="shop.v1.ShopService/GetItem",upstream="shop"} 4`,
-		`protobridge_message_bytes_total{direction="in",method="shop.v1.ShopService/GetItem"} 6`,
+		`protobridge_message_bytes_total{direction="in",method="shop.v1.ShopService/GetItem"} 29`,
 	} {
 		if !strings.Contains(metrics, want) {
-			t.Errorf("metrics lack %s", want)
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, strings.SplitN(want, "{", 2)[0]))
 		}
 	}
 	var routes []routeView

@@ -47,7 +47,7 @@ func NewMetrics() *Metrics {
 			Name: "protobridge_open_streams", Help: "Streaming calls in progress.",
 		}, []string{"method", "upstream"}),
 		messageBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "protobridge_message_bytes_total", Help: "Protobuf bytes of unary messages, by method and direction (in: from callers, out: to callers).",
+			Name: "protobridge_message_bytes_total", Help: "gRPC wire bytes of routed calls' messages (5-byte frame header included), by method and direction (in: from callers, out: to callers).",
 		}, []string{"method", "direction"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "protobridge_config_reloads_total", Help: "Config reloads, by result (ok, rejected).",

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -52,6 +53,9 @@ func NewServer(cfg *Config, t *Table, logger *slog.Logger, opts ...Option) *Serv
 	s := &Server{log: logger, health: health.NewServer(), metrics: o.metrics}
 	s.table.Store(t)
 	sopts := o.serverOptions()
+	if s.metrics != nil {
+		sopts = append(sopts, grpc.StatsHandler(&byteCounter{s: s}))
+	}
 	if cfg.Server.TLS != nil {
 		// Checked by LoadConfig; a failure here means the files changed since.
 		tc, err := cfg.Server.TLS.ServerConfig(cfg.BaseDir)
@@ -62,6 +66,7 @@ func NewServer(cfg *Config, t *Table, logger *slog.Logger, opts ...Option) *Serv
 		sopts = append(sopts, grpc.Creds(credentials.NewTLS(tc)))
 	}
 	s.grpc = grpc.NewServer(append(sopts,
+		grpc.ForceServerCodecV2(protoCodec{}),
 		grpc.MaxRecvMsgSize(int(cfg.Server.MaxRecvBytes)),
 		grpc.MaxSendMsgSize(int(cfg.Server.MaxSendBytes)),
 		grpc.UnknownServiceHandler(s.handleStream),
@@ -225,7 +230,6 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 		_ = ss.SetHeader(call.ResponseHeader())
 		if err == nil {
 			err = ss.SendMsg(resp)
-			s.countBytes(br.route, req, resp)
 		}
 	}
 	s.logCall(br.route, call, start, err)
@@ -264,13 +268,41 @@ func validRequestID(v []string) string {
 	return hex.EncodeToString(b[:])
 }
 
-func (s *Server) countBytes(r *Route, in, out proto.Message) {
-	if s.metrics == nil {
+// byteCounter counts the wire bytes of routed calls' messages, as gRPC
+// reports them, in protobridge_message_bytes_total.
+type byteCounter struct{ s *Server }
+
+type methodKey struct{}
+
+// TagRPC remembers the method of the call.
+func (b *byteCounter) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	return context.WithValue(ctx, methodKey{}, info.FullMethodName)
+}
+
+// HandleRPC counts payload bytes of methods the current table routes.
+func (b *byteCounter) HandleRPC(ctx context.Context, st stats.RPCStats) {
+	var dir string
+	var n int
+	switch p := st.(type) {
+	case *stats.InPayload:
+		dir, n = "in", p.WireLength
+	case *stats.OutPayload:
+		dir, n = "out", p.WireLength
+	default:
 		return
 	}
-	s.metrics.messageBytes.WithLabelValues(r.Name(), "in").Add(float64(proto.Size(in)))
-	s.metrics.messageBytes.WithLabelValues(r.Name(), "out").Add(float64(proto.Size(out)))
+	fm, _ := ctx.Value(methodKey{}).(string)
+	if b.s.table.Load().lookup(fm) == nil {
+		return
+	}
+	b.s.metrics.messageBytes.WithLabelValues(strings.TrimPrefix(fm, "/"), dir).Add(float64(n))
 }
+
+// TagConn is part of stats.Handler.
+func (b *byteCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+// HandleConn is part of stats.Handler.
+func (b *byteCounter) HandleConn(context.Context, stats.ConnStats) {}
 
 // unary runs a route's handler and checks what it returns.
 func (s *Server) unary(ctx context.Context, br *boundRoute, call *Call) (resp proto.Message, err error) {

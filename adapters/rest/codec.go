@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,10 +40,7 @@ func (e *endpoint) encodeBody(m protoreflect.Message) ([]byte, string, error) {
 	case e.bodyField != nil:
 		b, err := jsonField(m, e.bodyField)
 		if err == nil && e.int64Numbers && is64(e.bodyField) {
-			var v any
-			if v, err = decodeNumber(b); err == nil {
-				b, err = json.Marshal(fieldNumbers(v, e.bodyField))
-			}
+			b, err = fieldAsNumbers(b, e.bodyField)
 		}
 		return b, jsonContentType, e.encodeErr(err)
 	default:
@@ -78,15 +74,6 @@ func (e *endpoint) encodeBody(m protoreflect.Message) ([]byte, string, error) {
 		b, err = int64AsNumbers(b, src.Descriptor())
 	}
 	return b, jsonContentType, e.encodeErr(err)
-}
-
-// decodeNumber decodes one JSON value keeping numbers exact.
-func decodeNumber(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	err := dec.Decode(&v)
-	return v, err
 }
 
 func (e *endpoint) encodeErr(err error) error {

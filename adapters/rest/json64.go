@@ -1,8 +1,7 @@
 package rest
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -42,74 +41,245 @@ func is64(fd protoreflect.FieldDescriptor) bool {
 
 // int64AsNumbers rewrites protojson output of a message of type md so that
 // 64-bit integers are JSON numbers instead of strings, exactly (no float).
+// It copies the document in one pass, guided by the descriptor, without
+// decoding it into maps.
 func int64AsNumbers(b []byte, md protoreflect.MessageDescriptor) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	return rewrite64(b, func(r *rewriter) error { return r.message(md) })
+}
+
+// fieldAsNumbers is int64AsNumbers for the JSON value of one field.
+func fieldAsNumbers(b []byte, fd protoreflect.FieldDescriptor) ([]byte, error) {
+	return rewrite64(b, func(r *rewriter) error { return r.field(fd) })
+}
+
+func rewrite64(b []byte, top func(*rewriter) error) ([]byte, error) {
+	r := &rewriter{in: b, out: make([]byte, 0, len(b))}
+	if err := top(r); err != nil {
 		return nil, err
 	}
-	v = numbersIn(v, md)
-	return json.Marshal(v)
+	r.ws()
+	if r.i != len(r.in) {
+		return nil, errJSON
+	}
+	return r.out, nil
 }
 
-// numbersIn converts the 64-bit integer strings inside v, a decoded message of type md.
-func numbersIn(v any, md protoreflect.MessageDescriptor) any {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		// Wrapper types (google.protobuf.Int64Value) render as bare values.
-		if f := md.Fields().ByName("value"); f != nil && md.Fields().Len() == 1 && is64(f) && md.FullName().Parent() == "google.protobuf" {
-			return toNumber(v)
+var errJSON = errors.New("malformed JSON from protojson")
+
+// rewriter copies JSON from in to out, dropping the quotes around 64-bit
+// integer values.
+type rewriter struct {
+	in  []byte
+	i   int
+	out []byte
+}
+
+func (r *rewriter) ws() {
+	for r.i < len(r.in) {
+		switch r.in[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
 		}
-		return v
 	}
-	fields := md.Fields()
-	for k, fv := range obj {
-		fd := fields.ByJSONName(k)
-		if fd == nil {
-			fd = fields.ByName(protoreflect.Name(k))
+}
+
+func (r *rewriter) peek() byte {
+	r.ws()
+	if r.i >= len(r.in) {
+		return 0
+	}
+	return r.in[r.i]
+}
+
+// expect copies the byte c.
+func (r *rewriter) expect(c byte) error {
+	if r.peek() != c {
+		return errJSON
+	}
+	r.out = append(r.out, c)
+	r.i++
+	return nil
+}
+
+// stringToken returns the bounds of the string token at the cursor (quotes
+// included) and moves past it.
+func (r *rewriter) stringToken() (int, int, error) {
+	if r.peek() != '"' {
+		return 0, 0, errJSON
+	}
+	start := r.i
+	for r.i++; r.i < len(r.in); r.i++ {
+		switch r.in[r.i] {
+		case '\\':
+			r.i++
+		case '"':
+			r.i++
+			return start, r.i, nil
 		}
-		if fd == nil {
+	}
+	return 0, 0, errJSON
+}
+
+// members walks an object, calling each for every key (already copied).
+func (r *rewriter) members(each func(key []byte) error) error {
+	if err := r.expect('{'); err != nil {
+		return err
+	}
+	if r.peek() == '}' {
+		return r.expect('}')
+	}
+	for {
+		s, e, err := r.stringToken()
+		if err != nil {
+			return err
+		}
+		r.out = append(r.out, r.in[s:e]...)
+		if err := r.expect(':'); err != nil {
+			return err
+		}
+		if err := each(r.in[s+1 : e-1]); err != nil {
+			return err
+		}
+		if r.peek() == ',' {
+			r.out = append(r.out, ',')
+			r.i++
 			continue
 		}
-		obj[k] = fieldNumbers(fv, fd)
+		return r.expect('}')
 	}
-	return obj
 }
 
-func fieldNumbers(v any, fd protoreflect.FieldDescriptor) any {
+// message copies an object holding a message of type md.
+func (r *rewriter) message(md protoreflect.MessageDescriptor) error {
+	if r.peek() == 'n' {
+		return r.any()
+	}
+	fields := md.Fields()
+	return r.members(func(key []byte) error {
+		fd := fields.ByJSONName(string(key))
+		if fd == nil {
+			fd = fields.ByTextName(string(key))
+		}
+		if fd == nil {
+			return r.any()
+		}
+		return r.field(fd)
+	})
+}
+
+// field copies the value of field fd: a list, a map or one element.
+func (r *rewriter) field(fd protoreflect.FieldDescriptor) error {
 	switch {
-	case fd.IsMap():
-		if m, ok := v.(map[string]any); ok {
-			for k, mv := range m {
-				m[k] = valueNumbers(mv, fd.MapValue())
-			}
-		}
-		return v
+	case r.peek() == 'n':
+		return r.any()
 	case fd.IsList():
-		if l, ok := v.([]any); ok {
-			for i, lv := range l {
-				l[i] = valueNumbers(lv, fd)
-			}
+		if err := r.expect('['); err != nil {
+			return err
 		}
-		return v
+		if r.peek() == ']' {
+			return r.expect(']')
+		}
+		for {
+			if err := r.element(fd); err != nil {
+				return err
+			}
+			if r.peek() == ',' {
+				r.out = append(r.out, ',')
+				r.i++
+				continue
+			}
+			return r.expect(']')
+		}
+	case fd.IsMap():
+		return r.members(func([]byte) error { return r.element(fd.MapValue()) })
 	}
-	return valueNumbers(v, fd)
+	return r.element(fd)
 }
 
-func valueNumbers(v any, fd protoreflect.FieldDescriptor) any {
+// element copies one value of fd's type.
+func (r *rewriter) element(fd protoreflect.FieldDescriptor) error {
 	if is64(fd) {
-		return toNumber(v)
+		return r.number()
 	}
-	if fd.Message() != nil {
-		return numbersIn(v, fd.Message())
+	md := fd.Message()
+	if md == nil {
+		return r.any()
 	}
-	return v
+	if md.FullName().Parent() == "google.protobuf" {
+		// Int64Value and UInt64Value render as a bare value; other
+		// well-known types (Struct, Any, Timestamp...) are copied as they are.
+		if v := md.Fields().ByName("value"); v != nil && md.Fields().Len() == 1 && is64(v) {
+			return r.number()
+		}
+		return r.any()
+	}
+	return r.message(md)
 }
 
-func toNumber(v any) any {
-	if s, ok := v.(string); ok && json.Valid([]byte(s)) {
-		return json.Number(s)
+// number copies a 64-bit integer, unquoting protojson's string form.
+func (r *rewriter) number() error {
+	if r.peek() != '"' {
+		return r.any()
 	}
-	return v
+	s, e, err := r.stringToken()
+	if err != nil {
+		return err
+	}
+	digits := r.in[s+1 : e-1]
+	for j, c := range digits {
+		if (c < '0' || c > '9') && !(j == 0 && c == '-') {
+			// Not a plain integer (protojson never writes one): keep it.
+			r.out = append(r.out, r.in[s:e]...)
+			return nil
+		}
+	}
+	r.out = append(r.out, digits...)
+	return nil
+}
+
+// any copies one JSON value verbatim.
+func (r *rewriter) any() error {
+	switch c := r.peek(); c {
+	case '"':
+		s, e, err := r.stringToken()
+		if err != nil {
+			return err
+		}
+		r.out = append(r.out, r.in[s:e]...)
+		return nil
+	case '{':
+		return r.members(func([]byte) error { return r.any() })
+	case '[':
+		if err := r.expect('['); err != nil {
+			return err
+		}
+		if r.peek() == ']' {
+			return r.expect(']')
+		}
+		for {
+			if err := r.any(); err != nil {
+				return err
+			}
+			if r.peek() == ',' {
+				r.out = append(r.out, ',')
+				r.i++
+				continue
+			}
+			return r.expect(']')
+		}
+	case 0:
+		return errJSON
+	default:
+		start := r.i
+		for r.i < len(r.in) && r.in[r.i] != ',' && r.in[r.i] != '}' && r.in[r.i] != ']' && r.in[r.i] != ' ' && r.in[r.i] != '\n' && r.in[r.i] != '\t' && r.in[r.i] != '\r' {
+			r.i++
+		}
+		if start == r.i {
+			return errJSON
+		}
+		r.out = append(r.out, r.in[start:r.i]...)
+		return nil
+	}
 }

@@ -117,7 +117,7 @@ func TestUnary(t *testing.T) {
 			rule:       post("/v1/{parent=shelves/*}/books", "*"),
 			req:        `{"parent":"shelves/1","book":{"title":"T","id":"9007199254740993"},"requestId":"r1"}`,
 			reply:      reply{status: http.StatusCreated, body: `{"name":"shelves/1/books/9","title":"T"}`},
-			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"id":9007199254740993,"title":"T"},"requestId":"r1"}`, wantCT: "application/json",
+			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"title":"T","id":9007199254740993},"requestId":"r1"}`, wantCT: "application/json",
 			want: `{"name":"shelves/1/books/9","title":"T"}`,
 		},
 		{
