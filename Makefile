@@ -64,8 +64,9 @@ peers: $(PEERS)
 $(PEERS): test/peers/package-lock.json
 	npm ci --prefix test/peers --no-audit --no-fund --loglevel=error
 
-## deps: Debian packages the tests use (needs root, as on CI): chromium renders the status page
-DEBS := chromium
+## deps: Debian packages the tests use (needs root, as on CI): chromium renders the status page,
+## php-soap and python3-zeep are SOAP peers (PHP SoapServer, zeep as a client oracle), redis-server backs shared state
+DEBS := chromium php-cli php-soap python3-zeep redis-server
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
