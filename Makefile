@@ -21,8 +21,9 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/protobridge ./cmd/protobridge-goclient
 
-## demo: run the daemon on 127.0.0.1:50051 against built-in sample upstreams
-demo:
+## demo: run the daemon on 127.0.0.1:50051 against built-in sample upstreams (grpcurl is put in bin/)
+demo: $(GRPCURL)
+	@echo "grpcurl is in $(BIN): in another terminal run  export PATH=$(BIN):\$$PATH"
 	$(GO) run ./cmd/protobridge demo
 
 ## test: install the test peers, clients and Debian packages, then run every test with the race detector
