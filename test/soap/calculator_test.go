@@ -129,7 +129,11 @@ func TestNodeSoapCalculator(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			wsdl, g := genCalculator(t, v.soap12)
-			peer := startNodeSoap(t, "calculator", wsdl, v.soap12)
+			var flags []string
+			if v.soap12 {
+				flags = append(flags, "--soap12")
+			}
+			peer := startNodeSoap(t, "calculator", wsdl, flags...)
 			d := serve(t, g, peer.url, "")
 
 			d.mustCall(t, g, "Add", `{"intA": 20, "intB": 22}`, `{"addResult": 42}`)

@@ -307,3 +307,24 @@ func wantOutput(t *testing.T, out string, want ...string) {
 		}
 	}
 }
+
+// wantStatusDetails fails unless err is a status with code, and returns its
+// ErrorInfo and UpstreamError details (nil when absent).
+func wantStatusDetails(t *testing.T, err error, code codes.Code) (*errdetails.ErrorInfo, *pbv1.UpstreamError) {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != code {
+		t.Fatalf("got %v, want code %v", err, code)
+	}
+	var info *errdetails.ErrorInfo
+	var upstream *pbv1.UpstreamError
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *pbv1.UpstreamError:
+			upstream = d
+		}
+	}
+	return info, upstream
+}

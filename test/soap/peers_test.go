@@ -25,18 +25,16 @@ type nodePeer struct {
 var nodeListeningRE = regexp.MustCompile(`node-soap listening on (http://\S+)`)
 
 // startNodeSoap serves wsdl with the handlers of
-// test/peers/soap/services/<name>.js, answering SOAP 1.2 when soap12.
-func startNodeSoap(t *testing.T, name, wsdl string, soap12 bool) *nodePeer {
+// test/peers/soap/services/<name>.js; flags are server.js's (--soap12,
+// --declare-xsi).
+func startNodeSoap(t *testing.T, name, wsdl string, flags ...string) *nodePeer {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing(t, "node", "install Node.js, then run `make peers`")
 	}
 	need(t, filepath.Join(root, "test", "peers", "node_modules", "soap", "package.json"), "run `make peers` (npm soap, pinned in test/peers)")
-	args := []string{filepath.Join(peersDir(), "server.js"), name, wsdl}
-	if soap12 {
-		args = append(args, "--soap12")
-	}
+	args := append([]string{filepath.Join(peersDir(), "server.js"), name, wsdl}, flags...)
 	// server.js finds the soap package in test/peers/node_modules.
 	p := startProcess(t, peersDir(), nil, node, args...)
 	m, ok := p.out.wait(nodeListeningRE)
