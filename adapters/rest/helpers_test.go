@@ -134,6 +134,16 @@ message WithRepeatedMsg { string name = 1; repeated Inner items = 2; }
 
 message Empty {}
 
+// Event receives SSE events: data into book (or text), the event's type
+// and id into event and id.
+message Event {
+  string event = 1;
+  string id = 2;
+  Book book = 3;
+  string text = 4;
+  bytes raw = 5;
+}
+
 service Library {
   rpc GetBook(GetBookRequest) returns (Book);
   rpc CreateBook(CreateBookRequest) returns (Book);
@@ -143,6 +153,8 @@ service Library {
   rpc DeleteBook(GetBookRequest) returns (Empty);
   rpc GetWrapper(GetBookRequest) returns (Wrapper);
   rpc Watch(GetBookRequest) returns (stream Book);
+  rpc Events(GetBookRequest) returns (stream Event);
+  rpc Upload2(stream Plain) returns (Plain);
   rpc PlainCall(Plain) returns (Plain);
   rpc BadMap(BadXML) returns (Empty);
   rpc BadAttrs(BadAttr) returns (BadAttr);

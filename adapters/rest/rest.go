@@ -2,7 +2,9 @@
 // maps each gRPC call to one HTTP request by the method's google.api.http
 // rule — path template, query parameters, body and response_body — with JSON
 // (protojson) or XML (descriptor-driven) bodies, and maps the reply back,
-// turning HTTP errors into gRPC statuses with details.
+// turning HTTP errors into gRPC statuses with details. A server-streaming
+// method bound the same way relays an upstream answering Server-Sent Events
+// or NDJSON, one message per event or line (see endpoint.Stream).
 //
 // Import it for its side effect of registering the kind:
 //
@@ -212,6 +214,8 @@ type endpoint struct {
 	int64Numbers bool
 	// reqXML and respXML map the XML documents sent and received.
 	reqXML, respXML *xmlMessage
+	// stream maps the events of a server-streaming route; nil for unary.
+	stream *streamPlan
 }
 
 var _ bridge.Endpoint = (*endpoint)(nil)
@@ -221,8 +225,8 @@ var _ bridge.Endpoint = (*endpoint)(nil)
 // parameters and, for XML, the element mappings.
 func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	md := r.Method
-	if md.IsStreamingClient() || md.IsStreamingServer() {
-		return nil, errors.New("streaming methods are not supported by the rest adapter yet; make the method unary")
+	if md.IsStreamingClient() {
+		return nil, errors.New("client and bidi streaming methods have no REST mapping; bind them to a websocket upstream")
 	}
 	if r.HTTP == nil {
 		return nil, errors.New("no HTTP binding: set option (google.api.http) on the method or http: on its routes entry")
@@ -259,6 +263,11 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	}
 	if err := e.bindResponse(r.HTTP.GetResponseBody()); err != nil {
 		return nil, err
+	}
+	if md.IsStreamingServer() {
+		if err := e.bindStream(); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -364,11 +373,6 @@ func topLevelField(md protoreflect.MessageDescriptor, name, what string) (protor
 
 func singularMessage(fd protoreflect.FieldDescriptor) bool {
 	return fd.Message() != nil && !fd.IsList() && !fd.IsMap()
-}
-
-// Stream refuses: streaming routes are not bound by this adapter.
-func (e *endpoint) Stream(context.Context, *bridge.Call, bridge.Stream) error {
-	return bridge.Errorf(codes.Unimplemented, "STREAMING_UNSUPPORTED", e.meta(), "%s: the rest adapter does not stream", e.r.Name())
 }
 
 // Unary sends the request built from the call and decodes the reply into
@@ -501,6 +505,8 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 
 func (e *endpoint) accept() string {
 	switch {
+	case e.stream != nil:
+		return streamAccept
 	case e.respRaw:
 		return "*/*"
 	case e.xml:

@@ -556,14 +556,6 @@ func TestTransportErrors(t *testing.T) {
 	}
 }
 
-func TestStreamRefused(t *testing.T) {
-	r := newRoute(testUpstream("http://127.0.0.1:1"), "GetBook", get("/v1/x"), "")
-	ep := bindRoute(t, r)
-	if err := ep.Stream(context.Background(), &bridge.Call{Route: r}, nil); status.Code(err) != codes.Unimplemented {
-		t.Fatalf("Stream: %v", err)
-	}
-}
-
 func TestBindErrors(t *testing.T) {
 	tests := []struct {
 		name, method string
@@ -572,7 +564,8 @@ func TestBindErrors(t *testing.T) {
 		wantErr      string
 	}{
 		{"no binding", "GetBook", nil, "", "no HTTP binding"},
-		{"streaming", "Watch", get("/v1/x"), "", "streaming methods are not supported"},
+		{"client streaming", "Upload2", post("/v1/x", "*"), "", "client and bidi streaming methods have no REST mapping"},
+		{"XML stream", "Watch", get("/v1/x"), "xml", "encoding xml does not apply to server-streaming methods"},
 		{"empty path", "GetBook", get(""), "", "needs a method and a path"},
 		{"bad custom method", "GetBook", custom("BAD METHOD", "/x"), "", "not a valid method name"},
 		{"bad template", "GetBook", get("/v1/*"), "", "outside a variable"},
