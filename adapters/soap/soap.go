@@ -21,8 +21,9 @@
 //     Body's children (each a part element, named by its xml options), and
 //     the response message's fields are the reply Body's children;
 //   - rpc: a wrapper named request_element, or operation in namespace, whose
-//     children are the parts (the message's fields); the reply wrapper is
-//     response_element, or operation + "Response" in namespace.
+//     children are the parts (the message's fields); the reply's Body holds one
+//     wrapper of any name (SOAP 1.1 §7.1: its name is not significant) whose
+//     children are the response message's fields.
 //
 // Fields named in header_fields are written as SOAP header blocks instead of
 // in the Body. A one_way operation returns an empty response after a 2xx.
@@ -270,9 +271,9 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 			}
 			reqElem = xml.Name{Space: op.GetNamespace(), Local: op.GetOperation()}
 		}
-		if respElem.Local == "" && op.GetOperation() != "" {
-			respElem = xml.Name{Space: op.GetNamespace(), Local: op.GetOperation() + "Response"}
-		}
+		// SOAP 1.1 §7.1: the response wrapper's name is not significant (by
+		// convention operation + "Response"; some servers echo the operation).
+		respElem = xml.Name{}
 	default:
 		return nil, fmt.Errorf("soap.style %v is not known", op.GetStyle())
 	}

@@ -50,7 +50,9 @@ type EndpointOperation struct {
 // MessageBinding is a message as carried in a SOAP envelope.
 type MessageBinding struct {
 	Message       *Message
-	Use           Use
+	Use  Use
+	// Namespace is soap:body's namespace=; for rpc style without one, the binding's
+	// targetNamespace.
 	Namespace     string
 	EncodingStyle string
 	// BodyParts are the parts carried in the body, in message order: those named by
@@ -87,7 +89,7 @@ func (d *Definitions) Endpoints() []*Endpoint {
 			}
 			ep := &Endpoint{Service: s, Port: p, Binding: b, Address: p.Address, SOAPVersion: b.SOAPVersion}
 			for _, bo := range b.Operations {
-				ep.Operations = append(ep.Operations, flattenOperation(bo, b.SOAPVersion))
+				ep.Operations = append(ep.Operations, flattenOperation(b, bo))
 			}
 			out = append(out, ep)
 		}
@@ -95,14 +97,14 @@ func (d *Definitions) Endpoints() []*Endpoint {
 	return out
 }
 
-func flattenOperation(bo *BindingOperation, v SOAPVersion) *EndpointOperation {
+func flattenOperation(b *Binding, bo *BindingOperation) *EndpointOperation {
 	op := bo.Operation
 	eo := &EndpointOperation{
-		Name: bo.Name, Doc: op.Doc, Action: bo.Action, Style: bo.Style, SOAPVersion: v,
+		Name: bo.Name, Doc: op.Doc, Action: bo.Action, Style: bo.Style, SOAPVersion: b.SOAPVersion,
 		OneWay: op.Output == nil, Binding: bo,
 	}
-	eo.Input = flattenMessage(op.Input, bo.Input, bo.Style, bo.Name)
-	eo.Output = flattenMessage(op.Output, bo.Output, bo.Style, bo.Name+"Response")
+	eo.Input = flattenMessage(op.Input, bo.Input, bo.Style, bo.Name, b.Name.Space)
+	eo.Output = flattenMessage(op.Output, bo.Output, bo.Style, bo.Name+"Response", b.Name.Space)
 	eo.Wrapped = isWrapped(eo)
 	for _, f := range bo.Faults {
 		fb := &FaultBinding{Name: f.Name, Message: f.Fault.Message, Use: f.Use, Namespace: f.Namespace}
@@ -115,8 +117,10 @@ func flattenOperation(bo *BindingOperation, v SOAPVersion) *EndpointOperation {
 }
 
 // flattenMessage combines an abstract message with its SOAP binding; wrapperName is the
-// rpc wrapper's local name.
-func flattenMessage(io *IOMessage, bm *BindingMessage, style Style, wrapperName string) *MessageBinding {
+// rpc wrapper's local name, tns the binding's targetNamespace: the rpc wrapper's
+// namespace when soap:body has no namespace= (which WS-I BP R2717 requires; JAX-WS,
+// .NET and node-soap fall back to the targetNamespace too).
+func flattenMessage(io *IOMessage, bm *BindingMessage, style Style, wrapperName, tns string) *MessageBinding {
 	if io == nil {
 		return nil
 	}
@@ -142,6 +146,9 @@ func flattenMessage(io *IOMessage, bm *BindingMessage, style Style, wrapperName 
 	}
 	switch {
 	case style == RPC:
+		if mb.Namespace == "" {
+			mb.Namespace = tns
+		}
 		mb.Wrapper = xml.Name{Space: mb.Namespace, Local: wrapperName}
 	case len(mb.BodyParts) == 1 && mb.BodyParts[0].Element != nil:
 		mb.Wrapper = mb.BodyParts[0].Element.Name

@@ -2,11 +2,12 @@
 // attribute names by namespace URI (never by prefix), attributes in any order,
 // namespace declarations, comments, processing instructions and
 // whitespace-only text between elements ignored, xsi:type values compared as
-// resolved qualified names.
+// resolved qualified names, xsi:nil="false" (the default) ignored.
 package xmltest
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"sort"
 	"strconv"
@@ -21,6 +22,14 @@ import (
 type Options struct {
 	// TrimText compares text with leading and trailing whitespace removed.
 	TrimText bool
+	// BlankText compares whitespace-only text everywhere as no text (by
+	// default it is ignored only beside child elements).
+	BlankText bool
+	// Within, when set, compares only the children (not the name or
+	// attributes) of the first element of that name, depth first, e.g. a SOAP
+	// Body; without Space it matches the local name in any namespace. A
+	// document without one fails.
+	Within xml.Name
 }
 
 // Canonical renders a document's infoset as indented lines, one element,
@@ -38,15 +47,39 @@ func Canonical(doc []byte, opts Options) ([]string, error) {
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
+	if opts.Within.Local != "" {
+		if n = find(n, opts.Within); n == nil {
+			return nil, fmt.Errorf("no element %s", xmlcodec.FormatQName(opts.Within))
+		}
+		n = &xmlcodec.Node{Name: xml.Name{Local: "within"}, Content: n.Content}
+	}
 	var lines []string
 	render(n, "", opts, &lines)
 	return lines, nil
+}
+
+// find returns the first element named name in n's tree, depth first.
+func find(n *xmlcodec.Node, name xml.Name) *xmlcodec.Node {
+	if n.Name == name || name.Space == "" && n.Name.Local == name.Local {
+		return n
+	}
+	for _, c := range n.Content {
+		if c.Elem != nil {
+			if f := find(c.Elem, name); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
 }
 
 func render(n *xmlcodec.Node, indent string, opts Options, lines *[]string) {
 	*lines = append(*lines, indent+xmlcodec.FormatQName(n.Name))
 	var attrs []string
 	for _, a := range n.Attr {
+		if a.Name == (xml.Name{Space: xmlcodec.XSINamespace, Local: "nil"}) && strings.TrimSpace(a.Value) == "false" {
+			continue
+		}
 		attrs = append(attrs, "@"+xmlcodec.FormatQName(a.Name)+"="+strconv.Quote(a.Value))
 	}
 	if n.Type.Local != "" {
@@ -68,7 +101,7 @@ func render(n *xmlcodec.Node, indent string, opts Options, lines *[]string) {
 			continue
 		}
 		t := c.Text
-		if hasElems && strings.TrimSpace(t) == "" {
+		if (hasElems || opts.BlankText) && strings.TrimSpace(t) == "" {
 			continue
 		}
 		if opts.TrimText {
