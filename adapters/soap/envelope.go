@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
@@ -72,7 +73,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	w.Prefer(wsuNS, "wsu")
 	w.Header()
 	w.Start(e.env.qname("Envelope"))
-	if e.hasHeader || e.a.wss != nil {
+	if e.a.wss != nil || e.anyHeader(m) {
 		w.Start(e.env.qname("Header"))
 		if e.a.wss != nil {
 			if err := e.a.wss.write(w, e.env); err != nil {
@@ -136,6 +137,17 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	return req, nil
 }
 
+// anyHeader reports whether the request sets a header field (required scalars
+// count as set: they are always written).
+func (e *endpoint) anyHeader(m protoreflect.Message) bool {
+	for _, fd := range e.headerFields {
+		if m.Has(fd) || !fd.HasPresence() && !fd.IsList() {
+			return true
+		}
+	}
+	return false
+}
+
 // encodeError maps a request that cannot be written: INVALID_ARGUMENT naming
 // the field's path.
 func (e *endpoint) encodeError(err error) error {
@@ -178,9 +190,9 @@ func (e *endpoint) reply(resp *http.Response, body []byte, out proto.Message) er
 	if !ok {
 		return e.httpError(resp, body)
 	}
-	// Second pass: decode the message.
+	// Second pass: decode the message, header blocks included.
 	d = e.decoder(body)
-	bodyStart, err := e.openBody(d)
+	bodyStart, err := e.openBody(d, out.ProtoReflect())
 	if err == nil {
 		err = e.decodeBody(d, bodyStart, out)
 	}
@@ -196,7 +208,7 @@ func (e *endpoint) reply(resp *http.Response, body []byte, out proto.Message) er
 // firstInBody returns the Body's first child element, nil when the Body is
 // empty.
 func (e *endpoint) firstInBody(d *xmlcodec.Decoder) (*xmlcodec.Start, error) {
-	if _, err := e.openBody(d); err != nil {
+	if _, err := e.openBody(d, nil); err != nil {
 		return nil, err
 	}
 	lax := d.Lax
@@ -225,8 +237,10 @@ func (n *errNotEnvelope) Error() string {
 	return fmt.Sprintf("the reply's root element is %s, not a SOAP Envelope", xmlcodec.FormatQName(n.root))
 }
 
-// openBody reads the Envelope up to the Body's start tag and returns it.
-func (e *endpoint) openBody(d *xmlcodec.Decoder) (*xmlcodec.Start, error) {
+// openBody reads the Envelope up to the Body's start tag and returns it. With
+// out set, the Header's blocks are decoded into out's element fields of the
+// same name, and other blocks skipped; without, the Header is skipped.
+func (e *endpoint) openBody(d *xmlcodec.Decoder, out protoreflect.Message) (*xmlcodec.Start, error) {
 	root, err := d.Root()
 	if err != nil {
 		return nil, err
@@ -250,6 +264,13 @@ func (e *endpoint) openBody(d *xmlcodec.Decoder) (*xmlcodec.Start, error) {
 		switch {
 		case c == nil:
 			return nil, xmlcodecError(d, "the Envelope has no Body")
+		case c.Name == e.env.qname("Header") && out != nil:
+			d.Lax = true
+			err := e.outHeader.DecodeElement(d, c, out)
+			d.Lax = false
+			if err != nil {
+				return nil, err
+			}
 		case c.Name == e.env.qname("Header"):
 			if err := d.Skip(); err != nil {
 				return nil, err

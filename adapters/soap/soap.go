@@ -26,7 +26,11 @@
 //     children are the response message's fields.
 //
 // Fields named in header_fields are written as SOAP header blocks instead of
-// in the Body. A one_way operation returns an empty response after a 2xx.
+// in the Body. A reply's header blocks are read into the response message's
+// element fields of the same qualified name (the fields protobridge gen wsdl
+// adds for output soap:header parts; SoapOperation has no response-side list),
+// other blocks are ignored. A one_way operation returns an empty response
+// after a 2xx.
 //
 // # Errors
 //
@@ -217,9 +221,11 @@ type endpoint struct {
 	// a zero respElem accepts any name.
 	reqElem, respElem xml.Name
 	oneWay            bool
-	// header maps the request's header fields, body the rest; out the response.
-	header, body, out *xmlcodec.Plan
-	hasHeader         bool
+	// header maps the request's header fields, body the rest; out the response,
+	// outHeader its element fields, which the reply's header blocks fill.
+	header, body, out, outHeader *xmlcodec.Plan
+	// headerFields are the request's header fields.
+	headerFields []protoreflect.FieldDescriptor
 }
 
 var _ bridge.Endpoint = (*endpoint)(nil)
@@ -285,15 +291,18 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if e.out, err = xmlcodec.Compile(md.Output()); err != nil {
 		return nil, fmt.Errorf("response message: %w", err)
 	}
+	e.outHeader = e.out.Elements()
 	headers := map[protoreflect.Name]bool{}
 	for _, h := range op.GetHeaderFields() {
 		fd := md.Input().Fields().ByName(protoreflect.Name(h))
 		if fd == nil {
 			return nil, fmt.Errorf("soap.header_fields: %s has no field %q", md.Input().FullName(), h)
 		}
+		if !headers[fd.Name()] {
+			e.headerFields = append(e.headerFields, fd)
+		}
 		headers[fd.Name()] = true
 	}
-	e.hasHeader = len(headers) > 0
 	e.header = in.Select(func(fd protoreflect.FieldDescriptor) bool { return headers[fd.Name()] })
 	e.body = in.Select(func(fd protoreflect.FieldDescriptor) bool { return !headers[fd.Name()] })
 	return e, nil

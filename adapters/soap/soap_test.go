@@ -54,6 +54,16 @@ func TestCalls(t *testing.T) {
 			want: `{"add_result":5}`,
 		},
 		{
+			name: "reply header blocks fill response fields of the same element", method: "Add",
+			req: `{"int_a": 1, "int_b": 1}`,
+			reply: replyXML(200, "text/xml", `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>
+				<x:Other xmlns:x="urn:x" soap:mustUnderstand="0"><x:y>ignored</x:y></x:Other><a:Session xmlns:a="urn:auth"><a:token>s1</a:token></a:Session>
+				</soap:Header><soap:Body><AddResponse xmlns="http://tempuri.org/"><AddResult>2</AddResult></AddResponse></soap:Body></soap:Envelope>`),
+			wantEnvelope: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><t:Add xmlns:t="http://tempuri.org/"><t:intA>1</t:intA><t:intB>1</t:intB></t:Add></soap:Body></soap:Envelope>`,
+			wantCT:       "text/xml; charset=utf-8", wantAct: `"http://tempuri.org/Add"`,
+			want: `{"add_result":2,"session":{"token":"s1"}}`,
+		},
+		{
 			name: "SOAP 1.2", method: "Add12", req: `{"int_a": 0, "int_b": -1}`,
 			reply:        replyXML(200, "application/soap+xml", envelope12(`<AddResponse xmlns="http://tempuri.org/"><AddResult>-1</AddResult></AddResponse>`)),
 			wantEnvelope: `<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><t:Add xmlns:t="http://tempuri.org/"><t:intA>0</t:intA><t:intB>-1</t:intB></t:Add></e:Body></e:Envelope>`,

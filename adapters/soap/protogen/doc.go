@@ -25,6 +25,11 @@
 //     element's name and namespace, a type part is an unqualified element named after
 //     the part;
 //   - input soap:header parts are further request fields, named in header_fields;
+//     output soap:header parts are further response fields, listed in the response
+//     message's comment: SoapOperation has no response-side header_fields, so the
+//     adapter decodes each header block of a reply into the response field of the
+//     same element name. A header part whose element a body field already maps is
+//     left out with a warning;
 //   - a one-way operation returns an empty <Rpc>Response.
 //
 // # Messages and fields

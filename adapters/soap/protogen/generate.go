@@ -337,17 +337,16 @@ func (g *gen) rpc(s *pService, rpcNames *scope, op *wsdl.EndpointOperation) *pRP
 	if op.Input != nil {
 		req.doc = messageDoc(r.req, "input", op.Name, op.Input, wrapped)
 		g.body(req, op.Input, wrapped)
-		for _, h := range op.Input.Headers {
-			if h.Part == nil {
-				continue
-			}
-			f := g.addElement(req, g.partField(req, h.Part))
-			headers = append(headers, f.name)
-		}
+		headers = g.headerFields(req, op.Name, op.Input)
 	}
 	if op.Output != nil {
 		resp.doc = messageDoc(r.resp, "output", op.Name, op.Output, wrapped)
 		g.body(resp, op.Output, wrapped)
+		if out := g.headerFields(resp, op.Name, op.Output); len(out) > 0 {
+			// SoapOperation has no response-side header_fields: the adapter decodes the
+			// reply's header blocks into the response fields of the same element name.
+			resp.doc += "\n\nResponse header fields (SOAP header blocks of the reply): " + strings.Join(out, ", ") + "."
+		}
 	} else {
 		resp.doc = fmt.Sprintf("%s is empty: %s is one-way.", r.resp, op.Name)
 	}
@@ -397,6 +396,27 @@ func (g *gen) rpc(s *pService, rpcNames *scope, op *wsdl.EndpointOperation) *pRP
 	}
 	r.soapFields = sf
 	return r
+}
+
+// headerFields adds a field to m for each soap:header part of mb and returns their
+// names. A header part whose element a body field already maps is left out, with a
+// warning: one field cannot stand for both.
+func (g *gen) headerFields(m *pMessage, op string, mb *wsdl.MessageBinding) []string {
+	var names []string
+	for _, h := range mb.Headers {
+		if h.Part == nil {
+			continue
+		}
+		f := g.partField(m, h.Part)
+		if m.elements[xml.Name{Space: f.xml.namespace, Local: f.xml.name}] != nil {
+			g.warnings = append(g.warnings, fmt.Sprintf("operation %s: header part %s is left out: %s already has a field for element %s",
+				op, h.Part.Name, m.name, clark(xml.Name{Space: f.xml.namespace, Local: f.xml.name})))
+			continue
+		}
+		f.doc = strings.TrimSpace("SOAP header block.\n\n" + f.doc)
+		names = append(names, g.addElement(m, f).name)
+	}
+	return names
 }
 
 func messageDoc(name, dir, op string, mb *wsdl.MessageBinding, wrapped bool) string {

@@ -49,8 +49,8 @@ type EndpointOperation struct {
 
 // MessageBinding is a message as carried in a SOAP envelope.
 type MessageBinding struct {
-	Message       *Message
-	Use  Use
+	Message *Message
+	Use     Use
 	// Namespace is soap:body's namespace=; for rpc style without one, the binding's
 	// targetNamespace.
 	Namespace     string
