@@ -60,12 +60,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "protobridge")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/protobridge")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building protobridge: %v\n%s", err, out)
-		return 1
+	// PROTOBRIDGE_BIN names a prebuilt binary to test instead of building
+	// ./cmd/protobridge.
+	if binary = os.Getenv("PROTOBRIDGE_BIN"); binary == "" {
+		binary = filepath.Join(dir, "protobridge")
+		build := exec.Command("go", "build", "-o", binary, "./cmd/protobridge")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building protobridge: %v\n%s", err, out)
+			return 1
+		}
 	}
 	code := m.Run()
 	if code == 0 {

@@ -45,6 +45,15 @@ server.listen(0, '127.0.0.1', () => {
     uri: path.resolve(wsdlPath), // imports resolve next to the WSDL
     forceSoap12Headers: soap12,
     suppressStack: true,
+    // Called once the WSDL and its imports are loaded and requests are
+    // routed to node-soap: only then is the peer ready.
+    callback(err) {
+      if (err) {
+        console.error('node-soap cannot serve the WSDL: ' + (err.stack || err));
+        process.exit(1);
+      }
+      console.log(`node-soap listening on http://127.0.0.1:${server.address().port}/soap`);
+    },
   });
   if (declareXSI) {
     soapServer.on('response', (response) => {
@@ -66,7 +75,6 @@ server.listen(0, '127.0.0.1', () => {
       console.log('ERROR ' + JSON.stringify(String(data && data.stack || data)));
     }
   };
-  console.log(`node-soap listening on http://127.0.0.1:${server.address().port}/soap`);
 });
 
 readline.createInterface({ input: process.stdin }).on('close', () => process.exit(0));
