@@ -265,8 +265,8 @@ func (e *endpoint) openBody(d *xmlcodec.Decoder, out protoreflect.Message) (*xml
 		case c == nil:
 			return nil, xmlcodecError(d, "the Envelope has no Body")
 		case c.Name == e.env.qname("Header") && out != nil:
-			d.Lax = true
-			err := e.outHeader.DecodeElement(d, c, out)
+			d.Lax = lax
+			err := e.out.DecodeBlocks(d, c, out)
 			d.Lax = false
 			if err != nil {
 				return nil, err

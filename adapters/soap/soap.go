@@ -221,9 +221,8 @@ type endpoint struct {
 	// a zero respElem accepts any name.
 	reqElem, respElem xml.Name
 	oneWay            bool
-	// header maps the request's header fields, body the rest; out the response,
-	// outHeader its element fields, which the reply's header blocks fill.
-	header, body, out, outHeader *xmlcodec.Plan
+	// header maps the request's header fields, body the rest; out the response.
+	header, body, out *xmlcodec.Plan
 	// headerFields are the request's header fields.
 	headerFields []protoreflect.FieldDescriptor
 }
@@ -291,7 +290,6 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if e.out, err = xmlcodec.Compile(md.Output()); err != nil {
 		return nil, fmt.Errorf("response message: %w", err)
 	}
-	e.outHeader = e.out.Elements()
 	headers := map[protoreflect.Name]bool{}
 	for _, h := range op.GetHeaderFields() {
 		fd := md.Input().Fields().ByName(protoreflect.Name(h))

@@ -246,6 +246,10 @@ func TestBadReplies(t *testing.T) {
 		{"503 without fault", bridge.Upstream{}, replyXML(503, "text/html", "<html>down</html>"), codes.Unavailable, "UPSTREAM_HTTP_503", ""},
 		{"404 with XML that is no envelope", bridge.Upstream{}, replyXML(404, "text/xml", "<error/>"), codes.NotFound, "UPSTREAM_HTTP_404", ""},
 		{"500 with a normal envelope", bridge.Upstream{}, replyXML(500, "text/xml", envelope11(ok)), codes.Internal, "UPSTREAM_HTTP_500", ""},
+		{"SOAP 1.1 reply to 1.2", bridge.Upstream{}, replyXML(200, "text/xml", envelope11(ok)), codes.Internal, "SOAP_VERSION_MISMATCH", ""},
+		{"over-deep reply Header", bridge.Upstream{}, replyXML(200, "text/xml", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>`+deep+`</s:Header><s:Body>`+ok+`</s:Body></s:Envelope>`), codes.Internal, "UPSTREAM_XML_LIMIT", ""},
+		{"bad value in a reply header block", bridge.Upstream{}, replyXML(200, "text/xml", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><a:Session xmlns:a="urn:auth"><a:token><b/></a:token></a:Session></s:Header><s:Body>`+ok+`</s:Body></s:Envelope>`), codes.Internal, "UPSTREAM_BAD_RESPONSE", ""},
+		{"billion laughs", bridge.Upstream{}, replyXML(200, "text/xml", `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>`+envelope11(`<AddResponse xmlns="http://tempuri.org/"><AddResult>&lol2;</AddResult></AddResponse>`)), codes.Internal, "UPSTREAM_XML_FORBIDDEN", ""},
 		{"multipart", bridge.Upstream{}, replyXML(200, "multipart/related; boundary=x", "--x--"), codes.Internal, "UPSTREAM_BAD_RESPONSE", ""},
 		{"fault without code", bridge.Upstream{}, replyXML(500, "text/xml", envelope11(`<s:Fault><faultstring>x</faultstring></s:Fault>`)), codes.Internal, "UPSTREAM_BAD_RESPONSE", ""},
 	}
@@ -254,7 +258,11 @@ func TestBadReplies(t *testing.T) {
 			up := newUpstream(t, tt.reply)
 			u := tt.up
 			u.BaseURL = up.srv.URL
-			ep, r := bind(t, &u, "Add")
+			method := "Add"
+			if strings.HasSuffix(tt.name, "reply to 1.2") {
+				method = "Add12"
+			}
+			ep, r := bind(t, &u, method)
 			_, err := call(t, ep, r, `{"int_a": 1}`)
 			code, info, _ := statusParts(t, err)
 			if code != tt.code || info.Reason != tt.reason {

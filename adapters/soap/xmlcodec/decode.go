@@ -46,6 +46,37 @@ func (p *Plan) DecodeElement(d *Decoder, start *Start, m protoreflect.Message) e
 	return p.decode(d, start, m)
 }
 
+// DecodeBlocks reads the children of start (a SOAP Header) into m's element
+// fields of the same name, up to and including its end tag. Children and text
+// the message does not declare are skipped, whatever d.Lax says; declared
+// children decode as DecodeElement would (strictly unless d.Lax). Attributes
+// of start are ignored.
+func (p *Plan) DecodeBlocks(d *Decoder, _ *Start, m protoreflect.Message) error {
+	if err := p.checkType(m); err != nil {
+		return err
+	}
+	for {
+		t, err := d.next()
+		if err != nil {
+			return eofInside(d, err)
+		}
+		switch t.kind {
+		case tokEnd:
+			return nil
+		case tokStart:
+			f := p.byElem[t.start.Name]
+			if f == nil {
+				err = d.Skip()
+			} else {
+				err = f.decodeElement(d, t.start, m)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
 func (p *Plan) decode(d *Decoder, start *Start, m protoreflect.Message) error {
 	for _, a := range start.Attr {
 		f := p.byAttr[a.Name]

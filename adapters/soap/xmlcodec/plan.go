@@ -118,16 +118,6 @@ func (p *Plan) Select(keep func(protoreflect.FieldDescriptor) bool) *Plan {
 	return &q
 }
 
-// Elements returns a plan for the same message mapping only its element
-// fields: no attributes, text or raw content. It decodes the blocks of a SOAP
-// Header into the fields of the same element name.
-func (p *Plan) Elements() *Plan {
-	return p.Select(func(fd protoreflect.FieldDescriptor) bool {
-		o := fieldOptions(fd)
-		return !o.GetAttribute() && !o.GetText() && !o.GetRaw()
-	})
-}
-
 func (c *compiler) plan(md protoreflect.MessageDescriptor) (*Plan, error) {
 	if p := c.plans[md.FullName()]; p != nil {
 		return p, nil
