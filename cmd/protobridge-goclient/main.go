@@ -9,11 +9,15 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/protobridge/protobridge/adapters/soap/goclient"
 )
 
 func main() {
+	// gowsdl v0.5.0's Start fills one map from two goroutines; on a single P
+	// the runtime never interleaves those writes.
+	runtime.GOMAXPROCS(1)
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: protobridge-goclient WSDL PACKAGE > client.go")
 		os.Exit(2)
