@@ -163,7 +163,7 @@ func TestNodeSoapSamples(t *testing.T) {
 		}{
 			{"{urn:com.workday/bsvc}Employee_Personal_Info_Get", 1},
 			{"@{urn:com.workday/bsvc}As_Of_Date=2026-01-01", 1}, // attributeFormDefault="qualified"
-			{"{}License_ID_Data", 1},                              // elementFormDefault="unqualified"
+			{"{}License_ID_Data", 1},                            // elementFormDefault="unqualified"
 			{"{}Country_Reference", 1},
 			{"{}Country_Region_Reference", 0},
 			{"{}Authority_Reference", 0},
