@@ -1,6 +1,8 @@
-// Package demo is protobridge's zero-to-first-call demo: it starts sample REST
-// upstreams on loopback, writes a config and the protos that describe them,
-// and lists grpcurl commands that call them through the daemon.
+// Package demo is protobridge's zero-to-first-call demo: it starts sample
+// upstreams on loopback — a JSON and an XML REST API, a SOAP calculator, a
+// WebSocket price ticker and a WebSocket echo chat — writes a config and the
+// protos that describe them, and lists grpcurl commands that call them
+// through the daemon.
 //
 // Each sample upstream is an in-memory net/http handler with an embedded
 // .proto under proto/<package>/v1 and an entry in demo.yaml.tmpl; adding an
@@ -10,6 +12,7 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -19,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 )
@@ -28,14 +32,19 @@ var files embed.FS
 
 // sample is one in-memory upstream the demo serves.
 type sample struct {
-	name    string // key under upstreams: in the config
-	handler func() http.Handler
+	name string // key under upstreams: in the config
+	// handler serves the upstream; ctx ends when the demo closes, which
+	// ends long-lived (WebSocket) handlers.
+	handler func(ctx context.Context) http.Handler
 }
 
 // samples are the demo's upstreams, started in this order.
 var samples = []sample{
-	{name: "library", handler: func() http.Handler { return newLibrary().handler() }},
-	{name: "inventory", handler: func() http.Handler { return newInventory().handler() }},
+	{name: "library", handler: func(context.Context) http.Handler { return newLibrary().handler() }},
+	{name: "inventory", handler: func(context.Context) http.Handler { return newInventory().handler() }},
+	{name: "calculator", handler: func(context.Context) http.Handler { return calculator{}.handler() }},
+	{name: "ticker", handler: ticker{}.handler},
+	{name: "chat", handler: chat{}.handler},
 }
 
 // call is one command the demo prints, with what running it must show.
@@ -51,7 +60,8 @@ type call struct {
 // calls are the demo's commands, in the order they are printed.
 var calls = []call{
 	{cmd: `grpcurl -plaintext ADDR list`,
-		want: []string{"library.v1.LibraryService", "inventory.v1.InventoryService", "protobridge.v1.BridgeService"}},
+		want: []string{"library.v1.LibraryService", "inventory.v1.InventoryService", "calculator.v1.CalculatorService",
+			"ticker.v1.TickerService", "chat.v1.ChatService", "protobridge.v1.BridgeService"}},
 	{cmd: `grpcurl -plaintext ADDR describe library.v1.LibraryService`,
 		want: []string{"rpc GetBook ( .library.v1.GetBookRequest ) returns ( .library.v1.Book )", "rpc CreateBook"}},
 	{cmd: `grpcurl -plaintext -d '{"name":"shelves/1/books/1"}' ADDR library.v1.LibraryService/GetBook`,
@@ -64,6 +74,15 @@ var calls = []call{
 		want: []string{`"code": 5`, `"reason": "UPSTREAM_HTTP_404"`, `"upstream": "library"`}, exit: 64 + 5},
 	{cmd: `grpcurl -plaintext -d '{"method":"library.v1.LibraryService/CreateBook","payload":{"parent":"shelves/2","book":{"title":"Go in Practice","author":"Matt Butcher","year":2016}}}' ADDR protobridge.v1.BridgeService/Invoke`,
 		want: []string{`"name": "shelves/2/books/2"`, `"title": "Go in Practice"`}},
+	{cmd: `grpcurl -plaintext -d '{"int_a":2,"int_b":3}' ADDR calculator.v1.CalculatorService/Add`,
+		want: []string{`"addResult": 5`}},
+	{cmd: `grpcurl -plaintext -format-error -d '{"int_a":1,"int_b":0}' ADDR calculator.v1.CalculatorService/Divide`,
+		want: []string{`"code": 3`, `Attempted to divide by zero.`, `"upstream": "calculator"`}, exit: 64 + 3},
+	{cmd: `grpcurl -plaintext -d '{"symbol":"GOPH","count":3}' ADDR ticker.v1.TickerService/Watch`,
+		want: []string{`"seq": "1"`, `"seq": "3"`, `"symbol": "GOPH"`, `"price": "100.75"`}},
+	{cmd: "grpcurl -plaintext -d @ ADDR chat.v1.ChatService/Chat <<'EOF'\n" +
+		`{"user":"ann","text":"hello"}` + "\n" + `{"user":"ann","text":"bye"}` + "\nEOF",
+		want: []string{`"text": "ann said: hello"`, `"text": "ann said: bye"`}},
 }
 
 // Demo is a running demo: its upstreams and the files it wrote.
@@ -77,6 +96,10 @@ type Demo struct {
 	dir     string
 	servers []*http.Server
 	calls   []call
+	// stop ends the samples' long-lived handlers; handlers counts the
+	// handlers running.
+	stop     context.CancelFunc
+	handlers sync.WaitGroup
 }
 
 // Start starts the sample upstreams on 127.0.0.1 (random ports), writes the
@@ -84,6 +107,8 @@ type Demo struct {
 // daemon's gRPC address to print in Commands.
 func Start(listen string) (d *Demo, err error) {
 	d = &Demo{calls: calls}
+	ctx, stop := context.WithCancel(context.Background())
+	d.stop = stop
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, d.Close())
@@ -99,7 +124,7 @@ func Start(listen string) (d *Demo, err error) {
 		if err != nil {
 			return d, fmt.Errorf("upstream %s: %w", s.name, err)
 		}
-		srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: d.track(s.handler(ctx)), ReadHeaderTimeout: 10 * time.Second}
 		d.servers = append(d.servers, srv)
 		go func() { _ = srv.Serve(lis) }()
 		urls[s.name] = "http://" + lis.Addr().String()
@@ -141,12 +166,25 @@ func Start(listen string) (d *Demo, err error) {
 	return d, nil
 }
 
-// Close stops the upstreams and removes the demo's files.
+// track counts h's running handlers in d.handlers.
+func (d *Demo) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.handlers.Add(1)
+		defer d.handlers.Done()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Close stops the upstreams, waits for their handlers (a WebSocket
+// handler outlives its server's Close, which does not track hijacked
+// connections) and removes the demo's files.
 func (d *Demo) Close() error {
 	var errs []error
+	d.stop()
 	for _, s := range d.servers {
 		errs = append(errs, s.Close())
 	}
+	d.handlers.Wait()
 	d.servers = nil
 	if d.dir != "" {
 		errs = append(errs, os.RemoveAll(d.dir))
