@@ -1,26 +1,78 @@
 package bridge
 
-import "go.opentelemetry.io/otel/trace"
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
 
-// policies holds what a table's routes share: the authenticator and, with
-// the policy layer, stores and limiters. One per Table.
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/singleflight"
+)
+
+// policies holds what a table's routes share: the authenticator, the state
+// store, circuit breakers, rate-limit queues and in-flight calls. One per
+// Table; a reload starts afresh (the Redis store's state survives it).
 type policies struct {
-	auth *authenticator
+	auth   *authenticator
+	store  stateStore
+	routes map[string]*PolicyConfig // routes: entries' policies, by method
+	group  singleflight.Group
+
+	mu       sync.Mutex
+	pm       *policyMetrics
+	breakers map[string]*breaker
+	queues   map[string]*atomic.Int64
 }
 
 // newPolicies builds the policy state of a table from its config.
 func newPolicies(cfg *Config) (*policies, error) {
-	return &policies{auth: newAuthenticator(cfg.Auth)}, nil
+	store, err := newStateStore(cfg.State, cfg.BaseDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &policies{auth: newAuthenticator(cfg.Auth), store: store, routes: map[string]*PolicyConfig{},
+		breakers: map[string]*breaker{}, queues: map[string]*atomic.Int64{}}
+	for _, rc := range cfg.Routes {
+		if rc != nil && rc.Policies != nil {
+			p.routes[strings.TrimPrefix(rc.Method, "/")] = rc.Policies
+		}
+	}
+	return p, nil
 }
 
-// chain wraps a route's endpoint with its middleware: authentication, the
-// timeout, the options' middleware, then the attempt counter next to the
-// endpoint.
+// chain wraps a route's endpoint with its middleware, outermost first:
+// authentication, inbound rate limit, cache, dedup, fallback, the timeout,
+// the options' middleware, retries, outbound rate limit, circuit breaker,
+// then the send tracer and attempt counter next to the endpoint. Streams
+// get authentication only.
 func (p *policies) chain(r *Route, ep Endpoint, o options, tracer trace.Tracer) (Handler, StreamHandler, error) {
-	mws := append([]Middleware{p.auth.middleware, timeoutMiddleware}, o.middleware...)
-	mws = append(mws, attemptMiddleware(o.metrics, tracer))
+	p.mu.Lock()
+	if p.pm == nil {
+		p.pm = policyMetricsOf(o.metrics)
+	}
+	p.mu.Unlock()
+	rp := resolvePolicy(r, p.routes[r.Name()])
+	cache, err := p.cacheMiddleware(rp)
+	if err != nil {
+		return nil, nil, err
+	}
+	fallback, err := p.fallbackMiddleware(rp)
+	if err != nil {
+		return nil, nil, err
+	}
+	var mws []Middleware
+	add := func(ms ...Middleware) {
+		for _, m := range ms {
+			if m != nil {
+				mws = append(mws, m)
+			}
+		}
+	}
+	add(p.auth.middleware, p.limitMiddleware(rp, true), cache, p.dedupMiddleware(rp), fallback, timeoutMiddleware)
+	add(o.middleware...)
+	add(retryMiddleware(rp), p.limitMiddleware(rp, false), p.breakerMiddleware(rp), traceSend, attemptMiddleware(o.metrics, tracer))
 	return Chain(ep.Unary, mws...), p.auth.stream(ep.Stream), nil
 }
 
 // Close releases the policy state (connections to shared stores).
-func (p *policies) Close() error { return nil }
+func (p *policies) Close() error { return p.store.Close() }
