@@ -272,6 +272,9 @@ type RouteConfig struct {
 	// WebSocket is the WebSocket binding, with (protobridge.v1.route).websocket's
 	// fields; set keys override the proto's.
 	WebSocket *WebSocketRouteConfig `yaml:"websocket"`
+	// Stream tunes a server-streaming REST route (SSE/NDJSON), with
+	// (protobridge.v1.route).stream's fields; set keys override the proto's.
+	Stream *StreamRouteConfig `yaml:"stream"`
 	// Encoding overrides the upstream's body encoding ("json", "xml", or
 	// "protobuf" for WebSocket frames).
 	Encoding string `yaml:"encoding"`
@@ -304,6 +307,16 @@ type WebSocketRouteConfig struct {
 		ResumeCursor   string `yaml:"resume_cursor"`
 		ResumeField    string `yaml:"resume_field"`
 	} `yaml:"reconnect"`
+}
+
+// StreamRouteConfig mirrors protobridge.v1.StreamRoute for routes set in config.
+type StreamRouteConfig struct {
+	EventField     string   `yaml:"event_field"`
+	IDField        string   `yaml:"id_field"`
+	MaxReconnects  *uint32  `yaml:"max_reconnects"`
+	InitialBackoff string   `yaml:"initial_backoff"`
+	MaxBackoff     string   `yaml:"max_backoff"`
+	MaxEventBytes  ByteSize `yaml:"max_event_bytes"`
 }
 
 // HTTPRuleConfig mirrors google.api.HttpRule for routes set in config.

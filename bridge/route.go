@@ -114,6 +114,12 @@ func (w *WebSocketRouteConfig) proto() *pbv1.WebSocketRoute {
 	return out
 }
 
+// proto converts a config stream block to its proto form.
+func (c *StreamRouteConfig) proto() *pbv1.StreamRoute {
+	return &pbv1.StreamRoute{EventField: c.EventField, IdField: c.IDField, MaxReconnects: c.MaxReconnects,
+		InitialBackoff: c.InitialBackoff, MaxBackoff: c.MaxBackoff, MaxEventBytes: uint64(c.MaxEventBytes)}
+}
+
 // HTTPMethodAndPath returns the HTTP verb and path template of a rule.
 func HTTPMethodAndPath(r *annotations.HttpRule) (method, path string) {
 	switch p := r.GetPattern().(type) {

@@ -194,6 +194,12 @@ func (t *Table) bindService(sd protoreflect.ServiceDescriptor, cfg *Config, d *d
 				}
 				proto.Merge(r.Options.Websocket, rc.WebSocket.proto())
 			}
+			if rc.Stream != nil {
+				if r.Options.Stream == nil {
+					r.Options.Stream = &pbv1.StreamRoute{}
+				}
+				proto.Merge(r.Options.Stream, rc.Stream.proto())
+			}
 			r.Encoding = rc.Encoding
 			r.Timeout = rc.Timeout
 			r.Open = rc.Open

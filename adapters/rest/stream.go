@@ -29,7 +29,8 @@ const (
 	streamAccept      = sseContentType + ", " + ndjsonContentType
 )
 
-// Reconnection of Server-Sent Events streams.
+// Defaults of (protobridge.v1.route).stream: reconnection of Server-Sent
+// Events streams and the fields that receive event types and ids.
 const (
 	// StreamReconnects bounds consecutive failed reconnection attempts of
 	// an SSE stream; the count restarts once an event is delivered.
@@ -40,6 +41,10 @@ const (
 	StreamInitialBackoff = 100 * time.Millisecond
 	// StreamMaxBackoff caps the wait between attempts.
 	StreamMaxBackoff = 10 * time.Second
+	// StreamEventField and StreamIDField name the output fields that receive
+	// an SSE event's type and id.
+	StreamEventField = "event"
+	StreamIDField    = "id"
 )
 
 // streamPlan is how a server-streaming route maps events to messages.
@@ -47,15 +52,21 @@ const (
 // Each SSE event's data, or each NDJSON line, decodes as JSON into the
 // output message, or into the field named by response_body. A string or
 // bytes response_body field takes the data verbatim instead (a token
-// stream). Top-level string fields named "event" and "id" receive the SSE
-// event's type ("message" unless the event names one) and its last event
-// id, unless the data already set them.
+// stream). Top-level string fields named by the stream option's event_field
+// and id_field ("event" and "id" by default) receive the SSE event's type
+// ("message" unless the event names one) and its last event id, unless the
+// data already set them.
 type streamPlan struct {
 	// verbatim is a string or bytes response_body field.
 	verbatim protoreflect.FieldDescriptor
 	// event and id receive the SSE event's type and id; nil when the
 	// output has no such string field.
 	event, id protoreflect.FieldDescriptor
+	// reconnects, initial and max tune Last-Event-ID resumption.
+	reconnects      int
+	initial, maxoff time.Duration
+	// maxEvent bounds one event or line.
+	maxEvent int64
 }
 
 // bindStream checks a server-streaming route and plans its events.
@@ -66,15 +77,46 @@ func (e *endpoint) bindStream() error {
 	case e.respRaw:
 		return errors.New("google.api.HttpBody replies cannot be streamed event by event; use a message with a bytes field and response_body")
 	}
-	p := &streamPlan{}
+	opt := e.r.Options.GetStream()
+	p := &streamPlan{reconnects: StreamReconnects, initial: StreamInitialBackoff, maxoff: StreamMaxBackoff, maxEvent: e.a.maxResponse}
 	if f := e.respField; f != nil && !f.IsList() && !f.IsMap() && (f.Kind() == protoreflect.StringKind || f.Kind() == protoreflect.BytesKind) {
 		p.verbatim = f
 	}
 	out := e.r.Method.Output().Fields()
-	for name, dst := range map[protoreflect.Name]*protoreflect.FieldDescriptor{"event": &p.event, "id": &p.id} {
-		if fd := out.ByName(name); fd != nil && fd != e.respField && fd.Kind() == protoreflect.StringKind && fd.Cardinality() != protoreflect.Repeated {
-			*dst = fd
+	for _, ef := range []struct {
+		name, def string
+		dst       *protoreflect.FieldDescriptor
+	}{{opt.GetEventField(), StreamEventField, &p.event}, {opt.GetIdField(), StreamIDField, &p.id}} {
+		name := ef.name
+		if name == "" {
+			name = ef.def
 		}
+		fd := out.ByName(protoreflect.Name(name))
+		ok := fd != nil && fd != e.respField && fd.Kind() == protoreflect.StringKind && fd.Cardinality() != protoreflect.Repeated
+		if ok {
+			*ef.dst = fd
+		} else if ef.name != "" {
+			return fmt.Errorf("stream option names field %q, which is not a singular string field of %s", ef.name, e.r.Method.Output().FullName())
+		}
+	}
+	if opt != nil && opt.MaxReconnects != nil {
+		p.reconnects = int(opt.GetMaxReconnects())
+	}
+	for _, d := range []struct {
+		text string
+		dst  *time.Duration
+	}{{opt.GetInitialBackoff(), &p.initial}, {opt.GetMaxBackoff(), &p.maxoff}} {
+		if d.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.text)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("stream option backoff %q is not a positive duration", d.text)
+		}
+		*d.dst = v
+	}
+	if n := opt.GetMaxEventBytes(); n > 0 {
+		p.maxEvent = int64(min(n, 1<<40))
 	}
 	e.stream = p
 	return nil
@@ -115,11 +157,11 @@ func (e *endpoint) Stream(ctx context.Context, c *bridge.Call, out bridge.Stream
 		if st.delivered {
 			failures, st.delivered = 0, false
 		}
-		if err == nil || !retry || failures >= StreamReconnects {
+		if err == nil || !retry || failures >= e.stream.reconnects {
 			return err
 		}
 		failures++
-		if !sleep(ctx, streamBackoff(st.retry, failures)) {
+		if !sleep(ctx, e.stream.backoff(st.retry, failures)) {
 			return e.ctxError(ctx)
 		}
 	}
@@ -189,7 +231,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 		return false, e.badResponse(resp, start, fmt.Errorf("the reply is %q, not %s or %s", mt, sseContentType, ndjsonContentType))
 	}
 	st.connected = true
-	lines := &lineReader{r: bufio.NewReader(resp.Body), max: int(min(e.a.maxResponse, 1<<40))}
+	lines := &lineReader{r: bufio.NewReader(resp.Body), max: int(e.stream.maxEvent)}
 	send := func(m proto.Message) error {
 		if err := out.Send(m); err != nil {
 			if cerr := e.ctxError(ctx); cerr != nil {
@@ -239,9 +281,9 @@ func (e *endpoint) readError(err error) error {
 // eventTooLarge is the status of an event or line over max_response_bytes.
 func (e *endpoint) eventTooLarge() error {
 	meta := e.meta()
-	meta["limit"] = strconv.FormatInt(e.a.maxResponse, 10)
+	meta["limit"] = strconv.FormatInt(e.stream.maxEvent, 10)
 	return bridge.Errorf(codes.ResourceExhausted, "STREAM_EVENT_TOO_LARGE", meta,
-		"upstream %s sent an event over the %d byte limit (max_response_bytes)", e.a.u.Name, e.a.maxResponse)
+		"upstream %s sent an event over the %d byte limit (stream max_event_bytes, else max_response_bytes)", e.a.u.Name, e.stream.maxEvent)
 }
 
 // relayNDJSON sends one message per non-blank line.
@@ -388,14 +430,14 @@ func (l *lineReader) next() ([]byte, error) {
 	}
 }
 
-// streamBackoff is the wait before reconnection attempt n (from 1):
+// backoff is the wait before reconnection attempt n (from 1):
 // exponential from the upstream's retry: value (or StreamInitialBackoff),
 // capped by StreamMaxBackoff, with full jitter.
-func streamBackoff(base time.Duration, n int) time.Duration {
+func (p *streamPlan) backoff(base time.Duration, n int) time.Duration {
 	if base <= 0 {
-		base = StreamInitialBackoff
+		base = p.initial
 	}
-	d := StreamMaxBackoff
+	d := p.maxoff
 	if n < 32 && base<<(n-1) < d && base<<(n-1) > 0 {
 		d = base << (n - 1)
 	}

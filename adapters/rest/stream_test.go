@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
 // collect is the caller's side of a server stream: it keeps what is sent;
@@ -313,4 +314,57 @@ func TestStreamCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-ended
+}
+
+// TestStreamOptions applies (protobridge.v1.route).stream: the number of
+// reconnections, the event size bound and the field names, checked at Bind.
+func TestStreamOptions(t *testing.T) {
+	for _, tc := range []struct {
+		reconnects uint32
+		requests   int
+	}{{0, 1}, {2, 3}} {
+		var mu sync.Mutex
+		requests := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			requests++
+			n := requests
+			mu.Unlock()
+			if n > 1 {
+				http.Error(w, "down", http.StatusBadGateway)
+				return
+			}
+			w.Header().Set("Content-Type", "text/event-stream")
+			flushAbort(w, "retry: 1\nid: a\ndata: {}\n\n")
+		}))
+		u := testUpstream(srv.URL)
+		r := newRoute(u, "Events", withResponseBody(get("/v1/events"), "book"), "")
+		r.Options.Stream = &pbv1.StreamRoute{MaxReconnects: proto.Uint32(tc.reconnects), InitialBackoff: "1ms", MaxBackoff: "2ms"}
+		_, err := runStream(context.Background(), r, bindRoute(t, r), &collect{})
+		srv.Close()
+		if tc.reconnects > 0 && status.Code(err) != codes.Unavailable || requests != tc.requests {
+			t.Errorf("max_reconnects %d: %d requests (want %d), %v", tc.reconnects, requests, tc.requests, err)
+		}
+	}
+
+	srv := httptest.NewServer(sse("data: {\"title\":\"" + strings.Repeat("x", 64) + "\"}\n\n"))
+	defer srv.Close()
+	r := newRoute(testUpstream(srv.URL), "Events", withResponseBody(get("/v1/events"), "book"), "")
+	r.Options.Stream = &pbv1.StreamRoute{MaxEventBytes: 32}
+	if _, err := runStream(context.Background(), r, bindRoute(t, r), &collect{}); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("event over max_event_bytes: %v", err)
+	}
+
+	for _, bad := range []*pbv1.StreamRoute{{EventField: "nope"}, {IdField: "book"}, {MaxBackoff: "soon"}} {
+		r := newRoute(testUpstream(srv.URL), "Events", withResponseBody(get("/v1/events"), "book"), "")
+		r.Options.Stream = bad
+		a, err := New(r.Upstream, &bridge.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Bind(r); err == nil || !strings.Contains(err.Error(), "stream option") {
+			t.Errorf("%v: Bind error %v", bad, err)
+		}
+		_ = a.Close()
+	}
 }

@@ -249,7 +249,10 @@ type RouteOptions struct {
 	// SOAP binding of the method (routes to upstreams of kind "soap").
 	Soap *SoapOperation `protobuf:"bytes,4,opt,name=soap,proto3" json:"soap,omitempty"`
 	// WebSocket binding of the method (routes to upstreams of kind "websocket").
-	Websocket     *WebSocketRoute `protobuf:"bytes,5,opt,name=websocket,proto3" json:"websocket,omitempty"`
+	Websocket *WebSocketRoute `protobuf:"bytes,5,opt,name=websocket,proto3" json:"websocket,omitempty"`
+	// How a server-streaming REST method maps Server-Sent Events or NDJSON
+	// lines to messages.
+	Stream        *StreamRoute `protobuf:"bytes,6,opt,name=stream,proto3" json:"stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -319,6 +322,109 @@ func (x *RouteOptions) GetWebsocket() *WebSocketRoute {
 	return nil
 }
 
+func (x *RouteOptions) GetStream() *StreamRoute {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
+// StreamRoute tunes a server-streaming REST route whose upstream answers
+// text/event-stream (SSE) or application/x-ndjson.
+type StreamRoute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Top-level string field of the output that receives the SSE event type
+	// (default "event"; unused when the output has no such field).
+	EventField string `protobuf:"bytes,1,opt,name=event_field,json=eventField,proto3" json:"event_field,omitempty"`
+	// Top-level string field of the output that receives the SSE event id
+	// (default "id").
+	IdField string `protobuf:"bytes,2,opt,name=id_field,json=idField,proto3" json:"id_field,omitempty"`
+	// Failed reconnection attempts in a row before the call fails (default 5;
+	// 0 turns Last-Event-ID resumption off).
+	MaxReconnects *uint32 `protobuf:"varint,3,opt,name=max_reconnects,json=maxReconnects,proto3,oneof" json:"max_reconnects,omitempty"`
+	// First backoff as a Go duration ("100ms" default) unless the upstream
+	// sent retry:; doubles with full jitter.
+	InitialBackoff string `protobuf:"bytes,4,opt,name=initial_backoff,json=initialBackoff,proto3" json:"initial_backoff,omitempty"`
+	// Backoff cap ("10s" default).
+	MaxBackoff string `protobuf:"bytes,5,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
+	// Largest event or line in bytes (0: the upstream's max_response_bytes).
+	MaxEventBytes uint64 `protobuf:"varint,6,opt,name=max_event_bytes,json=maxEventBytes,proto3" json:"max_event_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamRoute) Reset() {
+	*x = StreamRoute{}
+	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamRoute) ProtoMessage() {}
+
+func (x *StreamRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamRoute.ProtoReflect.Descriptor instead.
+func (*StreamRoute) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StreamRoute) GetEventField() string {
+	if x != nil {
+		return x.EventField
+	}
+	return ""
+}
+
+func (x *StreamRoute) GetIdField() string {
+	if x != nil {
+		return x.IdField
+	}
+	return ""
+}
+
+func (x *StreamRoute) GetMaxReconnects() uint32 {
+	if x != nil && x.MaxReconnects != nil {
+		return *x.MaxReconnects
+	}
+	return 0
+}
+
+func (x *StreamRoute) GetInitialBackoff() string {
+	if x != nil {
+		return x.InitialBackoff
+	}
+	return ""
+}
+
+func (x *StreamRoute) GetMaxBackoff() string {
+	if x != nil {
+		return x.MaxBackoff
+	}
+	return ""
+}
+
+func (x *StreamRoute) GetMaxEventBytes() uint64 {
+	if x != nil {
+		return x.MaxEventBytes
+	}
+	return 0
+}
+
 // WebSocketRoute binds a method to a WebSocket endpoint. Streaming methods
 // open one connection per call; unary methods share one connection per URL
 // and match replies by a correlation id.
@@ -347,7 +453,7 @@ type WebSocketRoute struct {
 
 func (x *WebSocketRoute) Reset() {
 	*x = WebSocketRoute{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	mi := &file_protobridge_v1_options_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +465,7 @@ func (x *WebSocketRoute) String() string {
 func (*WebSocketRoute) ProtoMessage() {}
 
 func (x *WebSocketRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[2]
+	mi := &file_protobridge_v1_options_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +478,7 @@ func (x *WebSocketRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebSocketRoute.ProtoReflect.Descriptor instead.
 func (*WebSocketRoute) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{2}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *WebSocketRoute) GetPath() string {
@@ -450,7 +556,7 @@ type WebSocketReconnect struct {
 
 func (x *WebSocketReconnect) Reset() {
 	*x = WebSocketReconnect{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +568,7 @@ func (x *WebSocketReconnect) String() string {
 func (*WebSocketReconnect) ProtoMessage() {}
 
 func (x *WebSocketReconnect) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[3]
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +581,7 @@ func (x *WebSocketReconnect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebSocketReconnect.ProtoReflect.Descriptor instead.
 func (*WebSocketReconnect) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{3}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WebSocketReconnect) GetMaxAttempts() uint32 {
@@ -546,7 +652,7 @@ type SoapOperation struct {
 
 func (x *SoapOperation) Reset() {
 	*x = SoapOperation{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	mi := &file_protobridge_v1_options_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +664,7 @@ func (x *SoapOperation) String() string {
 func (*SoapOperation) ProtoMessage() {}
 
 func (x *SoapOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	mi := &file_protobridge_v1_options_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +677,7 @@ func (x *SoapOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SoapOperation.ProtoReflect.Descriptor instead.
 func (*SoapOperation) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{4}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SoapOperation) GetOperation() string {
@@ -675,7 +781,7 @@ type XMLOptions struct {
 
 func (x *XMLOptions) Reset() {
 	*x = XMLOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[5]
+	mi := &file_protobridge_v1_options_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +793,7 @@ func (x *XMLOptions) String() string {
 func (*XMLOptions) ProtoMessage() {}
 
 func (x *XMLOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[5]
+	mi := &file_protobridge_v1_options_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +806,7 @@ func (x *XMLOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLOptions.ProtoReflect.Descriptor instead.
 func (*XMLOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{5}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *XMLOptions) GetName() string {
@@ -783,7 +889,7 @@ type XMLMessageOptions struct {
 
 func (x *XMLMessageOptions) Reset() {
 	*x = XMLMessageOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[6]
+	mi := &file_protobridge_v1_options_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +901,7 @@ func (x *XMLMessageOptions) String() string {
 func (*XMLMessageOptions) ProtoMessage() {}
 
 func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[6]
+	mi := &file_protobridge_v1_options_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +914,7 @@ func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLMessageOptions.ProtoReflect.Descriptor instead.
 func (*XMLMessageOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{6}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *XMLMessageOptions) GetRoot() string {
@@ -922,13 +1028,24 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"\x1cprotobridge/v1/options.proto\x12\x0eprotobridge.v1\x1a google/protobuf/descriptor.proto\",\n" +
 	"\x0eServiceOptions\x12\x1a\n" +
-	"\bupstream\x18\x01 \x01(\tR\bupstream\"\xeb\x01\n" +
+	"\bupstream\x18\x01 \x01(\tR\bupstream\"\xa0\x02\n" +
 	"\fRouteOptions\x12\x1a\n" +
 	"\bupstream\x18\x01 \x01(\tR\bupstream\x124\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x18.protobridge.v1.EncodingR\bencoding\x12\x18\n" +
 	"\atimeout\x18\x03 \x01(\tR\atimeout\x121\n" +
 	"\x04soap\x18\x04 \x01(\v2\x1d.protobridge.v1.SoapOperationR\x04soap\x12<\n" +
-	"\twebsocket\x18\x05 \x01(\v2\x1e.protobridge.v1.WebSocketRouteR\twebsocket\"\xb9\x02\n" +
+	"\twebsocket\x18\x05 \x01(\v2\x1e.protobridge.v1.WebSocketRouteR\twebsocket\x123\n" +
+	"\x06stream\x18\x06 \x01(\v2\x1b.protobridge.v1.StreamRouteR\x06stream\"\xfa\x01\n" +
+	"\vStreamRoute\x12\x1f\n" +
+	"\vevent_field\x18\x01 \x01(\tR\n" +
+	"eventField\x12\x19\n" +
+	"\bid_field\x18\x02 \x01(\tR\aidField\x12*\n" +
+	"\x0emax_reconnects\x18\x03 \x01(\rH\x00R\rmaxReconnects\x88\x01\x01\x12'\n" +
+	"\x0finitial_backoff\x18\x04 \x01(\tR\x0einitialBackoff\x12\x1f\n" +
+	"\vmax_backoff\x18\x05 \x01(\tR\n" +
+	"maxBackoff\x12&\n" +
+	"\x0fmax_event_bytes\x18\x06 \x01(\x04R\rmaxEventBytesB\x11\n" +
+	"\x0f_max_reconnects\"\xb9\x02\n" +
 	"\x0eWebSocketRoute\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\"\n" +
 	"\fsubprotocols\x18\x02 \x03(\tR\fsubprotocols\x12+\n" +
@@ -1005,45 +1122,47 @@ func file_protobridge_v1_options_proto_rawDescGZIP() []byte {
 }
 
 var file_protobridge_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_protobridge_v1_options_proto_goTypes = []any{
 	(SoapVersion)(0),                      // 0: protobridge.v1.SoapVersion
 	(SoapStyle)(0),                        // 1: protobridge.v1.SoapStyle
 	(Encoding)(0),                         // 2: protobridge.v1.Encoding
 	(*ServiceOptions)(nil),                // 3: protobridge.v1.ServiceOptions
 	(*RouteOptions)(nil),                  // 4: protobridge.v1.RouteOptions
-	(*WebSocketRoute)(nil),                // 5: protobridge.v1.WebSocketRoute
-	(*WebSocketReconnect)(nil),            // 6: protobridge.v1.WebSocketReconnect
-	(*SoapOperation)(nil),                 // 7: protobridge.v1.SoapOperation
-	(*XMLOptions)(nil),                    // 8: protobridge.v1.XMLOptions
-	(*XMLMessageOptions)(nil),             // 9: protobridge.v1.XMLMessageOptions
-	(*descriptorpb.ServiceOptions)(nil),   // 10: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),    // 11: google.protobuf.MethodOptions
-	(*descriptorpb.FieldOptions)(nil),     // 12: google.protobuf.FieldOptions
-	(*descriptorpb.EnumValueOptions)(nil), // 13: google.protobuf.EnumValueOptions
-	(*descriptorpb.MessageOptions)(nil),   // 14: google.protobuf.MessageOptions
+	(*StreamRoute)(nil),                   // 5: protobridge.v1.StreamRoute
+	(*WebSocketRoute)(nil),                // 6: protobridge.v1.WebSocketRoute
+	(*WebSocketReconnect)(nil),            // 7: protobridge.v1.WebSocketReconnect
+	(*SoapOperation)(nil),                 // 8: protobridge.v1.SoapOperation
+	(*XMLOptions)(nil),                    // 9: protobridge.v1.XMLOptions
+	(*XMLMessageOptions)(nil),             // 10: protobridge.v1.XMLMessageOptions
+	(*descriptorpb.ServiceOptions)(nil),   // 11: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),    // 12: google.protobuf.MethodOptions
+	(*descriptorpb.FieldOptions)(nil),     // 13: google.protobuf.FieldOptions
+	(*descriptorpb.EnumValueOptions)(nil), // 14: google.protobuf.EnumValueOptions
+	(*descriptorpb.MessageOptions)(nil),   // 15: google.protobuf.MessageOptions
 }
 var file_protobridge_v1_options_proto_depIdxs = []int32{
 	2,  // 0: protobridge.v1.RouteOptions.encoding:type_name -> protobridge.v1.Encoding
-	7,  // 1: protobridge.v1.RouteOptions.soap:type_name -> protobridge.v1.SoapOperation
-	5,  // 2: protobridge.v1.RouteOptions.websocket:type_name -> protobridge.v1.WebSocketRoute
-	6,  // 3: protobridge.v1.WebSocketRoute.reconnect:type_name -> protobridge.v1.WebSocketReconnect
-	0,  // 4: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
-	1,  // 5: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
-	10, // 6: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
-	11, // 7: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
-	12, // 8: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
-	13, // 9: protobridge.v1.xml_value:extendee -> google.protobuf.EnumValueOptions
-	14, // 10: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
-	3,  // 11: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
-	4,  // 12: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
-	8,  // 13: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
-	9,  // 14: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	11, // [11:15] is the sub-list for extension type_name
-	6,  // [6:11] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	8,  // 1: protobridge.v1.RouteOptions.soap:type_name -> protobridge.v1.SoapOperation
+	6,  // 2: protobridge.v1.RouteOptions.websocket:type_name -> protobridge.v1.WebSocketRoute
+	5,  // 3: protobridge.v1.RouteOptions.stream:type_name -> protobridge.v1.StreamRoute
+	7,  // 4: protobridge.v1.WebSocketRoute.reconnect:type_name -> protobridge.v1.WebSocketReconnect
+	0,  // 5: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
+	1,  // 6: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
+	11, // 7: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
+	12, // 8: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
+	13, // 9: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
+	14, // 10: protobridge.v1.xml_value:extendee -> google.protobuf.EnumValueOptions
+	15, // 11: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
+	3,  // 12: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
+	4,  // 13: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
+	9,  // 14: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
+	10, // 15: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	12, // [12:16] is the sub-list for extension type_name
+	7,  // [7:12] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_protobridge_v1_options_proto_init() }
@@ -1051,13 +1170,14 @@ func file_protobridge_v1_options_proto_init() {
 	if File_protobridge_v1_options_proto != nil {
 		return
 	}
+	file_protobridge_v1_options_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protobridge_v1_options_proto_rawDesc), len(file_protobridge_v1_options_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 5,
 			NumServices:   0,
 		},
