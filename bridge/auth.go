@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -12,7 +15,12 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// AuthConfig is inbound authentication.
+// AuthConfig is inbound authentication. Callers are denied unless the
+// config or their route is open, or they present one of the credentials
+// below: a client certificate (mtls), an API key, or a JWT. The first that
+// verifies names the caller (Call.Identity); routes may then restrict
+// callers with policies.allow. Failures answer UNAUTHENTICATED or
+// PERMISSION_DENIED without saying which check failed.
 type AuthConfig struct {
 	// Open serves every route without authentication. Without it a caller
 	// must present a credential unless the route itself is open.
@@ -20,6 +28,12 @@ type AuthConfig struct {
 	// APIKeys are accepted keys, stored as SHA-256 digests. Callers send the
 	// key in the `x-api-key` metadata or as `authorization: Bearer <key>`.
 	APIKeys []APIKey `yaml:"api_keys"`
+	// JWT accepts bearer tokens (`authorization: Bearer <jwt>`) from these
+	// issuers; a token is checked against the issuer its iss claim names.
+	JWT []JWTIssuer `yaml:"jwt"`
+	// MTLS accepts callers by their client certificate, verified by
+	// server.tls (client_auth: require or request).
+	MTLS *MTLSAuth `yaml:"mtls"`
 }
 
 // APIKey is one accepted inbound key.
@@ -31,11 +45,13 @@ type APIKey struct {
 }
 
 // authenticator checks inbound credentials. Callers are denied unless the
-// config or the route is open, or they present a configured API key. The
-// caller is never told which check failed.
+// config or the route is open, or they present a configured credential.
+// The caller is never told which check failed.
 type authenticator struct {
 	open bool
 	keys []apiKeyDigest
+	jwt  *jwtVerifier
+	mtls *MTLSAuth
 }
 
 type apiKeyDigest struct {
@@ -43,8 +59,15 @@ type apiKeyDigest struct {
 	digest [sha256.Size]byte
 }
 
-func newAuthenticator(c AuthConfig) *authenticator {
-	a := &authenticator{open: c.Open}
+// principal is an authenticated caller.
+type principal struct {
+	id string
+	// claims are the JWT's claims; nil for other credentials.
+	claims map[string]any
+}
+
+func newAuthenticator(c AuthConfig, baseDir string) (*authenticator, error) {
+	a := &authenticator{open: c.Open, mtls: c.MTLS}
 	for _, k := range c.APIKeys {
 		var d apiKeyDigest
 		d.id = k.ID
@@ -53,24 +76,53 @@ func newAuthenticator(c AuthConfig) *authenticator {
 			a.keys = append(a.keys, d)
 		}
 	}
-	return a
+	if len(c.JWT) > 0 {
+		v, err := newJWTVerifier(c.JWT, baseDir)
+		if err != nil {
+			return nil, err
+		}
+		a.jwt = v
+	}
+	return a, nil
 }
 
-var errUnauthenticated = Errorf(codes.Unauthenticated, "UNAUTHENTICATED", nil, "missing or invalid credentials")
-
-// identify returns the caller's identity, or an UNAUTHENTICATED status.
-func (a *authenticator) identify(r *Route, md metadata.MD) (string, error) {
-	if a.open || r.Open {
-		return "", nil
+// close stops the JWKS refreshes.
+func (a *authenticator) close() {
+	if a.jwt != nil {
+		a.jwt.stop()
 	}
-	key := ""
+}
+
+var (
+	errUnauthenticated = Errorf(codes.Unauthenticated, "UNAUTHENTICATED", nil, "missing or invalid credentials")
+	errPermission      = Errorf(codes.PermissionDenied, "PERMISSION_DENIED", nil, "the caller may not call this method")
+)
+
+// identify returns the caller, or an UNAUTHENTICATED status.
+func (a *authenticator) identify(ctx context.Context, md metadata.MD) (principal, error) {
+	if a.mtls != nil {
+		if id, ok := certIdentity(ctx, a.mtls.Identity); ok {
+			return principal{id: id}, nil
+		}
+	}
+	key, bearer := "", ""
 	if v := md.Get("x-api-key"); len(v) > 0 {
 		key = v[0]
 	} else if v := md.Get("authorization"); len(v) > 0 && len(v[0]) > 7 && strings.EqualFold(v[0][:7], "bearer ") {
-		key = strings.TrimSpace(v[0][7:])
+		bearer = strings.TrimSpace(v[0][7:])
+	}
+	if bearer != "" && a.jwt != nil && strings.Count(bearer, ".") == 2 {
+		p, err := a.jwt.verify(ctx, bearer)
+		if err != nil {
+			return principal{}, errUnauthenticated
+		}
+		return p, nil
 	}
 	if key == "" {
-		return "", errUnauthenticated
+		key = bearer
+	}
+	if key == "" {
+		return principal{}, errUnauthenticated
 	}
 	sum := sha256.Sum256([]byte(key))
 	id := ""
@@ -81,29 +133,89 @@ func (a *authenticator) identify(r *Route, md metadata.MD) (string, error) {
 		}
 	}
 	if id == "" {
-		return "", errUnauthenticated
+		return principal{}, errUnauthenticated
 	}
-	return id, nil
+	return principal{id: id}, nil
 }
 
-func (a *authenticator) middleware(next Handler) Handler {
+// guard authenticates a call of a route and applies its allow rules.
+type guard struct {
+	a     *authenticator
+	open  bool
+	allow []AllowRule
+}
+
+// guardFor returns the authentication of a route. Allow rules on an open
+// route are an error: an unauthenticated caller could never match them.
+func (a *authenticator) guardFor(rp *routePolicy) (*guard, error) {
+	g := &guard{a: a, open: a.open || rp.r.Open, allow: rp.cfg.Allow}
+	if g.open && len(g.allow) > 0 {
+		return nil, errors.New("policies allow: the route is open (auth.open or open: true), so no caller is identified to match the rules")
+	}
+	return g, nil
+}
+
+// check identifies the caller of a call and sets its identity.
+func (g *guard) check(ctx context.Context, c *Call) error {
+	if g.open {
+		return nil
+	}
+	p, err := g.a.identify(ctx, c.Metadata)
+	if err != nil {
+		return err
+	}
+	if len(g.allow) > 0 && !slices.ContainsFunc(g.allow, p.matches) {
+		return errPermission
+	}
+	c.Identity = p.id
+	return nil
+}
+
+func (g *guard) middleware(next Handler) Handler {
 	return func(ctx context.Context, c *Call) (proto.Message, error) {
-		id, err := a.identify(c.Route, c.Metadata)
-		if err != nil {
+		if err := g.check(ctx, c); err != nil {
 			return nil, err
 		}
-		c.Identity = id
 		return next(ctx, c)
 	}
 }
 
-func (a *authenticator) stream(next StreamHandler) StreamHandler {
+func (g *guard) stream(next StreamHandler) StreamHandler {
 	return func(ctx context.Context, c *Call, s Stream) error {
-		id, err := a.identify(c.Route, c.Metadata)
-		if err != nil {
+		if err := g.check(ctx, c); err != nil {
 			return err
 		}
-		c.Identity = id
 		return next(ctx, c, s)
 	}
+}
+
+// matches says whether the caller satisfies every condition of a rule.
+func (p principal) matches(r AllowRule) bool {
+	if len(r.Identities) > 0 && !slices.Contains(r.Identities, p.id) && !slices.Contains(r.Identities, "*") {
+		return false
+	}
+	for name, want := range r.Claims {
+		if !claimHolds(name, p.claims[name], want) {
+			return false
+		}
+	}
+	return true
+}
+
+// claimHolds says whether a claim equals want, or is an array holding it
+// (the OAuth "scope" claim, a space-separated string, counts as an array).
+func claimHolds(name string, v any, want string) bool {
+	switch v := v.(type) {
+	case string:
+		return v == want || (name == "scope" && slices.Contains(strings.Fields(v), want))
+	case []any:
+		for _, e := range v {
+			if claimHolds("", e, want) {
+				return true
+			}
+		}
+	case bool, float64:
+		return fmt.Sprint(v) == want
+	}
+	return false
 }

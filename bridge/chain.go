@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,11 +27,19 @@ type policies struct {
 
 // newPolicies builds the policy state of a table from its config.
 func newPolicies(cfg *Config) (*policies, error) {
-	store, err := newStateStore(cfg.State, cfg.BaseDir)
+	if cfg.Auth.MTLS != nil && (cfg.Server.TLS == nil || cfg.Server.TLS.ClientAuth == "" || cfg.Server.TLS.ClientAuth == "none") {
+		return nil, errors.New("auth.mtls needs server.tls with client_auth: require or request")
+	}
+	auth, err := newAuthenticator(cfg.Auth, cfg.BaseDir)
 	if err != nil {
 		return nil, err
 	}
-	p := &policies{auth: newAuthenticator(cfg.Auth), store: store, routes: map[string]*PolicyConfig{},
+	store, err := newStateStore(cfg.State, cfg.BaseDir)
+	if err != nil {
+		auth.close()
+		return nil, err
+	}
+	p := &policies{auth: auth, store: store, routes: map[string]*PolicyConfig{},
 		breakers: map[string]*breaker{}, queues: map[string]*atomic.Int64{}}
 	for _, rc := range cfg.Routes {
 		if rc != nil && rc.Policies != nil {
@@ -41,7 +50,7 @@ func newPolicies(cfg *Config) (*policies, error) {
 }
 
 // chain wraps a route's endpoint with its middleware, outermost first:
-// authentication, inbound rate limit, cache, dedup, fallback, the timeout,
+// authentication and allow rules, inbound rate limit, cache, dedup, fallback, the timeout,
 // the options' middleware, retries, outbound rate limit, circuit breaker,
 // then the send tracer and attempt counter next to the endpoint. Streams
 // get authentication only.
@@ -52,6 +61,10 @@ func (p *policies) chain(r *Route, ep Endpoint, o options, tracer trace.Tracer) 
 	}
 	p.mu.Unlock()
 	rp := resolvePolicy(r, p.routes[r.Name()])
+	guard, err := p.auth.guardFor(rp)
+	if err != nil {
+		return nil, nil, err
+	}
 	cache, err := p.cacheMiddleware(rp)
 	if err != nil {
 		return nil, nil, err
@@ -68,11 +81,15 @@ func (p *policies) chain(r *Route, ep Endpoint, o options, tracer trace.Tracer) 
 			}
 		}
 	}
-	add(p.auth.middleware, p.limitMiddleware(rp, true), cache, p.dedupMiddleware(rp), fallback, timeoutMiddleware)
+	add(guard.middleware, p.limitMiddleware(rp, true), cache, p.dedupMiddleware(rp), fallback, timeoutMiddleware)
 	add(o.middleware...)
 	add(retryMiddleware(rp), p.limitMiddleware(rp, false), p.breakerMiddleware(rp), traceSend, attemptMiddleware(o.metrics, tracer))
-	return Chain(ep.Unary, mws...), p.auth.stream(ep.Stream), nil
+	return Chain(ep.Unary, mws...), guard.stream(ep.Stream), nil
 }
 
-// Close releases the policy state (connections to shared stores).
-func (p *policies) Close() error { return p.store.Close() }
+// Close releases the policy state (connections to shared stores, JWKS
+// refreshes).
+func (p *policies) Close() error {
+	p.auth.close()
+	return p.store.Close()
+}
