@@ -169,7 +169,9 @@ func newJWTIssuer(ctx context.Context, c JWTIssuer, baseDir string) (*jwtIssuer,
 			Client:            &http.Client{Timeout: 10 * time.Second},
 			RefreshInterval:   refresh,
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(minRefresh), 1),
-			RateLimitWaitMax:  time.Millisecond,
+			// Bounds the refresh fetch too; a token with an unknown kid
+			// arriving while no refresh is due fails at once.
+			RateLimitWaitMax: 10 * time.Second,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("jwks_url: %w", err)

@@ -50,7 +50,7 @@ func newPolicies(cfg *Config) (*policies, error) {
 }
 
 // chain wraps a route's endpoint with its middleware, outermost first:
-// authentication and allow rules, inbound rate limit, cache, dedup, fallback, the timeout,
+// authentication and allow rules, inbound rate limit, validation, cache, dedup, fallback, the timeout,
 // the options' middleware, retries, outbound rate limit, circuit breaker,
 // then the send tracer and attempt counter next to the endpoint. Streams
 // get authentication only.
@@ -73,6 +73,10 @@ func (p *policies) chain(r *Route, ep Endpoint, o options, tracer trace.Tracer) 
 	if err != nil {
 		return nil, nil, err
 	}
+	validate, err := validateMiddleware(rp)
+	if err != nil {
+		return nil, nil, err
+	}
 	var mws []Middleware
 	add := func(ms ...Middleware) {
 		for _, m := range ms {
@@ -81,7 +85,7 @@ func (p *policies) chain(r *Route, ep Endpoint, o options, tracer trace.Tracer) 
 			}
 		}
 	}
-	add(guard.middleware, p.limitMiddleware(rp, true), cache, p.dedupMiddleware(rp), fallback, timeoutMiddleware)
+	add(guard.middleware, p.limitMiddleware(rp, true), validate, cache, p.dedupMiddleware(rp), fallback, timeoutMiddleware)
 	add(o.middleware...)
 	add(retryMiddleware(rp), p.limitMiddleware(rp, false), p.breakerMiddleware(rp), traceSend, attemptMiddleware(o.metrics, tracer))
 	return Chain(ep.Unary, mws...), guard.stream(ep.Stream), nil
