@@ -19,7 +19,10 @@ type redisStore struct {
 }
 
 func newRedisStore(c StateConfig, baseDir string) (*redisStore, error) {
-	opts := &redis.Options{Addr: c.Address, Username: c.Username, DB: c.DB}
+	// State operations sit on the call path: an outage must cost little,
+	// so one retry and one dial attempt, not go-redis's patient defaults.
+	opts := &redis.Options{Addr: c.Address, Username: c.Username, DB: c.DB,
+		MaxRetries: 1, DialerRetries: 1, DialTimeout: time.Second}
 	if c.Password != nil {
 		pw, err := c.Password.Resolve(baseDir)
 		if err != nil {
