@@ -51,11 +51,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc/codes"
@@ -63,6 +61,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/bridge"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
@@ -155,35 +154,8 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 			a.wss = newWSSecurity(c.WSSecurity.Username, pass, c.WSSecurity.Digest)
 		}
 	}
-	connect := u.ConnectTimeout
-	if connect <= 0 {
-		connect = bridge.DefaultConnectTimeout
-	}
-	idle := u.MaxIdleConns
-	if idle <= 0 {
-		idle = bridge.DefaultMaxIdleConns
-	}
-	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	a.transport = &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          idle,
-		MaxIdleConnsPerHost:   idle,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   connect,
-		ExpectContinueTimeout: time.Second,
-	}
-	if u.TLS != nil {
-		tc, err := u.TLS.ClientConfig(baseDir)
-		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		a.transport.TLSClientConfig = tc
-	}
-	a.client = &http.Client{
-		Transport:     a.transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	if a.client, a.transport, err = httpx.Client(u, env, true); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -1,8 +1,15 @@
 package websocket
 
 import (
+	"log/slog"
+	"net/http"
+
 	"context"
 	"encoding/json"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"net"
 	"strconv"
 	"strings"
@@ -177,4 +184,40 @@ func TestRequestTooLarge(t *testing.T) {
 	done := run(ctx, e, &bridge.Call{Route: e.r}, f)
 	f.in <- msg(t, map[string]any{"text": strings.Repeat("x", 100)})
 	wantStatus(t, <-done, codes.ResourceExhausted, "REQUEST_TOO_LARGE")
+}
+
+// TestHandshakeTraceContext sends the call's W3C trace context with the
+// handshake when the bridge wraps transports for tracing.
+func TestHandshakeTraceContext(t *testing.T) {
+	p := peer(t, "echo.js")
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	r := route(t, "Chat", p.url("/headers"))
+	a, err := New(r.Upstream, &bridge.Env{Logger: slog.New(slog.DiscardHandler), WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+		return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ep, err := a.Bind(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := newFake(ctx)
+	done := run(ctx, ep.(*endpoint), &bridge.Call{Route: r}, f)
+	var h map[string]string
+	if err := json.Unmarshal([]byte(field(recvOut(t, f, done), "text").String()), &h); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	if want := span.SpanContext().TraceID().String(); !strings.Contains(h["traceparent"], want) {
+		t.Fatalf("handshake traceparent %q, want trace %s", h["traceparent"], want)
+	}
+	cancel()
+	<-done
 }

@@ -60,6 +60,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/bridge"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
@@ -145,25 +146,11 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 			a.headers.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cr.Basic.Username+":"+pw)))
 		}
 	}
-	dialer := &net.Dialer{Timeout: a.connect, KeepAlive: 30 * time.Second}
-	a.transport = &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         dialer.DialContext,
-		TLSHandshakeTimeout: a.connect,
-		// Every handshake takes its own connection: an upgraded one is
-		// never pooled, and refusals are rare.
-		DisableKeepAlives: true,
-	}
-	if u.TLS != nil {
-		tc, err := u.TLS.ClientConfig(baseDir)
-		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		a.transport.TLSClientConfig = tc
-	}
-	a.client = &http.Client{
-		Transport:     a.transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	// Every handshake takes its own connection: an upgraded one is never
+	// pooled, and refusals are rare.
+	var err error
+	if a.client, a.transport, err = httpx.Client(u, env, false); err != nil {
+		return nil, err
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
