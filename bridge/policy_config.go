@@ -68,9 +68,6 @@ type PolicyConfig struct {
 	// idempotent methods, and runs calls of other methods that carry an
 	// `idempotency-key` metadata value once, replaying the stored result.
 	Dedup *DedupPolicy `yaml:"dedup"`
-
-	// line is where the block starts in the config file.
-	line int
 }
 
 // AllowRule matches callers. Every condition given must hold.
@@ -253,9 +250,6 @@ type StateConfig struct {
 	// MaxEntries bounds the memory store's cache entries, stale responses,
 	// idempotency records and rate-limit buckets, each (default 10000).
 	MaxEntries int `yaml:"max_entries"`
-
-	// line is where the block starts in the config file.
-	line int
 }
 
 // Policy defaults.
@@ -281,7 +275,6 @@ const (
 func (p *PolicyConfig) UnmarshalYAML(n *yaml.Node) error {
 	type plain PolicyConfig
 	errs := decodeStrict(n, (*plain)(p), "PolicyConfig")
-	p.line = n.Line
 	for _, msg := range p.check() {
 		errs = append(errs, fmt.Sprintf("line %d: %s", keyLine(n, msg), msg))
 	}
@@ -292,7 +285,6 @@ func (p *PolicyConfig) UnmarshalYAML(n *yaml.Node) error {
 func (s *StateConfig) UnmarshalYAML(n *yaml.Node) error {
 	type plain StateConfig
 	errs := decodeStrict(n, (*plain)(s), "StateConfig")
-	s.line = n.Line
 	bad := func(msg string) { errs = append(errs, fmt.Sprintf("line %d: state: %s", keyLine(n, msg), msg)) }
 	switch s.Backend {
 	case "", "memory":
