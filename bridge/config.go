@@ -211,6 +211,12 @@ type Credentials struct {
 	Basic *BasicCredentials `yaml:"basic"`
 	// WSSecurity adds a WS-Security UsernameToken header to SOAP envelopes.
 	WSSecurity *WSSecurityCredentials `yaml:"ws_security"`
+	// APIKey, Bearer, OAuth2 and JWT are added by the bridge to every HTTP
+	// request to the upstream (see OutboundAuth); set at most one.
+	APIKey *OutboundAPIKey `yaml:"api_key"`
+	Bearer *Secret         `yaml:"bearer"`
+	OAuth2 *OutboundOAuth2 `yaml:"oauth2"`
+	JWT    *OutboundJWT    `yaml:"jwt"`
 }
 
 // BasicCredentials are a user name and password for HTTP basic auth.

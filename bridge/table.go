@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -94,7 +95,18 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option
 	for _, n := range names {
 		u := cfg.Upstreams[n]
 		f, _ := adapterFactory(u.Kind)
-		a, err := f(u, &Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: o.wrapTransport()})
+		wrap := o.wrapTransport()
+		if cr := u.Credentials; cr != nil && (cr.APIKey != nil || cr.Bearer != nil || cr.OAuth2 != nil || cr.JWT != nil) {
+			creds, err := outboundWrapper(&OutboundAuth{APIKey: cr.APIKey, Bearer: cr.Bearer, OAuth2: cr.OAuth2, JWT: cr.JWT}, cfg.BaseDir)
+			if err != nil {
+				ps.add(u.Pos, "give secrets as {env: VAR} or {file: path}", "upstream %q %v", n, err)
+				continue
+			}
+			// Credentials outermost: a refresh-and-retry on 401 gets its own span.
+			traced := wrap
+			wrap = func(rt http.RoundTripper) http.RoundTripper { return creds(traced(rt)) }
+		}
+		a, err := f(u, &Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: wrap})
 		if err != nil {
 			ps.add(u.Pos, "", "upstream %q: %v", n, err)
 			continue

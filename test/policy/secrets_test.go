@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +82,69 @@ func TestSecretsNeverLogged(t *testing.T) {
 		for _, line := range append(strings.Split(logs, "\n"), errs...) {
 			if strings.Contains(line, secret) {
 				t.Errorf("secret %.12s... appears in %q", secret, line)
+			}
+		}
+	}
+}
+
+// TestOutboundSecretsNeverLogged sends calls through an upstream with an
+// outbound bearer token and API key from the environment: the upstream gets
+// both, and no log line or error (message and details) quotes either, even
+// when the upstream refuses them.
+func TestOutboundSecretsNeverLogged(t *testing.T) {
+	const bearer, key = "outbound-bearer-s3cret", "outbound-api-key-s3cret"
+	t.Setenv("PB_TEST_OUT_BEARER", bearer)
+	t.Setenv("PB_TEST_OUT_KEY", key)
+	var mu sync.Mutex
+	var seen []string
+	refuse := false
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization")+"|"+r.URL.Query().Get("key"))
+		no := refuse
+		mu.Unlock()
+		if no {
+			http.Error(w, "token rejected", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"1","name":"one"}`))
+	}))
+	defer up.Close()
+	for _, creds := range []string{
+		"    credentials:\n      bearer: {env: PB_TEST_OUT_BEARER}\n",
+		"    credentials:\n      api_key: {query: key, value: {env: PB_TEST_OUT_KEY}}\n",
+	} {
+		mu.Lock()
+		seen, refuse = nil, false
+		mu.Unlock()
+		text := strings.Replace(config(up.URL, "", ""), "    timeout: 20s\n", "    timeout: 20s\n"+creds, 1)
+		b := startBridge(t, text)
+		if r := b.call(ctx(t), t, "GetItem", 1); r.err != nil {
+			t.Fatalf("%s: %v", creds, r.err)
+		}
+		mu.Lock()
+		refuse = true
+		mu.Unlock()
+		r := b.call(ctx(t), t, "GetItem", 1)
+		if status.Code(r.err) != codes.Unauthenticated {
+			t.Fatalf("%s: refused token: %v", creds, r.err)
+		}
+		mu.Lock()
+		got := append([]string(nil), seen...)
+		mu.Unlock()
+		if len(got) != 2 || (got[0] != "Bearer "+bearer+"|" && got[0] != "|"+key) {
+			t.Fatalf("%s: upstream saw %q", creds, got)
+		}
+		lines := strings.Split(b.logs.String(), "\n")
+		lines = append(lines, r.err.Error())
+		for _, d := range status.Convert(r.err).Proto().GetDetails() {
+			j, _ := protojson.Marshal(d)
+			lines = append(lines, string(j))
+		}
+		for _, line := range lines {
+			if strings.Contains(line, bearer) || strings.Contains(line, key) {
+				t.Errorf("an outbound secret appears in %q", line)
 			}
 		}
 	}
