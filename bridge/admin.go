@@ -21,6 +21,7 @@ import (
 //	GET  /readyz    200 while serving, 503 once draining
 //	GET  /metrics   Prometheus metrics
 //	GET  /routes    routes with upstream, binding and policies (JSON)
+//	GET  /breakers  circuit breaker states (JSON)
 //	GET  /config    the loaded config, secrets redacted (JSON)
 //	POST /reload    re-read the config; 200 or 422 with the problems
 //
@@ -37,6 +38,9 @@ func (d *Daemon) AdminHandler() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, d.routeViews()) })
+	mux.HandleFunc("GET /breakers", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, d.breakerViews())
+	})
 	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, redactedConfig(d.cfg.Load()))
 	})
@@ -103,6 +107,21 @@ func (d *Daemon) routeViews() []routeView {
 		v.Timeout = to.String()
 		v.Calls, v.Errors = calls[r.Name()], errs[r.Name()]
 		out = append(out, v)
+	}
+	return out
+}
+
+// breakerView is one circuit breaker as the admin endpoints show it.
+type breakerView struct {
+	Scope               string `json:"scope"`
+	State               string `json:"state"`
+	ConsecutiveFailures uint32 `json:"consecutive_failures"`
+}
+
+func (d *Daemon) breakerViews() []breakerView {
+	out := []breakerView{}
+	for _, b := range d.srv.Table().CircuitBreakers() {
+		out = append(out, breakerView{Scope: b.Scope, State: b.State, ConsecutiveFailures: b.ConsecutiveFailures})
 	}
 	return out
 }
@@ -216,7 +235,8 @@ var statusTmpl = template.Must(template.New("status").Parse(`<!doctype html>
 body{font:14px system-ui,sans-serif;margin:2rem;color:#1b1f24}
 h1{font-size:1.4rem;margin:0 0 .25rem} .sub{color:#57606a;margin-bottom:1.5rem}
 .badge{display:inline-block;padding:.15rem .6rem;border-radius:1rem;font-weight:600}
-.ok{background:#dafbe1;color:#116329} .bad{background:#ffebe9;color:#a40e26}
+.ok{background:#dafbe1;color:#116329} .bad{background:#ffebe9;color:#a40e26} .warn{background:#fff8c5;color:#7d4e00}
+h2{font-size:1.1rem;margin:2rem 0 0}
 table{border-collapse:collapse;width:100%;margin-top:1rem} th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #d0d7de}
 th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
 </style></head><body>
@@ -226,6 +246,10 @@ th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums
 <table id="routes"><thead><tr><th>Method</th><th>Upstream</th><th>Kind</th><th>Binding</th><th>Calls</th><th>Errors</th><th>Error rate</th></tr></thead><tbody>
 {{range .Routes}}<tr><td>{{.Method}}</td><td>{{.Upstream}}</td><td>{{.Kind}}</td><td>{{.Binding}}</td><td class="num">{{.Calls}}</td><td class="num">{{.Errors}}</td><td class="num">{{.Rate}}</td></tr>
 {{end}}</tbody></table>
+<h2>Circuit breakers</h2>
+{{if .Breakers}}<table id="breakers"><thead><tr><th>Scope</th><th>State</th><th>Consecutive failures</th></tr></thead><tbody>
+{{range .Breakers}}<tr><td>{{.Scope}}</td><td><span class="badge {{if eq .State "closed"}}ok{{else if eq .State "open"}}bad{{else}}warn{{end}}">{{.State}}</span></td><td class="num">{{.ConsecutiveFailures}}</td></tr>
+{{end}}</tbody></table>{{else}}<p id="breakers">No circuit breakers are configured.</p>{{end}}
 </body></html>
 `))
 
@@ -245,6 +269,6 @@ func (d *Daemon) statusPage(w http.ResponseWriter, _ *http.Request) {
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Method < rows[j].Method })
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = statusTmpl.Execute(w, map[string]any{
-		"Config": d.cfg.Load().File, "Routes": rows, "Draining": d.srv.Draining(), "Now": time.Now().UTC().Format(time.RFC3339),
+		"Config": d.cfg.Load().File, "Routes": rows, "Breakers": d.breakerViews(), "Draining": d.srv.Draining(), "Now": time.Now().UTC().Format(time.RFC3339),
 	})
 }

@@ -374,3 +374,25 @@ func TestHeaderNotices(t *testing.T) {
 		t.Errorf("notice log: %s", logs.String())
 	}
 }
+
+func TestAdminShowsBreakers(t *testing.T) {
+	td := startDaemon(t, strings.Replace(daemonConfig("v1", ""), "    headers:", "    policies:\n      circuit_breaker: {failures: 1, open_timeout: 1h}\n    headers:", 1))
+	ctx := context.Background()
+	if _, err := td.call(ctx, "GetItem", "id", 500); status.Code(err) != codes.Internal {
+		t.Fatalf("failing call: %v", err)
+	}
+	if _, err := td.call(ctx, "GetItem", "id", 1); status.Code(err) != codes.Unavailable {
+		t.Fatalf("call with the breaker open: %v", err)
+	}
+	var bs []breakerView
+	_, body := td.get(t, "/breakers")
+	if err := json.Unmarshal([]byte(body), &bs); err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].Scope != "upstream:shop" || bs[0].State != "open" {
+		t.Fatalf("breakers: %+v", bs)
+	}
+	if _, page := td.get(t, "/"); !strings.Contains(page, `<td>upstream:shop</td><td><span class="badge bad">open</span>`) {
+		t.Errorf("status page lacks the open breaker:\n%s", page)
+	}
+}
