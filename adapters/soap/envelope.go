@@ -48,6 +48,11 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 		return nil, e.transportError(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	if e.a.notify != nil {
+		for _, n := range bridge.HeaderNotices(resp.Header) {
+			e.a.notify(e.r, n)
+		}
+	}
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	out := dynamicpb.NewMessage(e.r.Method.Output())
 	if ok && e.oneWay {
@@ -109,6 +114,9 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST", e.meta(), "cannot build the request: %v", err)
 	}
 	req.Header.Set("User-Agent", userAgent)
+	if c.RequestID != "" {
+		req.Header.Set("X-Request-Id", c.RequestID)
+	}
 	if e.env == soap12 {
 		ct := "application/soap+xml; charset=utf-8"
 		if e.action != "" {

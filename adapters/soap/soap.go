@@ -85,6 +85,8 @@ type adapter struct {
 	forward   []string
 	basic     *basicAuth
 	wss       *wsSecurity
+	// notify reports Deprecation/Sunset/Warning headers of replies.
+	notify func(*bridge.Route, bridge.Notice)
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
 	maxRequest, maxResponse, maxErrorBody int64
 }
@@ -111,10 +113,12 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	}
 	base.Fragment, base.RawFragment = "", ""
 	baseDir := ""
+	var notify func(*bridge.Route, bridge.Notice)
 	if env != nil {
-		baseDir = env.BaseDir
+		baseDir, notify = env.BaseDir, env.Notify
 	}
 	a := &adapter{
+		notify:       notify,
 		u:            u,
 		endpoint:     base.String(),
 		headers:      http.Header{},

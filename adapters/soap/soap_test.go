@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protobridge/protobridge/adapters/soap"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
 	"github.com/protobridge/protobridge/bridge"
@@ -455,5 +457,38 @@ func TestBindErrors(t *testing.T) {
 			_ = a.Close()
 			t.Errorf("New(%+v) succeeded", bad)
 		}
+	}
+}
+
+// TestNoticesAndRequestID passes the call's request id upstream and reports
+// Deprecation and Sunset headers of the reply to the bridge.
+func TestNoticesAndRequestID(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Deprecation", "@1767225600")
+		w.Header().Set("Sunset", "Wed, 01 Jul 2026 00:00:00 GMT")
+		replyXML(200, "text/xml", envelope11(`<AddResponse xmlns="http://tempuri.org/"><AddResult>2</AddResult></AddResponse>`))(w, r)
+	})
+	u := &bridge.Upstream{Name: "calc", BaseURL: up.srv.URL}
+	var notices []bridge.Notice
+	a, err := soap.New(u, &bridge.Env{Notify: func(_ *bridge.Route, n bridge.Notice) { notices = append(notices, n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := route(t, "Add", u)
+	ep, err := a.Bind(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := dynamicpb.NewMessage(r.Method.Input())
+	if _, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: in, RequestID: "req-7"}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := up.last()
+	if got := req.Header.Get("X-Request-Id"); got != "req-7" {
+		t.Errorf("X-Request-Id = %q", got)
+	}
+	if len(notices) != 2 || notices[0].Kind != "deprecation" || notices[1].Kind != "sunset" || notices[1].Date.Year() != 2026 {
+		t.Errorf("notices = %+v", notices)
 	}
 }

@@ -27,7 +27,7 @@ func TestBackpressureSlowCaller(t *testing.T) {
 	e := bind(t, route(t, "Tick", p.url("/?count=1000&tag="+tag), "websocket {buffer: 8}"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := e.open(ctx, nil)
+	s, err := e.open(ctx, &bridge.Call{Route: e.r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestBackpressureSlowPeer(t *testing.T) {
 	e := bind(t, route(t, "Chat", p.url("/?tag="+tag), `websocket {keepalive: "0"}`))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := e.open(ctx, nil)
+	s, err := e.open(ctx, &bridge.Call{Route: e.r})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,12 +64,12 @@ func TestHandshakeHeaders(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFake(ctx)
-	done := run(ctx, e, &bridge.Call{Route: e.r, Metadata: metadata.Pairs("x-trace", "t-42", "x-other", "no")}, f)
+	done := run(ctx, e, &bridge.Call{Route: e.r, Metadata: metadata.Pairs("x-trace", "t-42", "x-other", "no"), RequestID: "rid-1"}, f)
 	var h map[string]string
 	if err := json.Unmarshal([]byte(field(recvOut(t, f, done), "text").String()), &h); err != nil {
 		t.Fatal(err)
 	}
-	if h["x-trace"] != "t-42" || h["x-static"] != "yes" || h["protocol"] != "v2.chat" || !strings.HasPrefix(h["authorization"], "Basic ") {
+	if h["x-trace"] != "t-42" || h["x-static"] != "yes" || h["x-request-id"] != "rid-1" || h["protocol"] != "v2.chat" || !strings.HasPrefix(h["authorization"], "Basic ") {
 		t.Fatalf("handshake headers %v", h)
 	}
 	cancel()

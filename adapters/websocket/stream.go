@@ -9,7 +9,6 @@ import (
 
 	ws "github.com/coder/websocket"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -37,8 +36,8 @@ func (e *endpoint) Stream(ctx context.Context, c *bridge.Call, out bridge.Stream
 }
 
 // open dials and starts serving a socket for one call.
-func (e *endpoint) open(ctx context.Context, md metadata.MD) (*socket, error) {
-	conn, err := e.dial(ctx, md)
+func (e *endpoint) open(ctx context.Context, c *bridge.Call) (*socket, error) {
+	conn, err := e.dial(ctx, c.Metadata, c.RequestID)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +55,7 @@ func (e *endpoint) serverStream(ctx context.Context, c *bridge.Call, out bridge.
 	failures := 0
 	for {
 		var end socketEnd
-		s, err := e.open(ctx, c.Metadata)
+		s, err := e.open(ctx, c)
 		switch {
 		case err != nil && (failures == 0 || !retryableDial(ctx, err)):
 			return err
@@ -147,7 +146,7 @@ var errWriteFailed = errors.New("socket write failed")
 // closes. After the caller half-closes, the peer's frames keep coming until
 // the peer closes (WebSocket has no half-close).
 func (e *endpoint) clientStream(ctx context.Context, c *bridge.Call, out bridge.Stream) error {
-	s, err := e.open(ctx, c.Metadata)
+	s, err := e.open(ctx, c)
 	if err != nil {
 		return err
 	}

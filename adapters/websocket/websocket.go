@@ -72,8 +72,10 @@ func init() { bridge.RegisterAdapter(Kind, New) }
 
 // adapter is the WebSocket adapter of one upstream.
 type adapter struct {
-	u      *bridge.Upstream
-	log    *slog.Logger
+	u   *bridge.Upstream
+	log *slog.Logger
+	// notify reports Deprecation/Sunset/Warning headers of handshake replies.
+	notify func(*bridge.Route, bridge.Notice)
 	client *http.Client
 	// transport is the client's, kept to close idle connections.
 	transport *http.Transport
@@ -103,8 +105,10 @@ var _ bridge.Adapter = (*adapter)(nil)
 // basic credentials.
 func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	baseDir, log := "", slog.New(slog.DiscardHandler)
+	var notify func(*bridge.Route, bridge.Notice)
 	if env != nil {
 		baseDir = env.BaseDir
+		notify = env.Notify
 		if env.Logger != nil {
 			log = env.Logger
 		}
@@ -112,6 +116,7 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	a := &adapter{
 		u:       u,
 		log:     log,
+		notify:  notify,
 		headers: http.Header{},
 		connect: time.Duration(orDefault(int64(u.ConnectTimeout), int64(bridge.DefaultConnectTimeout))),
 		shared:  map[string]*sharedConn{},
@@ -256,11 +261,15 @@ func (e *endpoint) meta(kv ...string) map[string]string {
 }
 
 // dial performs the handshake, bounded by the connect timeout and ctx.
-// Caller metadata named by forward_metadata goes along when md is given.
-func (e *endpoint) dial(ctx context.Context, md metadata.MD) (*ws.Conn, error) {
+// Caller metadata named by forward_metadata goes along when md is given,
+// and the call's request id as X-Request-Id when rid is.
+func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Conn, error) {
 	hctx, cancel := context.WithTimeout(ctx, e.a.connect)
 	defer cancel()
 	h := e.a.headers.Clone()
+	if rid != "" {
+		h.Set("X-Request-Id", rid)
+	}
 	for _, k := range e.a.forward {
 		for _, v := range md.Get(k) {
 			if httpguts.ValidHeaderFieldValue(v) {
@@ -275,6 +284,11 @@ func (e *endpoint) dial(ctx context.Context, md metadata.MD) (*ws.Conn, error) {
 	})
 	if err != nil {
 		return nil, e.dialError(ctx, hctx, resp, err)
+	}
+	if e.a.notify != nil && resp != nil {
+		for _, n := range bridge.HeaderNotices(resp.Header) {
+			e.a.notify(e.r, n)
+		}
 	}
 	if len(e.opts.Subprotocols) > 0 && conn.Subprotocol() == "" {
 		_ = conn.Close(ws.StatusProtocolError, "no subprotocol selected")

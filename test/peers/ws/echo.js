@@ -29,7 +29,7 @@ start({
   },
   onConnection(ws, req, url) {
     if (url.pathname === '/headers') {
-      const h = { authorization: req.headers.authorization || '', 'x-trace': req.headers['x-trace'] || '', 'x-static': req.headers['x-static'] || '', protocol: ws.protocol, traceparent: req.headers.traceparent || '' };
+      const h = { authorization: req.headers.authorization || '', 'x-trace': req.headers['x-trace'] || '', 'x-static': req.headers['x-static'] || '', protocol: ws.protocol, traceparent: req.headers.traceparent || '', 'x-request-id': req.headers['x-request-id'] || '' };
       ws.send(JSON.stringify({ text: JSON.stringify(h) }));
     }
     const tag = url.searchParams.get('tag') || '-';
