@@ -90,14 +90,14 @@ func (p *Plan) decode(d *Decoder, start *Start, m protoreflect.Message) error {
 		m.Set(f.fd, v)
 	}
 	if p.text != nil {
-		path := d.Path()
+		leaf := d.leaf()
 		s, err := d.Text()
 		if err != nil {
 			return err
 		}
 		v, err := p.text.parseValue(s, func() protoreflect.Message { return m.NewField(p.text.fd).Message() })
 		if err != nil {
-			return errorf(ErrValue, path, "%v", err)
+			return errorf(ErrValue, d.childPath(leaf), "%v", err)
 		}
 		m.Set(p.text.fd, v)
 		return nil
@@ -221,13 +221,13 @@ func (f *field) decodeItem(d *Decoder, start *Start, m protoreflect.Message) err
 		if list != nil {
 			list.Append(list.NewElement())
 		}
-		path := d.Path()
+		leaf := d.leaf()
 		s, err := d.Text()
 		if err != nil {
 			return err
 		}
 		if strings.TrimSpace(s) != "" && !d.Lax {
-			return errorf(ErrValue, path, "a nil element has content")
+			return errorf(ErrValue, d.childPath(leaf), "a nil element has content")
 		}
 		return nil
 	}
@@ -275,14 +275,14 @@ func (f *field) decodeItem(d *Decoder, start *Start, m protoreflect.Message) err
 		set(protoreflect.ValueOfMessage(am))
 		return nil
 	}
-	path := d.Path()
+	leaf := d.leaf()
 	s, err := d.Text()
 	if err != nil {
 		return err
 	}
 	v, err := f.parseValue(s, newMsg)
 	if err != nil {
-		return errorf(ErrValue, path, "%v", err)
+		return errorf(ErrValue, d.childPath(leaf), "%v", err)
 	}
 	set(v)
 	return nil

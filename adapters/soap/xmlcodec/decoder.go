@@ -113,7 +113,14 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // NewDecoder returns a strict Decoder reading r within lim.
 func NewDecoder(r io.Reader, lim Limits) *Decoder {
 	lim = lim.withDefaults()
-	x := xml.NewDecoder(&limitReader{r: r, remaining: lim.MaxBytes})
+	var in io.Reader = &limitReader{r: r, remaining: lim.MaxBytes}
+	if br, ok := r.(*bytes.Reader); ok && int64(br.Len()) <= lim.MaxBytes {
+		// Already in memory and within the limit: read it directly, which
+		// also spares encoding/xml its bufio.Reader (bytes.Reader is a
+		// ByteReader).
+		in = br
+	}
+	x := xml.NewDecoder(in)
 	x.Strict = true
 	x.CharsetReader = charsetReader
 	return &Decoder{lim: lim, x: x}
@@ -127,6 +134,18 @@ func charsetReader(label string, in io.Reader) (io.Reader, error) {
 	}
 	return enc.NewDecoder().Reader(in), nil
 }
+
+// leaf returns the local name of the innermost open element, so a path can
+// be built after the element is read, and only when an error needs it.
+func (d *Decoder) leaf() string {
+	if len(d.frames) == 0 {
+		return ""
+	}
+	return d.frames[len(d.frames)-1].local
+}
+
+// childPath is Path of the parent plus leaf, for an element already read.
+func (d *Decoder) childPath(leaf string) string { return d.Path() + "/" + leaf }
 
 // Path returns the local names of the open elements, "/Envelope/Body/x";
 // deep paths keep their first 3 and last 8 names around "/...".
@@ -192,7 +211,9 @@ type token struct {
 	kind  tokKind
 	start *Start
 	text  []byte
-	// cdata or comment content is not returned; whitespace-only text is.
+	// text is the decoder's buffer, valid until the next token: copy what
+	// must outlive it. cdata or comment content is not returned;
+	// whitespace-only text is.
 }
 
 func (d *Decoder) fail(kind ErrorKind, format string, args ...any) *Error {
@@ -239,7 +260,7 @@ func (d *Decoder) next() (token, error) {
 				}
 				continue
 			}
-			return token{kind: tokText, text: bytes.Clone(t)}, nil
+			return token{kind: tokText, text: t}, nil
 		case xml.Directive:
 			return token{}, d.fail(ErrForbidden, "declarations (DOCTYPE, ENTITY) are not accepted")
 		case xml.Comment, xml.ProcInst:
@@ -257,12 +278,13 @@ func rawName(n xml.Name) string {
 
 // readError maps an error of the underlying decoder.
 func (d *Decoder) readError(err error) error {
+	if err == io.EOF && len(d.frames) == 0 && d.rootDone {
+		return io.EOF // the normal end, checked first: it allocates nothing
+	}
 	var se *xml.SyntaxError
 	switch {
 	case errors.Is(err, errInputTooLarge):
 		return d.fail(ErrTooLarge, "input longer than %d bytes", d.lim.MaxBytes)
-	case err == io.EOF && len(d.frames) == 0 && d.rootDone:
-		return io.EOF
 	case err == io.EOF:
 		return d.fail(ErrSyntax, "the document ends early")
 	case errors.As(err, &se):
@@ -392,7 +414,11 @@ func eofInside(d *Decoder, err error) error {
 // Text reads the character data of the innermost open element up to its end
 // tag. A child element fails with ErrUnknown unless Lax, which skips it.
 func (d *Decoder) Text() (string, error) {
+	// Most elements hold one text token: keep it as a string and only
+	// concatenate when comments or CDATA split the text.
+	var first string
 	var b []byte
+	parts := 0
 	for {
 		t, err := d.next()
 		if err != nil {
@@ -400,12 +426,24 @@ func (d *Decoder) Text() (string, error) {
 		}
 		switch t.kind {
 		case tokEnd:
-			return string(b), nil
+			if parts > 1 {
+				return string(b), nil
+			}
+			return first, nil
 		case tokText:
-			if len(b)+len(t.text) > d.lim.MaxTextBytes {
+			if len(first)+len(b)+len(t.text) > d.lim.MaxTextBytes {
 				return "", d.fail(ErrTextTooLarge, "text longer than %d bytes", d.lim.MaxTextBytes)
 			}
-			b = append(b, t.text...)
+			switch parts {
+			case 0:
+				first = string(t.text)
+			case 1:
+				b = append([]byte(first), t.text...)
+				first = ""
+			default:
+				b = append(b, t.text...)
+			}
+			parts++
 		case tokStart:
 			if !d.Lax {
 				return "", d.fail(ErrUnknown, "element %s where only text is allowed", t.start.Name.Local)
