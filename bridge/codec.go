@@ -23,8 +23,14 @@ var (
 	unmarshalOpts = proto.UnmarshalOptions{AllowPartial: true}
 )
 
-// Marshal encodes v, pooling large buffers as grpc-go's codec does.
+// Marshal encodes v, pooling large buffers as grpc-go's codec does. A
+// WireMessage that has not been decoded is sent as its bytes.
 func (protoCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if wm, ok := v.(*WireMessage); ok {
+		if b, ok := wm.Wire(); ok {
+			return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+		}
+	}
 	m := messageOf(v)
 	if m == nil {
 		return nil, fmt.Errorf("proto: cannot marshal %T, want proto.Message", v)
@@ -46,8 +52,12 @@ func (protoCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-// Unmarshal decodes data into v.
+// Unmarshal decodes data into v. A WireMessage keeps a copy of the bytes,
+// checked but not decoded.
 func (protoCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if wm, ok := v.(*WireMessage); ok {
+		return wm.receive(data.Materialize())
+	}
 	m := messageOf(v)
 	if m == nil {
 		return fmt.Errorf("proto: cannot unmarshal into %T, want proto.Message", v)

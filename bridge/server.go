@@ -206,7 +206,7 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 	md := br.route.Method
 	if md.IsStreamingClient() || md.IsStreamingServer() {
 		if !md.IsStreamingClient() {
-			req := dynamicpb.NewMessage(md.Input())
+			req := &WireMessage{md: md.Input()}
 			if err = ss.RecvMsg(req); err != nil {
 				return err
 			}
@@ -220,7 +220,7 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 		_ = ss.SetHeader(metadata.Pairs(requestIDKey, call.RequestID))
 		err = toStatusError(ctx, br.stream(ctx, call, &serverStream{ss: ss, in: md.Input(), out: md.Output()}))
 	} else {
-		req := dynamicpb.NewMessage(md.Input())
+		req := &WireMessage{md: md.Input()}
 		if err = ss.RecvMsg(req); err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *Server) unary(ctx context.Context, br *boundRoute, call *Call) (resp pr
 	if err != nil {
 		return nil, toStatusError(ctx, err)
 	}
-	if resp == nil || resp.ProtoReflect().Descriptor().FullName() != br.route.Method.Output().FullName() {
+	if resp == nil || messageName(resp) != br.route.Method.Output().FullName() {
 		return nil, Errorf(codes.Internal, "BAD_RESPONSE_TYPE", nil, "%s produced a response of the wrong type", br.route.Name())
 	}
 	return resp, nil

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/bridge"
 )
@@ -29,8 +30,11 @@ const (
 )
 
 // encodeBody renders the request body selected by the rule; nil when the
-// rule has none.
-func (e *endpoint) encodeBody(m protoreflect.Message) ([]byte, string, error) {
+// rule has none. pre is a JSON body the fast path already transcoded.
+func (e *endpoint) encodeBody(m protoreflect.Message, pre []byte) ([]byte, string, error) {
+	if pre != nil {
+		return pre, jsonContentType, nil
+	}
 	var src protoreflect.Message
 	switch {
 	case e.bodyAll:
@@ -102,6 +106,24 @@ func jsonField(m protoreflect.Message, fd protoreflect.FieldDescriptor) ([]byte,
 		return v, nil
 	}
 	return []byte("null"), nil
+}
+
+// decodeReply decodes a 2xx reply body into the route's output message: on
+// the fast path straight into its wire encoding (a bridge.WireMessage),
+// otherwise into a dynamic message. A body the transcoder refuses goes to
+// the dynamic path too, which accepts it or words the error as protojson
+// does.
+func (e *endpoint) decodeReply(contentType string, body []byte) (proto.Message, error) {
+	if f := e.fast; f != nil && f.reply != nil && len(body) > 0 && checkMediaType(contentType, false) == nil {
+		if wire, err := f.replyWire(body); err == nil {
+			return bridge.NewWireMessage(e.r.Method.Output(), wire), nil
+		}
+	}
+	out := dynamicpb.NewMessage(e.r.Method.Output())
+	if err := e.decode(contentType, body, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // decode fills out from a 2xx reply body.

@@ -216,6 +216,9 @@ type endpoint struct {
 	reqXML, respXML *xmlMessage
 	// stream maps the events of a server-streaming route; nil for unary.
 	stream *streamPlan
+	// fast transcodes JSON bodies from and to wire bytes; nil when the
+	// route's bodies go through dynamic messages (wire.go).
+	fast *fastPath
 }
 
 var _ bridge.Endpoint = (*endpoint)(nil)
@@ -264,6 +267,7 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if err := e.bindResponse(r.HTTP.GetResponseBody()); err != nil {
 		return nil, err
 	}
+	e.bindFast()
 	if md.IsStreamingServer() {
 		if err := e.bindStream(); err != nil {
 			return nil, err
@@ -401,9 +405,8 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	if err != nil {
 		return nil, err
 	}
-	out := dynamicpb.NewMessage(e.r.Method.Output())
 	_, span = e.a.tracer.Start(ctx, "rest.decode")
-	err = e.decode(resp.Header.Get("Content-Type"), body, out)
+	out, err := e.decodeReply(resp.Header.Get("Content-Type"), body)
 	span.End()
 	if err != nil {
 		return nil, e.badResponse(resp, body, err)
@@ -438,7 +441,7 @@ func (e *endpoint) requestMessage(c *bridge.Call) (protoreflect.Message, error) 
 // newRequest builds the HTTP request: URL from the path template and query
 // parameters, body, and headers.
 func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Request, error) {
-	m, err := e.requestMessage(c)
+	m, pre, err := e.requestParts(c)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +466,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 			u.RawQuery += q.Encode()
 		}
 	}
-	body, ctype, err := e.encodeBody(m)
+	body, ctype, err := e.encodeBody(m, pre)
 	if err != nil {
 		return nil, err
 	}

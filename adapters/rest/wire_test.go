@@ -1,0 +1,169 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protobridge/protobridge/bridge"
+)
+
+// recorder is an upstream that records requests and answers a set reply.
+type recorder struct {
+	mu    sync.Mutex
+	reqs  []recorded
+	ctype string
+	reply string
+}
+
+type recorded struct {
+	method, url, ctype string
+	body               []byte
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.reqs = append(r.reqs, recorded{req.Method, req.URL.String(), req.Header.Get("Content-Type"), body})
+	r.mu.Unlock()
+	w.Header().Set("Content-Type", r.ctype)
+	_, _ = io.WriteString(w, r.reply)
+}
+
+func (r *recorder) last() recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reqs[len(r.reqs)-1]
+}
+
+// jsonValue decodes a JSON document for comparisons (numbers by text).
+func jsonValue(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, b)
+	}
+	return v
+}
+
+// TestFastPathMatchesDynamic calls routes once with the request as wire
+// bytes (the fast path) and once as a dynamic message, and compares what
+// the upstream received and what came back.
+func TestFastPathMatchesDynamic(t *testing.T) {
+	rec := &recorder{ctype: "application/json"}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	book := `{"name":"shelves/s1/books/b1","title":"T \"q\" é","id":"9007199254740993","authors":["a","b"],"color":"RED",` +
+		`"price":1.5,"available":true,"cover":"AAEC","big":"18446744073709551615","pages":0,"inner":{"x":"y","n":"-5","deeper":{"n":"7"}},` +
+		`"chapters":[{"x":"c1"},{}],"rating":0.25,"cost":{"currency":"EUR","amount":"3"}}`
+	reply := `{"name":"n","id":"12","big":18446744073709551615,"color":2,"authors":["x"],"inner":{"n":3e2},"price":"NaN","cover":"AAE","unknown":{"a":[1]}}`
+	cases := []struct {
+		name   string
+		method string
+		rule   *annotations.HttpRule
+		req    string
+		reply  string
+	}{
+		{"body field", "CreateBook", post("/v1/{parent=shelves/*}/books", "book"),
+			`{"parent":"shelves/s1","book":` + book + `,"requestId":"r1","ids":["1","2"]}`, reply},
+		{"body field with a path field inside", "CreateBook", post("/v1/{book.name=shelves/*/books/*}", "book"),
+			`{"book":` + book + `,"requestId":"r1"}`, reply},
+		{"body star", "CreateBook", post("/v1/{parent=shelves/*}/books/{book.name=shelves/*/books/*}", "*"),
+			`{"parent":"shelves/s1","book":` + book + `,"requestId":"r1","ids":["1"]}`, reply},
+		{"body field absent", "CreateBook", post("/v1/{parent=shelves/*}/books", "book"), `{"parent":"shelves/s1"}`, `{}`},
+		{"response_body", "GetWrapper", &annotations.HttpRule{Pattern: &annotations.HttpRule_Get{Get: "/v1/{name}"}, ResponseBody: "book"},
+			`{"name":"b","labels":{"k":"v"},"since":"2024-01-01T00:00:00Z","wrapped":"5","colors":["RED",2]}`, reply},
+		{"repeated reply", "ListBooks", get("/v1/books"), `{"name":"x"}`, `{"books":[` + reply + `,{}],"nextPageToken":"p"}`},
+		{"empty reply", "DeleteBook", get("/v1/{name}"), `{"name":"x"}`, `{}`},
+	}
+	for _, tc := range cases {
+		for _, int64Mode := range []string{"string", "number"} {
+			t.Run(tc.name+"/"+int64Mode, func(t *testing.T) {
+				u := testUpstream(srv.URL)
+				u.MaxRequestBytes, u.MaxResponseBytes = 1<<20, 1<<20
+				u.JSONInt64 = int64Mode
+				r := newRoute(u, tc.method, tc.rule, "")
+				ep := bindRoute(t, r)
+				rec.reply = tc.reply
+				in := newMsg(t, r.Method.Input(), tc.req)
+				wire, err := proto.Marshal(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wm := bridge.NewWireMessage(r.Method.Input(), wire)
+				fastOut, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: wm})
+				if err != nil {
+					t.Fatalf("fast: %v", err)
+				}
+				// Routes without a body read the request for the path and
+				// query string only, from the dynamic message.
+				if _, ok := wm.Wire(); ok != (tc.rule.GetBody() != "") {
+					t.Errorf("request still wire bytes: %v", ok)
+				}
+				fastReq := rec.last()
+				slowOut, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: in})
+				if err != nil {
+					t.Fatalf("dynamic: %v", err)
+				}
+				slowReq := rec.last()
+				if fastReq.method != slowReq.method || fastReq.url != slowReq.url || fastReq.ctype != slowReq.ctype {
+					t.Errorf("requests differ:\nfast    %s %s %s\ndynamic %s %s %s", fastReq.method, fastReq.url, fastReq.ctype, slowReq.method, slowReq.url, slowReq.ctype)
+				}
+				if (fastReq.body == nil) != (slowReq.body == nil) || len(slowReq.body) > 0 && !reflect.DeepEqual(jsonValue(t, fastReq.body), jsonValue(t, slowReq.body)) {
+					t.Errorf("bodies differ:\nfast    %s\ndynamic %s", fastReq.body, slowReq.body)
+				}
+				if _, ok := fastOut.(*bridge.WireMessage); !ok {
+					t.Errorf("the fast path returned a %T", fastOut)
+				}
+				if !proto.Equal(fastOut, slowOut) {
+					t.Errorf("replies differ:\nfast    %s\ndynamic %s", toJSON(t, fastOut), toJSON(t, slowOut))
+				}
+			})
+		}
+	}
+}
+
+// TestFastPathErrors checks that replies the transcoder refuses fail (or
+// succeed) exactly as on the dynamic path, with protojson's wording.
+func TestFastPathErrors(t *testing.T) {
+	rec := &recorder{ctype: "application/json"}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	u := testUpstream(srv.URL)
+	r := newRoute(u, "GetBook", get("/v1/{name}"), "")
+	ep := bindRoute(t, r)
+	in := newMsg(t, r.Method.Input(), `{"name":"x"}`)
+	wire, _ := proto.Marshal(in)
+	for _, reply := range []string{`{"id":"x"}`, `{"name":"x`, `{"name":1}`, `[]`, `{"name":"a","name":"b"}`, `{"[google.api.http]":{}}`, `{"color":"NOPE"}`} {
+		rec.reply = reply
+		_, fastErr := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: bridge.NewWireMessage(r.Method.Input(), wire)})
+		want := dynamicpb.NewMessage(r.Method.Output())
+		wantErr := decodeWith(ep.(*endpoint), reply, want)
+		if (fastErr == nil) != (wantErr == nil) {
+			t.Fatalf("%s: fast path error %v, dynamic path error %v", reply, fastErr, wantErr)
+		}
+		if fastErr != nil {
+			if got, want := status.Convert(fastErr).Message(), status.Convert(ep.(*endpoint).badResponse(&http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}}, []byte(reply), wantErr)).Message(); got != want {
+				t.Errorf("%s:\nfast    %s\ndynamic %s", reply, got, want)
+			}
+		}
+	}
+}
+
+// decodeWith decodes a reply on the dynamic path.
+func decodeWith(e *endpoint, reply string, out *dynamicpb.Message) error {
+	return e.decode("application/json", []byte(reply), out)
+}
