@@ -1,13 +1,17 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // policies holds what a table's routes share: the authenticator, the state
@@ -85,9 +89,30 @@ func (p *policies) chain(r *Route, ep Endpoint, o options, tracer trace.Tracer) 
 			}
 		}
 	}
-	add(guard.middleware, p.limitMiddleware(rp, true), validate, cache, p.dedupMiddleware(rp), fallback, timeoutMiddleware)
+	// With tracing on, each policy that is set gets a span
+	// (protobridge.policy.<name>) around what it does and what it calls.
+	span := func(name string, m Middleware) Middleware {
+		if m == nil || o.tracer == nil {
+			return m
+		}
+		return func(next Handler) Handler {
+			h := m(next)
+			return func(ctx context.Context, c *Call) (proto.Message, error) {
+				ctx, sp := tracer.Start(ctx, "protobridge.policy."+name)
+				resp, err := h(ctx, c)
+				if err != nil {
+					sp.SetStatus(otelcodes.Error, status.Code(err).String())
+				}
+				sp.End()
+				return resp, err
+			}
+		}
+	}
+	add(guard.middleware, span("inbound_rate_limit", p.limitMiddleware(rp, true)), span("validate", validate), span("cache", cache),
+		span("dedup", p.dedupMiddleware(rp)), span("fallback", fallback), timeoutMiddleware)
 	add(o.middleware...)
-	add(retryMiddleware(rp), p.limitMiddleware(rp, false), p.breakerMiddleware(rp), traceSend, attemptMiddleware(o.metrics, tracer))
+	add(span("retry", retryMiddleware(rp)), span("rate_limit", p.limitMiddleware(rp, false)), span("circuit_breaker", p.breakerMiddleware(rp)),
+		traceSend, attemptMiddleware(o.metrics, tracer))
 	return Chain(ep.Unary, mws...), guard.stream(ep.Stream), nil
 }
 

@@ -60,7 +60,7 @@ func TestTracingSpansAndPropagation(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
 
-	cfg, err := ParseConfig(writeConfig(t, ""), []byte("descriptors:\n  import_paths: [testdata/proto]\n  protos: [shop/v1/shop.proto]\nauth: {open: true}\nupstreams:\n  shop:\n    kind: httpfake\n    base_url: "+up.URL+"\n"))
+	cfg, err := ParseConfig(writeConfig(t, ""), []byte("descriptors:\n  import_paths: [testdata/proto]\n  protos: [shop/v1/shop.proto]\nauth: {open: true}\nupstreams:\n  shop:\n    kind: httpfake\n    base_url: "+up.URL+"\n    policies:\n      retry: {attempts: 2}\n      circuit_breaker: {}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestTracingSpansAndPropagation(t *testing.T) {
 		}
 		names[s.Name()] = true
 	}
-	for _, want := range []string{"shop.v1.ShopService/GetItem", "protobridge.upstream", "HTTP GET"} {
+	for _, want := range []string{"shop.v1.ShopService/GetItem", "protobridge.policy.retry", "protobridge.policy.circuit_breaker", "protobridge.upstream", "HTTP GET"} {
 		if !names[want] {
 			t.Errorf("no %q span; got %v", want, names)
 		}
