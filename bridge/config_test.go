@@ -8,6 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bufbuild/protocompile"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 func TestConfigProblemsCarryFileAndLine(t *testing.T) {
@@ -204,5 +211,78 @@ func TestSecretsResolveWithoutLeaking(t *testing.T) {
 	p := writeConfig(t, okUpstreams+"    credentials:\n      basic: {username: u, password: {env: PB_TEST_UNSET}}\n")
 	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), p+":5: ") || !strings.Contains(err.Error(), "PB_TEST_UNSET is not set") {
 		t.Errorf("unset secret: %v", err)
+	}
+}
+
+// TestDescriptorSet serves the same service from a binary FileDescriptorSet
+// (as `buf build -o` writes, imports included) instead of .proto sources.
+func TestDescriptorSet(t *testing.T) {
+	comp := protocompile.Compiler{Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
+		&protocompile.SourceResolver{ImportPaths: []string{"testdata/proto"}},
+		protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
+			fd, err := protoregistry.GlobalFiles.FindFileByPath(p)
+			return protocompile.SearchResult{Desc: fd}, err
+		}),
+	})}
+	files, err := comp.Compile(context.Background(), "shop/v1/shop.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &descriptorpb.FileDescriptorSet{}
+	seen := map[string]bool{}
+	var add func(fd protoreflect.FileDescriptor)
+	add = func(fd protoreflect.FileDescriptor) {
+		if seen[fd.Path()] {
+			return
+		}
+		seen[fd.Path()] = true
+		for i := 0; i < fd.Imports().Len(); i++ {
+			add(fd.Imports().Get(i).FileDescriptor)
+		}
+		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
+	}
+	add(files[0])
+	b, err := proto.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "image.binpb"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfgPath, []byte("descriptors:\n  sets: [image.binpb]\n"+okUpstreams), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lastFake.Store(&fakeAdapter{})
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := Build(context.Background(), cfg, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	routes := tab.Routes()
+	if len(routes) != 3 || routes[0].Name() != "shop.v1.ShopService/GetItem" || routes[1].Timeout != 5*time.Second {
+		t.Fatalf("routes from the set: %v", routes)
+	}
+	if verb, path := HTTPMethodAndPath(routes[0].HTTP); verb != "GET" || path != "/items/{id}" {
+		t.Errorf("google.api.http lost in the set: %s %s", verb, path)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "bad.binpb"), []byte("not a descriptor set"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, []byte("descriptors:\n  sets: [bad.binpb]\n"+okUpstreams), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(context.Background(), cfg, discard()); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "bad.binpb")+": not a FileDescriptorSet") {
+		t.Errorf("bad set: %v", err)
 	}
 }
