@@ -360,8 +360,10 @@ type serverStream struct {
 	in, out protoreflect.MessageDescriptor
 }
 
+// Recv receives the caller's next message as a WireMessage: checked, kept
+// as its encoding, and decoded only if something looks inside it.
 func (st *serverStream) Recv() (proto.Message, error) {
-	m := dynamicpb.NewMessage(st.in)
+	m := &WireMessage{md: st.in}
 	if err := st.ss.RecvMsg(m); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
@@ -371,8 +373,10 @@ func (st *serverStream) Recv() (proto.Message, error) {
 	return m, nil
 }
 
+// Send sends one reply; a WireMessage that has not been decoded goes as its
+// encoding.
 func (st *serverStream) Send(m proto.Message) error {
-	if m.ProtoReflect().Descriptor().FullName() != st.out.FullName() {
+	if messageName(m) != st.out.FullName() {
 		return Errorf(codes.Internal, "BAD_RESPONSE_TYPE", nil, "stream produced a message of the wrong type")
 	}
 	return st.ss.SendMsg(m)

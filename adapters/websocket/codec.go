@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
+	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // frame is one data message read from a socket.
@@ -28,17 +30,41 @@ type frame struct {
 var errFrameType = errors.New("a text frame where binary frames are configured")
 
 // codec turns messages into frames and back by the route's encoding.
+//
+// Messages held as their wire encoding (bridge.WireMessage, as the server
+// receives caller messages) skip dynamic messages: JSON frames are
+// transcoded directly from and to the wire format (internal/wirejson), and
+// binary protobuf frames carry the bytes as they are. Whatever the
+// transcoder refuses takes the dynamic path, which decides and words the
+// error as before.
 type codec struct {
 	enc Encoding
+	// inType and outType are the input and output messages' types.
+	inType, outType protoreflect.MessageDescriptor
+	// rawIn and rawOut are set when protobuf frames of the input and output
+	// types pass as their bytes (EncodingProtobuf, no required fields).
+	rawIn, rawOut bool
 	// in and out map the input and output messages to XML documents
 	// (EncodingXML only).
 	in, out *xmlmap.Message
+	// inJSON and outJSON transcode the input and output messages between
+	// the wire format and JSON (EncodingJSON only); nil when a type takes
+	// the dynamic path.
+	inJSON, outJSON *wirejson.Codec
 }
 
-// newCodec prepares the codec of a method; XML mappings are checked here.
+// newCodec prepares the codec of a method; XML mappings are checked and
+// JSON transcoders compiled here.
 func newCodec(enc Encoding, md protoreflect.MethodDescriptor) (*codec, error) {
-	c := &codec{enc: enc}
-	if enc != EncodingXML {
+	c := &codec{enc: enc, inType: md.Input(), outType: md.Output()}
+	switch enc {
+	case EncodingProtobuf:
+		c.rawIn = partialOK(md.Input(), map[protoreflect.FullName]bool{})
+		c.rawOut = partialOK(md.Output(), map[protoreflect.FullName]bool{})
+		return c, nil
+	case EncodingXML:
+	default:
+		c.inJSON, c.outJSON = jsonCodec(md.Input()), jsonCodec(md.Output())
 		return c, nil
 	}
 	var err error
@@ -51,8 +77,25 @@ func newCodec(enc Encoding, md protoreflect.MethodDescriptor) (*codec, error) {
 	return c, nil
 }
 
+// jsonCodec compiles the transcoder of md; nil for the well-known types of
+// package google.protobuf as a whole message, and for types the transcoder
+// does not take, which stay on the dynamic path.
+func jsonCodec(md protoreflect.MessageDescriptor) *wirejson.Codec {
+	if md.FullName().Parent() == "google.protobuf" {
+		return nil
+	}
+	jc, err := wirejson.NewCodec(md)
+	if err != nil {
+		return nil
+	}
+	return jc
+}
+
 // encode renders one caller message as a frame.
 func (c *codec) encode(m proto.Message) (frame, error) {
+	if f, ok := c.encodeWire(m); ok {
+		return f, nil
+	}
 	switch c.enc {
 	case EncodingProtobuf:
 		b, err := proto.Marshal(m)
@@ -65,21 +108,76 @@ func (c *codec) encode(m proto.Message) (frame, error) {
 	return frame{ws.MessageText, b}, err
 }
 
+// encodeWire renders a caller message held as its wire encoding without
+// decoding it: the bytes themselves for protobuf, transcoded for JSON. ok
+// is false when the message takes the dynamic path.
+func (c *codec) encodeWire(m proto.Message) (frame, bool) {
+	wm, ok := m.(*bridge.WireMessage)
+	if !ok || wm.Descriptor() != c.inType {
+		return frame{}, false
+	}
+	wire, ok := wm.Wire()
+	if !ok {
+		return frame{}, false
+	}
+	switch {
+	case c.rawIn:
+		return frame{ws.MessageBinary, wire}, true
+	case c.inJSON != nil:
+		b, err := c.inJSON.AppendJSON(make([]byte, 0, len(wire)*2+16), wire, wirejson.EncodeOptions{})
+		return frame{ws.MessageText, b}, err == nil
+	}
+	return frame{}, false
+}
+
 // decode parses one frame into a new message of md, the output type. JSON
 // and XML are accepted in binary frames too (many peers send them so);
-// protobuf never in text frames.
+// protobuf never in text frames. JSON and protobuf frames that the
+// transcoder accepts become WireMessages.
 func (c *codec) decode(f frame, md protoreflect.MessageDescriptor) (proto.Message, error) {
+	if c.enc == EncodingProtobuf && f.typ != ws.MessageBinary {
+		return nil, errFrameType
+	}
+	if md == c.outType {
+		switch {
+		case c.rawOut && wirejson.Validate(f.data, md) == nil:
+			return bridge.NewWireMessage(md, f.data), nil
+		case c.outJSON != nil:
+			if wire, err := c.outJSON.AppendWire(make([]byte, 0, len(f.data)), f.data); err == nil {
+				return bridge.NewWireMessage(md, wire), nil
+			}
+		}
+	}
 	m := dynamicpb.NewMessage(md)
 	switch c.enc {
 	case EncodingProtobuf:
-		if f.typ != ws.MessageBinary {
-			return nil, errFrameType
-		}
 		return m, proto.Unmarshal(f.data, m)
 	case EncodingXML:
 		return m, xmlmap.Decode(f.data, m, c.out)
 	}
 	return m, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(f.data, m)
+}
+
+// partialOK reports whether no message reachable from md has required
+// fields, so that bytes that proto.Unmarshal accepts with AllowPartial (as
+// wirejson.Validate checks them) are what proto.Marshal and proto.Unmarshal
+// accept too.
+func partialOK(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[md.FullName()] {
+		return true
+	}
+	seen[md.FullName()] = true
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.Cardinality() == protoreflect.Required {
+			return false
+		}
+		if sub := fd.Message(); sub != nil && !partialOK(sub, seen) {
+			return false
+		}
+	}
+	return true
 }
 
 // quote returns the start of a frame for error details: at most max bytes,
