@@ -240,11 +240,14 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 const requestIDKey = "x-request-id"
 
 // newCall starts a call: caller metadata and a request id, echoed back in
-// the response header.
+// the response header — by the call's header for unary calls, by
+// handleStream for streams (whose call header is never sent).
 func (s *Server) newCall(ctx context.Context, r *Route) *Call {
 	md, _ := metadata.FromIncomingContext(ctx)
 	c := &Call{Route: r, Metadata: md, RequestID: validRequestID(md.Get(requestIDKey))}
-	c.SetHeader(requestIDKey, c.RequestID)
+	if !r.Method.IsStreamingClient() && !r.Method.IsStreamingServer() {
+		c.SetHeader(requestIDKey, c.RequestID)
+	}
 	return c
 }
 

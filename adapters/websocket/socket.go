@@ -9,10 +9,12 @@ import (
 	ws "github.com/coder/websocket"
 )
 
-// socket is one open WebSocket connection with the goroutines that serve
-// it: a reader that hands frames to a bounded channel, and a keepalive
-// pinger. Its context ends when the socket is torn down, independently of
-// any call, so that a call's end can close it with a proper code.
+// socket is one open WebSocket connection with what serves it: a reader
+// goroutine that hands frames to a bounded channel, and a keepalive timer
+// whose pings run in goroutines of their own only while they wait for a
+// pong, so that an idle socket costs one goroutine. Its context ends when
+// the socket is torn down, independently of any call, so that a call's end
+// can close it with a proper code.
 type socket struct {
 	conn   *ws.Conn
 	ctx    context.Context
@@ -25,8 +27,9 @@ type socket struct {
 	closed     sync.Once
 
 	// frames holds what the reader read ahead of the consumer; it is closed
-	// when reading ends, after readErr is set.
-	frames  chan frame
+	// when reading ends, after readErr is set. It holds pointers, which keep
+	// the buffer of an idle socket small.
+	frames  chan *frame
 	readErr error
 
 	// frameReads and frameWrites count data frames read from and written to the socket.
@@ -38,19 +41,30 @@ type socket struct {
 	stalls  atomic.Int64
 	// keepaliveFailed is set when a pong did not come in time.
 	keepaliveFailed atomic.Bool
+
+	// interval and timeout are the keepalive settings; pinger fires the
+	// next ping (nil when keepalive is off). keepMu guards pinger and
+	// stopped, which shutdown sets first, so that no ping starts after it
+	// and a ping cut by the close is not taken for a dead peer.
+	interval, timeout time.Duration
+	keepMu            sync.Mutex
+	pinger            *time.Timer
+	stopped           bool
 }
 
 // newSocket starts serving an open connection: a reader with a buffer of
 // size frames and, when interval is positive, a pinger.
 func newSocket(conn *ws.Conn, buffer int, interval, timeout time.Duration) *socket {
-	s := &socket{conn: conn, frames: make(chan frame, buffer)}
+	s := &socket{conn: conn, frames: make(chan *frame, buffer), interval: interval, timeout: timeout}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.writes, s.stopWrites = context.WithCancel(s.ctx)
+	// Not derived from s.ctx, which then has nothing registered on it.
+	s.writes, s.stopWrites = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.read()
 	if interval > 0 {
-		s.wg.Add(1)
-		go s.keepalive(interval, timeout)
+		s.keepMu.Lock()
+		s.pinger = time.AfterFunc(interval, s.keepalive)
+		s.keepMu.Unlock()
 	}
 	return s
 }
@@ -62,13 +76,16 @@ func (s *socket) read() {
 	defer s.wg.Done()
 	defer close(s.frames)
 	for {
-		typ, data, err := s.conn.Read(s.ctx)
+		// A read takes no context: shutdown ends it by closing the
+		// connection, and a context would cost every idle socket the
+		// registration the websocket package makes for each read.
+		typ, data, err := s.conn.Read(context.Background())
 		if err != nil {
 			s.readErr = err
 			return
 		}
 		s.frameReads.Add(1)
-		f := frame{typ, data}
+		f := &frame{typ, data}
 		select {
 		case s.frames <- f:
 			continue
@@ -87,37 +104,53 @@ func (s *socket) read() {
 	}
 }
 
-// keepalive pings every interval. A ping whose pong does not come within
-// timeout, while the reader was never stalled, marks the socket dead and
-// closes it.
-func (s *socket) keepalive(interval, timeout time.Duration) {
-	defer s.wg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if s.stalled.Load() {
-			continue
-		}
-		stalls := s.stalls.Load()
-		ctx, cancel := context.WithTimeout(s.ctx, timeout)
-		err := s.conn.Ping(ctx)
-		cancel()
-		switch {
-		case err == nil:
-		case s.ctx.Err() != nil:
-			return
-		case s.stalled.Load() || s.stalls.Load() != stalls:
-		default:
-			s.keepaliveFailed.Store(true)
-			_ = s.conn.CloseNow()
-			return
-		}
+// keepalive runs when the pinger fires: it pings, then sets the pinger for
+// the next ping an interval after this one started. A ping whose pong does
+// not come within timeout, while the reader was never stalled, marks the
+// socket dead and closes it. A stalled reader skips the ping. Shutdown
+// waits for a ping in progress.
+func (s *socket) keepalive() {
+	s.keepMu.Lock()
+	if s.stopped {
+		s.keepMu.Unlock()
+		return
 	}
+	s.wg.Add(1)
+	s.keepMu.Unlock()
+	defer s.wg.Done()
+	start := time.Now()
+	if !s.ping() {
+		return
+	}
+	s.keepMu.Lock()
+	if !s.stopped {
+		s.pinger.Reset(max(s.interval-time.Since(start), 0))
+	}
+	s.keepMu.Unlock()
+}
+
+// ping sends one ping unless the reader is stalled and waits for its pong;
+// false when keepalive is over (the socket ended or was found dead).
+func (s *socket) ping() bool {
+	if s.stalled.Load() {
+		return true
+	}
+	stalls := s.stalls.Load()
+	// Shutdown ends a ping in progress by closing the connection.
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	err := s.conn.Ping(ctx)
+	cancel()
+	switch {
+	case err == nil:
+	case s.ending():
+		return false
+	case s.stalled.Load() || s.stalls.Load() != stalls:
+	default:
+		s.keepaliveFailed.Store(true)
+		_ = s.conn.CloseNow()
+		return false
+	}
+	return true
 }
 
 // write sends one data frame. It blocks while the peer does not read
@@ -137,9 +170,22 @@ func (s *socket) write(f frame) error {
 // ones wait for it.
 func (s *socket) shutdown(code ws.StatusCode, reason string) {
 	s.closed.Do(func() {
+		s.keepMu.Lock()
+		s.stopped = true
+		if s.pinger != nil {
+			s.pinger.Stop()
+		}
+		s.keepMu.Unlock()
 		s.stopWrites()
 		_ = s.conn.Close(code, reason)
 		s.cancel()
 		s.wg.Wait()
 	})
+}
+
+// ending reports whether shutdown has begun.
+func (s *socket) ending() bool {
+	s.keepMu.Lock()
+	defer s.keepMu.Unlock()
+	return s.stopped
 }

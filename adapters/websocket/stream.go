@@ -208,9 +208,9 @@ func (e *endpoint) relayPumped(ctx context.Context, s *socket, out bridge.Stream
 				s.shutdown(ws.StatusNormalClosure, "")
 				return e.endOf(s, s.readErr), nil
 			}
-			m, err := e.codec.decode(f, e.r.Method.Output())
+			m, err := e.codec.decode(*f, e.r.Method.Output())
 			if err != nil {
-				return socketEnd{}, e.badFrame(s, f, err)
+				return socketEnd{}, e.badFrame(s, *f, err)
 			}
 			if err := out.Send(m); err != nil {
 				s.shutdown(ws.StatusGoingAway, "call ended")

@@ -94,7 +94,7 @@ func (a *adapter) sharedFor(ctx context.Context, e *endpoint) (*sharedConn, erro
 func (sc *sharedConn) dispatch() {
 	defer sc.wg.Done()
 	for f := range sc.s.frames {
-		id, ok := sc.corr.replyID(sc.codec, f, sc.out)
+		id, ok := sc.corr.replyID(sc.codec, *f, sc.out)
 		sc.mu.Lock()
 		ch := sc.pending[id]
 		delete(sc.pending, id)
@@ -103,7 +103,7 @@ func (sc *sharedConn) dispatch() {
 			sc.a.log.Debug("websocket reply matches no waiting call", "correlation_id", id)
 			continue
 		}
-		ch <- f // buffered, and removed from pending: never blocks
+		ch <- *f // buffered, and removed from pending: never blocks
 	}
 	sc.s.shutdown(ws.StatusNormalClosure, "")
 	sc.a.mu.Lock()

@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,12 +77,17 @@ func main() {
 	out := flag.String("out", "results", "directory of summary.txt")
 	n := flag.Int("streams", 10000, "concurrent idle streams")
 	peer := flag.Bool("peer", false, "run as the child: the upstream and the clients")
+	heapProfile := flag.String("heapprofile", "", "write a heap profile to this file once the streams are open")
 	flag.Parse()
 	var err error
 	if *peer {
 		err = runPeer()
 	} else {
-		err = run(*out, *n)
+		if *heapProfile != "" {
+			// Record every allocation, for exact figures per stream.
+			runtime.MemProfileRate = 1
+		}
+		err = run(*out, *n, *heapProfile)
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -100,7 +106,7 @@ func (l lines) expect(prefix string) (string, error) {
 	return "", fmt.Errorf("the peer ended before %q: %v", prefix, l.sc.Err())
 }
 
-func run(out string, n int) error {
+func run(out string, n int, heapProfile string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -174,6 +180,11 @@ func run(out string, n int) error {
 	}
 	took := time.Since(start)
 	after, gAfter := liveHeap()
+	if heapProfile != "" {
+		if err := writeHeapProfile(heapProfile); err != nil {
+			return err
+		}
+	}
 	heap := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n) / 1024
 	stack := float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n) / 1024
 	if _, err := fmt.Fprintln(stdin, "close"); err != nil {
@@ -194,6 +205,15 @@ func liveHeap() (runtime.MemStats, int) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	return ms, runtime.NumGoroutine()
+}
+
+// writeHeapProfile writes the live heap's profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
