@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -217,8 +218,9 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 			g.Inc()
 			defer g.Dec()
 		}
-		_ = ss.SetHeader(metadata.Pairs(requestIDKey, call.RequestID))
-		err = toStatusError(ctx, br.stream(ctx, call, &serverStream{ss: ss, in: md.Input(), out: md.Output()}))
+		st := &serverStream{ss: ss, in: md.Input(), out: md.Output(), requestID: call.RequestID}
+		err = toStatusError(ctx, br.stream(ctx, call, st))
+		st.setRequestID()
 	} else {
 		req := &WireMessage{md: md.Input()}
 		if err = ss.RecvMsg(req); err != nil {
@@ -361,6 +363,17 @@ func (s *Server) logCall(r *Route, c *Call, start time.Time, err error) {
 type serverStream struct {
 	ss      grpc.ServerStream
 	in, out protoreflect.MessageDescriptor
+	// requestID goes in the response header, set on ss (setRequestID) just
+	// before the first reply or header, or when the call ends: gRPC sends
+	// the header no sooner, and an idle stream then holds no header of its
+	// own.
+	requestID string
+	idSet     sync.Once
+}
+
+// setRequestID adds the request id to the response header, once.
+func (st *serverStream) setRequestID() {
+	st.idSet.Do(func() { _ = st.ss.SetHeader(metadata.Pairs(requestIDKey, st.requestID)) })
 }
 
 // Recv receives the caller's next message as a WireMessage: checked, kept
@@ -382,10 +395,15 @@ func (st *serverStream) Send(m proto.Message) error {
 	if messageName(m) != st.out.FullName() {
 		return Errorf(codes.Internal, "BAD_RESPONSE_TYPE", nil, "stream produced a message of the wrong type")
 	}
+	st.setRequestID()
 	return st.ss.SendMsg(m)
 }
 
-func (st *serverStream) SetHeader(md metadata.MD) error { return st.ss.SetHeader(md) }
+// SetHeader adds response header metadata after the request id.
+func (st *serverStream) SetHeader(md metadata.MD) error {
+	st.setRequestID()
+	return st.ss.SetHeader(md)
+}
 
 // bridgeService is protobridge.v1.BridgeService: calls by name with JSON.
 type bridgeService struct {

@@ -264,7 +264,7 @@ func (e *endpoint) meta(kv ...string) map[string]string {
 // Caller metadata named by forward_metadata goes along when md is given,
 // and the call's request id as X-Request-Id when rid is.
 func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Conn, error) {
-	hctx, cancel := context.WithTimeout(ctx, e.a.connect)
+	hctx, cancel := e.handshakeContext(ctx)
 	defer cancel()
 	h := e.a.headers.Clone()
 	if rid != "" {
@@ -297,6 +297,32 @@ func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Co
 	}
 	conn.SetReadLimit(e.opts.ReadLimit)
 	return conn, nil
+}
+
+// handshakeContext bounds a handshake by the connect timeout and ctx, like
+// context.WithTimeout(ctx, connect), but watches ctx from a goroutine that
+// ends with the handshake instead of registering on ctx: a registration
+// leaves a table behind on the call's context for as long as the call
+// (a long-lived stream) lasts.
+func (e *endpoint) handshakeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	base := context.WithoutCancel(ctx)
+	var hctx context.Context
+	var cancel context.CancelFunc
+	if d, ok := ctx.Deadline(); ok && d.Before(time.Now().Add(e.a.connect)) {
+		// ctx's deadline comes first: ctx ends the handshake, as it
+		// would end a context derived from it.
+		hctx, cancel = context.WithCancel(base)
+	} else {
+		hctx, cancel = context.WithTimeout(base, e.a.connect)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-hctx.Done():
+		}
+	}()
+	return hctx, cancel
 }
 
 // dialError maps a failed handshake: an HTTP refusal by its status (401 →
