@@ -166,5 +166,5 @@ func TestThroughBridge(t *testing.T) {
 	if c := status.Code(err); c != codes.Unavailable && c != codes.Canceled {
 		t.Fatalf("Chat after shutdown: %v", err)
 	}
-	echo.waitLine(t, "closed "+tag+" 1001")
+	wantClosed(t, echo, tag, 1001)
 }

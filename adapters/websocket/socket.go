@@ -23,8 +23,10 @@ type socket struct {
 	writes context.Context
 	// stopWrites ends writes.
 	stopWrites context.CancelFunc
-	wg         sync.WaitGroup
-	closed     sync.Once
+	// writing counts data frame writes in progress.
+	writing atomic.Int32
+	wg      sync.WaitGroup
+	closed  sync.Once
 
 	// frames holds what the reader read ahead of the consumer; it is closed
 	// when reading ends, after readErr is set. It holds pointers, which keep
@@ -156,7 +158,9 @@ func (s *socket) ping() bool {
 // write sends one data frame. It blocks while the peer does not read
 // (TCP flow control), which holds back whoever produces the frames.
 func (s *socket) write(f frame) error {
+	s.writing.Add(1)
 	err := s.conn.Write(s.writes, f.typ, f.data)
+	s.writing.Add(-1)
 	if err == nil {
 		s.frameWrites.Add(1)
 	}
@@ -166,8 +170,10 @@ func (s *socket) write(f frame) error {
 // shutdown closes the socket with code and reason and waits for its
 // goroutines. A data frame write still in progress (stuck on a peer that
 // does not read) is cut first, which closes the socket at once: the close
-// frame could not get through behind it. Only the first call closes; later
-// ones wait for it.
+// frame could not get through behind it. Without one, writes are ended only
+// after the close handshake: ending their context first could let the
+// websocket package drop the connection without a close frame. Only the
+// first call closes; later ones wait for it.
 func (s *socket) shutdown(code ws.StatusCode, reason string) {
 	s.closed.Do(func() {
 		s.keepMu.Lock()
@@ -176,8 +182,11 @@ func (s *socket) shutdown(code ws.StatusCode, reason string) {
 			s.pinger.Stop()
 		}
 		s.keepMu.Unlock()
-		s.stopWrites()
+		if s.writing.Load() > 0 {
+			s.stopWrites()
+		}
 		_ = s.conn.Close(code, reason)
+		s.stopWrites()
 		s.cancel()
 		s.wg.Wait()
 	})
