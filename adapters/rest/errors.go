@@ -2,20 +2,15 @@ package rest
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/bridge"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
@@ -39,43 +34,7 @@ func (e *endpoint) transportError(ctx context.Context, err error) error {
 	if cerr := e.ctxError(ctx); cerr != nil {
 		return cerr
 	}
-	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, describeNetError(err))
-}
-
-// describeNetError names the cause of a transport failure in words.
-func describeNetError(err error) string {
-	var (
-		dnsErr     *net.DNSError
-		certErr    *tls.CertificateVerificationError
-		unknownCA  x509.UnknownAuthorityError
-		hostErr    x509.HostnameError
-		recordErr  tls.RecordHeaderError
-		netErr     net.Error
-		urlErr     *url.Error
-		opErr      *net.OpError
-		errnoValue syscall.Errno
-	)
-	switch {
-	case errors.As(err, &dnsErr):
-		return "cannot resolve its host name"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return "connection reset"
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
-		return "its TLS certificate is not trusted"
-	case errors.As(err, &recordErr):
-		return "TLS handshake failed (is it serving plain HTTP?)"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return "connection timed out"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed before the reply"
-	case errors.As(err, &opErr) && errors.As(err, &errnoValue):
-		return opErr.Op + ": " + errnoValue.Error()
-	case errors.As(err, &urlErr):
-		return strings.TrimPrefix(urlErr.Err.Error(), "net/http: ")
-	}
-	return "request failed"
+	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, httpx.DescribeNetError(err))
 }
 
 // readBody reads a 2xx reply body, at most the upstream's response limit.
@@ -89,7 +48,7 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 		if cerr := e.ctxError(ctx); cerr != nil {
 			return nil, cerr
 		}
-		return nil, e.badResponse(resp, body, fmt.Errorf("reading the body failed: %s", describeNetError(err)))
+		return nil, e.badResponse(resp, body, fmt.Errorf("reading the body failed: %s", httpx.DescribeNetError(err)))
 	}
 	if int64(len(body)) > limit {
 		return nil, e.tooLarge(-1)

@@ -17,11 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -31,6 +29,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 	"github.com/protobridge/protobridge/bridge"
 )
@@ -127,39 +126,8 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 			a.basicUser, a.basicPassword = cr.Basic.Username, pw
 		}
 	}
-	connect := u.ConnectTimeout
-	if connect <= 0 {
-		connect = bridge.DefaultConnectTimeout
-	}
-	idle := u.MaxIdleConns
-	if idle <= 0 {
-		idle = bridge.DefaultMaxIdleConns
-	}
-	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	a.transport = &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          idle,
-		MaxIdleConnsPerHost:   idle,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   connect,
-		ExpectContinueTimeout: time.Second,
-	}
-	if u.TLS != nil {
-		tc, err := u.TLS.ClientConfig(baseDir)
-		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		a.transport.TLSClientConfig = tc
-	}
-	var rt http.RoundTripper = a.transport
-	if env.WrapTransport != nil {
-		rt = env.WrapTransport(rt)
-	}
-	a.client = &http.Client{
-		Transport:     rt,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	if a.client, a.transport, err = httpx.Client(u, env, true); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/bridge"
 )
 
@@ -256,7 +257,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 			return false, cerr
 		}
 		return mt == sseContentType && st.resumable(), bridge.Errorf(codes.Unavailable, "UPSTREAM_STREAM_DROPPED", e.meta(),
-			"upstream %s's stream broke off: %s", e.a.u.Name, describeNetError(dropped.err))
+			"upstream %s's stream broke off: %s", e.a.u.Name, httpx.DescribeNetError(dropped.err))
 	}
 	return false, err
 }
