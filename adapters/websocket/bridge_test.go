@@ -166,5 +166,5 @@ func TestThroughBridge(t *testing.T) {
 	if c := status.Code(err); c != codes.Unavailable && c != codes.Canceled {
 		t.Fatalf("Chat after shutdown: %v", err)
 	}
-	wantClosed(t, echo, tag, 1001)
+	echo.waitLine(t, "closed "+tag+" 1001")
 }

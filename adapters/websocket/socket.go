@@ -19,10 +19,6 @@ type socket struct {
 	conn   *ws.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
-	// writes bounds data frame writes; ending it cuts a write in progress.
-	writes context.Context
-	// stopWrites ends writes.
-	stopWrites context.CancelFunc
 	// writing counts data frame writes in progress.
 	writing atomic.Int32
 	wg      sync.WaitGroup
@@ -59,8 +55,6 @@ type socket struct {
 func newSocket(conn *ws.Conn, buffer int, interval, timeout time.Duration) *socket {
 	s := &socket{conn: conn, frames: make(chan *frame, buffer), interval: interval, timeout: timeout}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	// Not derived from s.ctx, which then has nothing registered on it.
-	s.writes, s.stopWrites = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.read()
 	if interval > 0 {
@@ -159,7 +153,10 @@ func (s *socket) ping() bool {
 // (TCP flow control), which holds back whoever produces the frames.
 func (s *socket) write(f frame) error {
 	s.writing.Add(1)
-	err := s.conn.Write(s.writes, f.typ, f.data)
+	// No context: the websocket package would tie the connection to it
+	// (a cancelled write context closes the connection, racing the close
+	// handshake). Shutdown cuts a stuck write by closing the connection.
+	err := s.conn.Write(context.Background(), f.typ, f.data)
 	s.writing.Add(-1)
 	if err == nil {
 		s.frameWrites.Add(1)
@@ -167,13 +164,17 @@ func (s *socket) write(f frame) error {
 	return err
 }
 
+// writeGrace is how long shutdown waits for a data frame write in progress
+// to finish before it takes the write for stuck (the peer does not read).
+const writeGrace = 200 * time.Millisecond
+
 // shutdown closes the socket with code and reason and waits for its
-// goroutines. A data frame write still in progress (stuck on a peer that
-// does not read) is cut first, which closes the socket at once: the close
-// frame could not get through behind it. Without one, writes are ended only
-// after the close handshake: ending their context first could let the
-// websocket package drop the connection without a close frame. Only the
-// first call closes; later ones wait for it.
+// goroutines. A data frame write still in progress gets writeGrace to
+// finish (one that just wrote its frame is only returning); a write still
+// stuck then (on a peer that does not read) means the close frame could not
+// get through behind it, so the connection is closed at once, without the
+// handshake, which also ends the write. Only the first call closes; later
+// ones wait for it.
 func (s *socket) shutdown(code ws.StatusCode, reason string) {
 	s.closed.Do(func() {
 		s.keepMu.Lock()
@@ -182,11 +183,15 @@ func (s *socket) shutdown(code ws.StatusCode, reason string) {
 			s.pinger.Stop()
 		}
 		s.keepMu.Unlock()
-		if s.writing.Load() > 0 {
-			s.stopWrites()
+		stuck := s.writing.Load() > 0
+		for deadline := time.Now().Add(writeGrace); stuck && time.Now().Before(deadline); stuck = s.writing.Load() > 0 {
+			time.Sleep(time.Millisecond)
 		}
-		_ = s.conn.Close(code, reason)
-		s.stopWrites()
+		if stuck {
+			_ = s.conn.CloseNow()
+		} else {
+			_ = s.conn.Close(code, reason)
+		}
 		s.cancel()
 		s.wg.Wait()
 	})

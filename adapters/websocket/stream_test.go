@@ -30,7 +30,7 @@ func TestBidiEchoCancel(t *testing.T) {
 	close(f.in) // half-close: the peer may still send
 	cancel()
 	wantStatus(t, <-done, codes.Canceled, "CANCELLED")
-	wantClosed(t, p, tag, 1001)
+	p.waitLine(t, "closed "+tag+" 1001")
 }
 
 // TestBinaryEcho relays binary protobuf frames both ways.
@@ -88,7 +88,7 @@ func TestClientStreamCollect(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	wantClosed(t, p, tag, 1000)
+	p.waitLine(t, "closed "+tag+" 1000")
 }
 
 // TestCloseCodes maps the peer's close codes to statuses with ErrorInfo.
