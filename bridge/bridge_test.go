@@ -101,6 +101,9 @@ func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error)
 
 func (e fakeEndpoint) Stream(ctx context.Context, c *Call, s Stream) error {
 	id := c.Request.ProtoReflect().Get(c.Route.Method.Input().Fields().ByName("id")).Int()
+	if id == 500 {
+		panic("adapter bug in a stream")
+	}
 	for i := int64(0); i < 3; i++ {
 		if err := s.Send(item(c.Route.Method, id+i)); err != nil {
 			return err

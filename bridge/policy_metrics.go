@@ -33,7 +33,7 @@ func policyMetricsOf(m *Metrics) *policyMetrics {
 	pm := &policyMetrics{
 		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "protobridge_circuit_breaker_state", Help: "Circuit breaker state by scope (upstream:NAME or route:METHOD): 0 closed, 1 half-open, 2 open.",
-		}, []string{"breaker"}),
+		}, []string{"scope"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "protobridge_fallbacks_total", Help: "Calls answered by a fallback, by method and kind (static, stale).",
 		}, []string{"method", "kind"}),

@@ -209,6 +209,7 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 		if !md.IsStreamingClient() {
 			req := &WireMessage{md: md.Input()}
 			if err = ss.RecvMsg(req); err != nil {
+				s.logCall(br.route, call, start, err)
 				return err
 			}
 			call.Request = req
@@ -219,11 +220,12 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 			defer g.Dec()
 		}
 		st := &serverStream{ss: ss, in: md.Input(), out: md.Output(), requestID: call.RequestID}
-		err = toStatusError(ctx, br.stream(ctx, call, st))
+		err = toStatusError(ctx, s.stream(ctx, br, call, st))
 		st.setRequestID()
 	} else {
 		req := &WireMessage{md: md.Input()}
 		if err = ss.RecvMsg(req); err != nil {
+			s.logCall(br.route, call, start, err)
 			return err
 		}
 		call.Request = req
@@ -308,6 +310,18 @@ func (b *byteCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context
 
 // HandleConn is part of stats.Handler.
 func (b *byteCounter) HandleConn(context.Context, stats.ConnStats) {}
+
+// stream runs a route's stream handler; a panic in it becomes INTERNAL and
+// a log line, as in unary calls, instead of taking the daemon down.
+func (s *Server) stream(ctx context.Context, br *boundRoute, call *Call, st *serverStream) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("adapter panic", "method", br.route.Name(), "panic", p)
+			err = Errorf(codes.Internal, "INTERNAL", nil, "internal error while serving %s", br.route.Name())
+		}
+	}()
+	return br.stream(ctx, call, st)
+}
 
 // unary runs a route's handler and checks what it returns.
 func (s *Server) unary(ctx context.Context, br *boundRoute, call *Call) (resp proto.Message, err error) {

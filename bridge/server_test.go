@@ -356,3 +356,33 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+func TestStreamPanicBecomesInternal(t *testing.T) {
+	ts := startServer(t, okUpstreams+openAuth)
+	md := ts.method("Watch")
+	for _, id := range []int64{500, 1} {
+		st, err := ts.conn.NewStream(context.Background(), &grpc.StreamDesc{ServerStreams: true}, "/shop.v1.ShopService/Watch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := dynamicpb.NewMessage(md.Input())
+		req.Set(md.Input().Fields().ByName("id"), protoreflect.ValueOfInt64(id))
+		if err := st.SendMsg(req); err != nil {
+			t.Fatal(err)
+		}
+		_ = st.CloseSend()
+		n := 0
+		for {
+			if err = st.RecvMsg(dynamicpb.NewMessage(md.Output())); err != nil {
+				break
+			}
+			n++
+		}
+		switch {
+		case id == 500 && (status.Code(err) != codes.Internal || n != 0):
+			t.Errorf("panicking stream: %d messages, %v", n, err)
+		case id == 1 && (!errors.Is(err, io.EOF) || n != 3):
+			t.Errorf("stream after the panic: %d messages, %v", n, err)
+		}
+	}
+}

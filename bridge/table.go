@@ -102,9 +102,11 @@ func Build(ctx context.Context, cfg *Config, logger *slog.Logger, opts ...Option
 				ps.add(u.Pos, "give secrets as {env: VAR} or {file: path}", "upstream %q %v", n, err)
 				continue
 			}
-			// Credentials outermost: a refresh-and-retry on 401 gets its own span.
+			// Credentials inside tracing: a span records the request as the
+			// adapter made it, so a key sent as a query parameter never
+			// reaches a span's url.full.
 			traced := wrap
-			wrap = func(rt http.RoundTripper) http.RoundTripper { return creds(traced(rt)) }
+			wrap = func(rt http.RoundTripper) http.RoundTripper { return traced(creds(rt)) }
 		}
 		a, err := f(u, &Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: wrap})
 		if err != nil {

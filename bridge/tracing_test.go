@@ -105,3 +105,51 @@ func TestTracingSpansAndPropagation(t *testing.T) {
 		}
 	}
 }
+
+// TestTracedQueryKeyStaysOutOfSpans sends an outbound API key as a query
+// parameter with tracing on: the upstream gets it, no span attribute holds it.
+func TestTracedQueryKeyStaysOutOfSpans(t *testing.T) {
+	const key = "query-key-s3cret"
+	t.Setenv("PB_TEST_QUERY_KEY", key)
+	var got []string
+	var mu sync.Mutex
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Query().Get("key"))
+		mu.Unlock()
+	}))
+	defer up.Close()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	cfg, err := ParseConfig(writeConfig(t, ""), []byte("descriptors:\n  import_paths: [testdata/proto]\n  protos: [shop/v1/shop.proto]\nauth: {open: true}\nupstreams:\n  shop:\n    kind: httpfake\n    base_url: "+up.URL+"\n    credentials:\n      api_key: {query: key, value: {env: PB_TEST_QUERY_KEY}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BaseDir = "."
+	tab, err := Build(context.Background(), cfg, discard(), WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	r := tab.Routes()[0]
+	if _, err := tab.lookup(r.FullMethod()).unary(context.Background(), &Call{Route: r, Request: dynamicpb.NewMessage(r.Method.Input())}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != key {
+		t.Fatalf("upstream saw key %q", got)
+	}
+	spans := rec.Ended()
+	if len(spans) == 0 {
+		t.Fatal("no spans recorded")
+	}
+	for _, s := range spans {
+		for _, a := range s.Attributes() {
+			if strings.Contains(a.Value.Emit(), key) {
+				t.Errorf("span %s attribute %s holds the key", s.Name(), a.Key)
+			}
+		}
+	}
+}

@@ -87,9 +87,6 @@ func (p *Plan) Descriptor() protoreflect.MessageDescriptor { return p.md }
 // root and namespace, or the message's name without namespace.
 func (p *Plan) Root() xml.Name { return p.root }
 
-// XSDType returns the message's xml_root.xsd_type (zero when unset).
-func (p *Plan) XSDType() xml.Name { return p.xsdType }
-
 // Select returns a plan for the same message mapping only the fields keep
 // accepts (SOAP header fields apart from body fields, for example).
 func (p *Plan) Select(keep func(protoreflect.FieldDescriptor) bool) *Plan {
