@@ -18,23 +18,14 @@ import (
 // ctxError maps a finished call context to DEADLINE_EXCEEDED or CANCELLED;
 // nil while the context is live.
 func (e *endpoint) ctxError(ctx context.Context) error {
-	switch ctx.Err() {
-	case context.DeadlineExceeded:
-		return bridge.Errorf(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", e.meta(), "deadline exceeded waiting for upstream %s", e.a.u.Name)
-	case context.Canceled:
-		return bridge.Errorf(codes.Canceled, "CANCELLED", e.meta(), "call cancelled while waiting for upstream %s", e.a.u.Name)
-	}
-	return nil
+	return httpx.ContextError(ctx, e.a.u.Name, e.meta())
 }
 
 // transportError maps a failed round trip: the context's end, or
 // UNAVAILABLE with reason UPSTREAM_UNAVAILABLE. The message never quotes
 // the URL, which may carry credentials or request data.
 func (e *endpoint) transportError(ctx context.Context, err error) error {
-	if cerr := e.ctxError(ctx); cerr != nil {
-		return cerr
-	}
-	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, httpx.DescribeNetError(err))
+	return httpx.TransportError(ctx, err, e.a.u.Name, e.meta())
 }
 
 // readBody reads a 2xx reply body, at most the upstream's response limit.

@@ -373,13 +373,7 @@ func describeDialError(err error) string {
 // ctxError maps a finished call context to DEADLINE_EXCEEDED or CANCELLED;
 // nil while the context is live.
 func (e *endpoint) ctxError(ctx context.Context) error {
-	switch ctx.Err() {
-	case context.DeadlineExceeded:
-		return bridge.Errorf(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", e.meta(), "deadline exceeded waiting for upstream %s", e.a.u.Name)
-	case context.Canceled:
-		return bridge.Errorf(codes.Canceled, "CANCELLED", e.meta(), "call cancelled while talking to upstream %s", e.a.u.Name)
-	}
-	return nil
+	return httpx.ContextError(ctx, e.a.u.Name, e.meta())
 }
 
 // codeForClose maps a peer's close code to a gRPC code: 1000 (and 1005,

@@ -3,6 +3,7 @@
 package httpx
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/protobridge/protobridge/bridge"
 )
@@ -103,4 +106,26 @@ func DescribeNetError(err error) string {
 		return strings.TrimPrefix(urlErr.Err.Error(), "net/http: ")
 	}
 	return "request failed"
+}
+
+// ContextError maps a finished call context to DEADLINE_EXCEEDED or
+// CANCELLED for upstream, with meta as ErrorInfo metadata; nil while the
+// context is live.
+func ContextError(ctx context.Context, upstream string, meta map[string]string) error {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return bridge.Errorf(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", meta, "deadline exceeded waiting for upstream %s", upstream)
+	case context.Canceled:
+		return bridge.Errorf(codes.Canceled, "CANCELLED", meta, "call cancelled while waiting for upstream %s", upstream)
+	}
+	return nil
+}
+
+// TransportError maps a failed round trip: the context's end, or
+// UNAVAILABLE with reason UPSTREAM_UNAVAILABLE naming the cause in words.
+func TransportError(ctx context.Context, err error, upstream string, meta map[string]string) error {
+	if cerr := ContextError(ctx, upstream, meta); cerr != nil {
+		return cerr
+	}
+	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", meta, "upstream %s is unavailable: %s", upstream, DescribeNetError(err))
 }

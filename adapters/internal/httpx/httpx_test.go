@@ -7,7 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"syscall"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/protobridge/protobridge/bridge"
 )
@@ -77,5 +82,26 @@ func TestDescribeNetError(t *testing.T) {
 	}
 	if got := DescribeNetError(&net.DNSError{Err: "no such host", Name: "h"}); got != "cannot resolve its host name" {
 		t.Errorf("dns: %q", got)
+	}
+}
+
+func TestContextAndTransportErrors(t *testing.T) {
+	live := context.Background()
+	if err := ContextError(live, "up", nil); err != nil {
+		t.Fatalf("live context: %v", err)
+	}
+	cancelled, cancel := context.WithCancel(live)
+	cancel()
+	if got := status.Code(TransportError(cancelled, errors.New("x"), "up", nil)); got != codes.Canceled {
+		t.Errorf("cancelled: %v", got)
+	}
+	expired, cancel2 := context.WithTimeout(live, -1)
+	defer cancel2()
+	if got := status.Code(ContextError(expired, "up", nil)); got != codes.DeadlineExceeded {
+		t.Errorf("expired: %v", got)
+	}
+	err := TransportError(live, syscall.ECONNREFUSED, "up", map[string]string{"upstream": "up"})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "upstream up is unavailable: connection refused") {
+		t.Errorf("refused: %v", err)
 	}
 }
