@@ -21,7 +21,7 @@ const (
 
 // calculator is the demo's SOAP upstream: the operations of the corpus
 // calculator WSDL (calculator-soap11and12.wsdl, whose generated .proto is
-// proto/calculator/v1, a copy of examples/soap/calculator/v1), answered over
+// examples/soap/calculator/v1, embedded there), answered over
 // SOAP 1.1 (text/xml) and SOAP 1.2 (application/soap+xml) at one address.
 // Dividing by zero, or a result out of int range, is a Client (1.1) or
 // Sender (1.2) fault.

@@ -1,30 +1,12 @@
 package demo
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 )
-
-// TestCalculatorProtoIsTheGenerated keeps proto/calculator/v1 a copy of
-// what `protobridge gen wsdl` made of the calculator WSDL.
-func TestCalculatorProtoIsTheGenerated(t *testing.T) {
-	demoCopy, err := files.ReadFile("proto/calculator/v1/calculator.proto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	generated, err := os.ReadFile("../soap/calculator/v1/calculator.proto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(demoCopy, generated) {
-		t.Fatal("proto/calculator/v1/calculator.proto differs from examples/soap/calculator/v1/calculator.proto: copy it again")
-	}
-}
 
 // TestCalculatorSOAP calls the calculator in both SOAP versions: results,
 // and the faults of each version.

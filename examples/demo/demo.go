@@ -25,6 +25,8 @@ import (
 	"sync"
 	"text/template"
 	"time"
+
+	calculatorv1 "github.com/protobridge/protobridge/examples/soap/calculator/v1"
 )
 
 //go:embed proto demo.yaml.tmpl
@@ -143,6 +145,13 @@ func Start(listen string) (d *Demo, err error) {
 		}
 		return os.WriteFile(dst, data, 0o644)
 	}); err != nil {
+		return d, err
+	}
+	calc := filepath.Join(d.dir, "proto", "calculator", "v1", "calculator.proto")
+	if err := os.MkdirAll(filepath.Dir(calc), 0o755); err != nil {
+		return d, err
+	}
+	if err := os.WriteFile(calc, calculatorv1.Proto, 0o644); err != nil {
 		return d, err
 	}
 	tmpl, err := template.ParseFS(files, "demo.yaml.tmpl")
