@@ -108,11 +108,18 @@ func (p *policies) chain(r *Route, ep Endpoint, o options, tracer trace.Tracer) 
 			}
 		}
 	}
+	retry, dedup := retryMiddleware(rp), p.dedupMiddleware(rp)
+	// Watching whether a request left (an httptrace per attempt) only
+	// matters to retries and idempotency records; other routes skip it.
+	var sent Middleware
+	if retry != nil || dedup != nil {
+		sent = traceSend
+	}
 	add(guard.middleware, span("inbound_rate_limit", p.limitMiddleware(rp, true)), span("validate", validate), span("cache", cache),
-		span("dedup", p.dedupMiddleware(rp)), span("fallback", fallback), timeoutMiddleware)
+		span("dedup", dedup), span("fallback", fallback), timeoutMiddleware)
 	add(o.middleware...)
-	add(span("retry", retryMiddleware(rp)), span("rate_limit", p.limitMiddleware(rp, false)), span("circuit_breaker", p.breakerMiddleware(rp)),
-		traceSend, attemptMiddleware(o.metrics, tracer))
+	add(span("retry", retry), span("rate_limit", p.limitMiddleware(rp, false)), span("circuit_breaker", p.breakerMiddleware(rp)),
+		sent, attemptMiddleware(o.metrics, tracer))
 	return Chain(ep.Unary, mws...), guard.stream(ep.Stream), nil
 }
 
