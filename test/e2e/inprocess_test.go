@@ -19,13 +19,15 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
 // petstoreConfig writes a config serving the example petstore proto from
 // baseURL, on a free port.
 func petstoreConfig(t *testing.T, baseURL string) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "protobridge.yaml", fmt.Sprintf(`server:
+	return proc.WriteFile(t, t.TempDir(), "protobridge.yaml", fmt.Sprintf(`server:
   listen: 127.0.0.1:0
   shutdown_grace: 1m
 descriptors:
@@ -338,13 +340,13 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-callCtx(t).Done():
 		t.Fatal("the call never reached the upstream")
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for {
 		h, err := watch.Recv()
 		if err != nil {
-			t.Fatalf("health watch ended before NOT_SERVING: %v\n%s", err, d.out)
+			t.Fatalf("health watch ended before NOT_SERVING: %v\n%s", err, d.Out)
 		}
 		if h.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
 			break

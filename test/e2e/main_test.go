@@ -5,15 +5,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,6 +28,8 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 
 	_ "github.com/protobridge/protobridge/gen/protobridge/v1"
+
+	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
 var (
@@ -121,136 +120,9 @@ func need(t *testing.T, path, how string) {
 	}
 }
 
-// writeFile writes a file under dir and returns its path.
-func writeFile(t *testing.T, dir, name, text string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// logBuffer collects a process's output lines and lets tests wait for one.
-type logBuffer struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	lines  []string
-	closed bool
-}
-
-func newLogBuffer() *logBuffer {
-	b := &logBuffer{}
-	b.cond = sync.NewCond(&b.mu)
-	return b
-}
-
-func (b *logBuffer) add(line string) {
-	b.mu.Lock()
-	b.lines = append(b.lines, line)
-	b.mu.Unlock()
-	b.cond.Broadcast()
-}
-
-func (b *logBuffer) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.cond.Broadcast()
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Join(b.lines, "\n")
-}
-
-// wait returns the first line matching re, waiting for it; false once the
-// output ended without one.
-func (b *logBuffer) wait(re *regexp.Regexp) ([]string, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := 0; ; b.cond.Wait() {
-		for ; i < len(b.lines); i++ {
-			if m := re.FindStringSubmatch(b.lines[i]); m != nil {
-				return m, true
-			}
-		}
-		if b.closed {
-			return nil, false
-		}
-	}
-}
-
-// process is a child process whose output is collected.
-type process struct {
-	cmd  *exec.Cmd
-	out  *logBuffer
-	done chan struct{}
-	err  error // cmd.Wait's result, set before done closes
-}
-
-// startProcess starts a process in its own process group, collecting its
-// stdout and stderr. t.Cleanup kills the group if it is still running.
-func startProcess(t *testing.T, name string, args ...string) *process {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
-		t.Fatal(err)
-	}
-	pw.Close()
-	p := &process{cmd: cmd, out: newLogBuffer(), done: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.out.add(sc.Text())
-		}
-		pr.Close()
-		p.err = cmd.Wait()
-		p.out.close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	return p
-}
-
-// signalAndWait sends sig to the process and waits for it to exit,
-// returning its exit code.
-func (p *process) signalAndWait(t *testing.T, sig syscall.Signal) int {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(lifetime):
-		t.Fatalf("%s did not exit after %v; output:\n%s", p.cmd.Path, sig, p.out)
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
 // daemon is a running `protobridge serve`.
 type daemon struct {
-	*process
+	*proc.Process
 	addr string
 	conn *grpc.ClientConn
 	stop sync.Once
@@ -263,10 +135,10 @@ var servingRE = regexp.MustCompile(`msg=serving address=(\S+)`)
 // t.Cleanup stops it with SIGTERM and asserts a clean exit.
 func startDaemon(t *testing.T, config string) *daemon {
 	t.Helper()
-	d := &daemon{process: startProcess(t, binary, "serve", "--config", config)}
-	m, ok := d.out.wait(servingRE)
+	d := &daemon{Process: proc.Start(t, "", nil, binary, "serve", "--config", config)}
+	m, ok := d.Out.Wait(servingRE)
 	if !ok {
-		t.Fatalf("daemon exited before serving: %v\n%s", d.err, d.out)
+		t.Fatalf("daemon exited before serving: %v\n%s", d.Err(), d.Out)
 	}
 	d.addr = m[1]
 	conn, err := grpc.NewClient(d.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -284,7 +156,7 @@ func startDaemon(t *testing.T, config string) *daemon {
 	defer cancel()
 	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Fatalf("health: %v, %v\n%s", resp.GetStatus(), err, d.out)
+		t.Fatalf("health: %v, %v\n%s", resp.GetStatus(), err, d.Out)
 	}
 	return d
 }
@@ -293,8 +165,8 @@ func startDaemon(t *testing.T, config string) *daemon {
 func (d *daemon) shutdown(t *testing.T) {
 	t.Helper()
 	d.stop.Do(func() {
-		if code := d.signalAndWait(t, syscall.SIGTERM); code != 0 {
-			t.Errorf("daemon exited with %d after SIGTERM, want 0; output:\n%s", code, d.out)
+		if code := d.SignalAndWait(t, syscall.SIGTERM, lifetime); code != 0 {
+			t.Errorf("daemon exited with %d after SIGTERM, want 0; output:\n%s", code, d.Out)
 		}
 	})
 }

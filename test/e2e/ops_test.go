@@ -49,9 +49,9 @@ func TestStatusPageInChromium(t *testing.T) {
 	need(t, chromium, "run `make test` (it installs Debian's chromium) or apt-get install chromium")
 	up := newFakePetstore(t)
 	d := startDaemon(t, opsConfig(t, filepath.Join(t.TempDir(), "c.yaml"), up.URL, ""))
-	m, ok := d.out.wait(adminRE)
+	m, ok := d.Out.Wait(adminRE)
 	if !ok {
-		t.Fatalf("no admin address in the log:\n%s", d.out)
+		t.Fatalf("no admin address in the log:\n%s", d.Out)
 	}
 	admin := "http://" + m[1]
 	for i := 0; i < 3; i++ {
@@ -120,9 +120,9 @@ func TestReloadBySignal(t *testing.T) {
 	up := newFakePetstore(t)
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	d := startDaemon(t, opsConfig(t, path, up.URL, ""))
-	m, ok := d.out.wait(adminRE)
+	m, ok := d.Out.Wait(adminRE)
 	if !ok {
-		t.Fatalf("no admin address in the log:\n%s", d.out)
+		t.Fatalf("no admin address in the log:\n%s", d.Out)
 	}
 	admin := "http://" + m[1]
 	if _, err := call(callCtx(t), t, d.conn, "GetPetById", `{"pet_id":"10"}`); err != nil {
@@ -131,22 +131,22 @@ func TestReloadBySignal(t *testing.T) {
 
 	// Override GetPetById's binding to a path the fake answers with 404.
 	opsConfig(t, path, up.URL, "routes:\n  - method: petstore.v1.PetService/GetPetById\n    http: {get: \"/nowhere/{pet_id}\"}\n")
-	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d.out.wait(regexp.MustCompile(`msg=reloaded`)); !ok {
-		t.Fatalf("no reload logged:\n%s", d.out)
+	if _, ok := d.Out.Wait(regexp.MustCompile(`msg=reloaded`)); !ok {
+		t.Fatalf("no reload logged:\n%s", d.Out)
 	}
 	_, err := call(callCtx(t), t, d.conn, "GetPetById", `{"pet_id":"10"}`)
 	wantStatus(t, err, codes.NotFound)
 
 	// A broken config is rejected; the reloaded one keeps serving.
 	opsConfig(t, path, up.URL, "    colour: red\n")
-	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d.out.wait(regexp.MustCompile(`msg="reload rejected; the previous config keeps serving".*unknown key \\"colour\\"`)); !ok {
-		t.Fatalf("no rejected reload logged:\n%s", d.out)
+	if _, ok := d.Out.Wait(regexp.MustCompile(`msg="reload rejected; the previous config keeps serving".*unknown key \\"colour\\"`)); !ok {
+		t.Fatalf("no rejected reload logged:\n%s", d.Out)
 	}
 	_, err = call(callCtx(t), t, d.conn, "GetPetById", `{"pet_id":"10"}`)
 	wantStatus(t, err, codes.NotFound)

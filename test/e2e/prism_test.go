@@ -12,6 +12,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
 // prismDoggie is the Petstore spec's Pet example, which Prism answers with.
@@ -37,10 +39,10 @@ func startPrism(t *testing.T) string {
 	if err := lis.Close(); err != nil {
 		t.Fatal(err)
 	}
-	p := startProcess(t, prism, "mock", "-h", "127.0.0.1", "-p", port, spec)
-	m, ok := p.out.wait(prismListeningRE)
+	p := proc.Start(t, "", nil, prism, "mock", "-h", "127.0.0.1", "-p", port, spec)
+	m, ok := p.Out.Wait(prismListeningRE)
 	if !ok {
-		t.Fatalf("prism exited before listening: %v\n%s", p.err, p.out)
+		t.Fatalf("prism exited before listening: %v\n%s", p.Err(), p.Out)
 	}
 	// It answers: the spec's example pet, given the api_key credential.
 	req, err := http.NewRequestWithContext(callCtx(t), http.MethodGet, m[1]+"/pet/10", nil)
@@ -50,7 +52,7 @@ func startPrism(t *testing.T) string {
 	req.Header.Set("api_key", "probe")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("prism does not answer: %v\n%s", err, p.out)
+		t.Fatalf("prism does not answer: %v\n%s", err, p.Out)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -80,7 +82,7 @@ func exampleConfig(t *testing.T, baseURL string) string {
 		}
 		text = strings.Replace(text, r[0], r[1], 1)
 	}
-	return writeFile(t, t.TempDir(), "petstore.yaml", text)
+	return proc.WriteFile(t, t.TempDir(), "petstore.yaml", text)
 }
 
 // TestPrism serves the example Petstore config against Prism mocking the

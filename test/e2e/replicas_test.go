@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
 // startRedis runs a throwaway redis-server (no persistence) on a free
@@ -31,7 +33,7 @@ func startRedis(t *testing.T) string {
 	}
 	port := lis.Addr().(*net.TCPAddr).Port
 	_ = lis.Close()
-	p := startProcess(t, bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	p := proc.Start(t, "", nil, bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(lifetime)
 	for {
@@ -41,7 +43,7 @@ func startRedis(t *testing.T) string {
 			return addr
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not listen: %v\n%s", err, p.out)
+			t.Fatalf("redis-server did not listen: %v\n%s", err, p.Out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -54,7 +56,7 @@ func TestReplicasShareState(t *testing.T) {
 	redisAddr := startRedis(t)
 	up := newFakePetstore(t)
 	config := func(name string) string {
-		return writeFile(t, t.TempDir(), name+".yaml", fmt.Sprintf(`server:
+		return proc.WriteFile(t, t.TempDir(), name+".yaml", fmt.Sprintf(`server:
   listen: 127.0.0.1:0
 descriptors:
   import_paths: [%q]

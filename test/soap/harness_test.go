@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
 // generated is the output of `protobridge gen wsdl` for one WSDL.
@@ -125,7 +126,7 @@ func soapOption(t *testing.T, md protoreflect.MethodDescriptor) *pbv1.SoapOperat
 
 // daemon is a running `protobridge serve`.
 type daemon struct {
-	*process
+	*proc.Process
 	addr string
 	conn *grpc.ClientConn
 	stop sync.Once
@@ -140,7 +141,7 @@ var servingRE = regexp.MustCompile(`msg=serving address=(\S+)`)
 // clean exit.
 func serve(t *testing.T, g *generated, baseURL, extra string) *daemon {
 	t.Helper()
-	config := writeFile(t, t.TempDir(), "protobridge.yaml", fmt.Sprintf(`server:
+	config := proc.WriteFile(t, t.TempDir(), "protobridge.yaml", fmt.Sprintf(`server:
   listen: 127.0.0.1:0
 descriptors:
   import_paths: [%q]
@@ -152,10 +153,10 @@ upstreams:
     kind: soap
     base_url: %s
 %s`, g.importPath, g.protoPath, baseURL, extra))
-	d := &daemon{process: startProcess(t, root, nil, binary, "serve", "--config", config)}
-	m, ok := d.out.wait(servingRE)
+	d := &daemon{Process: proc.Start(t, root, nil, binary, "serve", "--config", config)}
+	m, ok := d.Out.Wait(servingRE)
 	if !ok {
-		t.Fatalf("daemon exited before serving: %v\n%s", d.err, d.out)
+		t.Fatalf("daemon exited before serving: %v\n%s", d.Err(), d.Out)
 	}
 	d.addr = m[1]
 	conn, err := grpc.NewClient(d.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -171,7 +172,7 @@ upstreams:
 	})
 	resp, err := healthpb.NewHealthClient(conn).Check(callCtx(t), &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Fatalf("health: %v, %v\n%s", resp.GetStatus(), err, d.out)
+		t.Fatalf("health: %v, %v\n%s", resp.GetStatus(), err, d.Out)
 	}
 	return d
 }
@@ -180,8 +181,8 @@ upstreams:
 func (d *daemon) shutdown(t *testing.T) {
 	t.Helper()
 	d.stop.Do(func() {
-		if code := d.signalAndWait(t, syscall.SIGTERM); code != 0 {
-			t.Errorf("daemon exited with %d after SIGTERM, want 0; output:\n%s", code, d.out)
+		if code := d.SignalAndWait(t, syscall.SIGTERM, lifetime); code != 0 {
+			t.Errorf("daemon exited with %d after SIGTERM, want 0; output:\n%s", code, d.Out)
 		}
 	})
 }
@@ -212,7 +213,7 @@ func (d *daemon) mustCall(t *testing.T, g *generated, name, req, want string) *d
 	t.Helper()
 	resp, err := d.call(t, g, name, req)
 	if err != nil {
-		t.Fatalf("%s(%s): %v\ndaemon output:\n%s", name, req, err, d.out)
+		t.Fatalf("%s(%s): %v\ndaemon output:\n%s", name, req, err, d.Out)
 	}
 	wantMessage(t, resp, want)
 	return resp

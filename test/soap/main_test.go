@@ -14,17 +14,13 @@
 package soap
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,164 +98,11 @@ func need(t *testing.T, path, how string) {
 	}
 }
 
-// writeFile writes a file under dir and returns its path.
-func writeFile(t *testing.T, dir, name, text string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // callCtx is a context for one call, bounded by lifetime.
 func callCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), lifetime)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// logBuffer collects a process's output lines and lets tests wait for one.
-type logBuffer struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	lines  []string
-	closed bool
-}
-
-func newLogBuffer() *logBuffer {
-	b := &logBuffer{}
-	b.cond = sync.NewCond(&b.mu)
-	return b
-}
-
-func (b *logBuffer) add(line string) {
-	b.mu.Lock()
-	b.lines = append(b.lines, line)
-	b.mu.Unlock()
-	b.cond.Broadcast()
-}
-
-func (b *logBuffer) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.cond.Broadcast()
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Join(b.lines, "\n")
-}
-
-// len is the number of lines so far.
-func (b *logBuffer) len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.lines)
-}
-
-// waitFrom returns the first line at index from or later matching re and
-// the index after it, waiting for it; false once the output ended without
-// one.
-func (b *logBuffer) waitFrom(from int, re *regexp.Regexp) ([]string, int, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := from; ; b.cond.Wait() {
-		for ; i < len(b.lines); i++ {
-			if m := re.FindStringSubmatch(b.lines[i]); m != nil {
-				return m, i + 1, true
-			}
-		}
-		if b.closed {
-			return nil, i, false
-		}
-	}
-}
-
-// wait returns the first line matching re, waiting for it.
-func (b *logBuffer) wait(re *regexp.Regexp) ([]string, bool) {
-	m, _, ok := b.waitFrom(0, re)
-	return m, ok
-}
-
-// process is a child process whose output is collected.
-type process struct {
-	cmd   *exec.Cmd
-	out   *logBuffer
-	stdin *os.File // the write end of its stdin; closing it stops the node peers
-	done  chan struct{}
-	err   error // cmd.Wait's result, set before done closes
-}
-
-// startProcess starts a process in its own process group with env added
-// to the environment, collecting its stdout and stderr. Its stdin stays open
-// until the test ends. t.Cleanup closes stdin and kills the group if the
-// process is still running.
-func startProcess(t *testing.T, dir string, env []string, name string, args ...string) *process {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ir, iw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr, cmd.Stdin = pw, pw, ir
-	if err := cmd.Start(); err != nil {
-		for _, f := range []*os.File{pr, pw, ir, iw} {
-			f.Close()
-		}
-		t.Fatal(err)
-	}
-	pw.Close()
-	ir.Close()
-	p := &process{cmd: cmd, out: newLogBuffer(), stdin: iw, done: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 8<<20)
-		for sc.Scan() {
-			p.out.add(sc.Text())
-		}
-		pr.Close()
-		p.err = cmd.Wait()
-		p.out.close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		iw.Close()
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	return p
-}
-
-// signalAndWait sends sig to the process and waits for it to exit,
-// returning its exit code.
-func (p *process) signalAndWait(t *testing.T, sig syscall.Signal) int {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(lifetime):
-		t.Fatalf("%s did not exit after %v; output:\n%s", p.cmd.Path, sig, p.out)
-	}
-	return p.cmd.ProcessState.ExitCode()
 }
 
 // runCommand runs a command to completion and returns its stdout, stderr

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
 // peersDir holds the peer scripts (node-soap services, the PHP SoapServer
@@ -16,7 +18,7 @@ func peersDir() string { return filepath.Join(root, "test", "peers", "soap") }
 
 // nodePeer is a node-soap server (test/peers/soap/server.js).
 type nodePeer struct {
-	*process
+	*proc.Process
 	url string
 	// seen is how many RECEIVED lines earlier requests consumed.
 	seen int
@@ -36,12 +38,12 @@ func startNodeSoap(t *testing.T, name, wsdl string, flags ...string) *nodePeer {
 	need(t, filepath.Join(root, "test", "peers", "node_modules", "soap", "package.json"), "run `make peers` (npm soap, pinned in test/peers)")
 	args := append([]string{filepath.Join(peersDir(), "server.js"), name, wsdl}, flags...)
 	// server.js finds the soap package in test/peers/node_modules.
-	p := startProcess(t, peersDir(), nil, node, args...)
-	m, ok := p.out.wait(nodeListeningRE)
+	p := proc.Start(t, peersDir(), nil, node, args...)
+	m, ok := p.Out.Wait(nodeListeningRE)
 	if !ok {
-		t.Fatalf("node-soap exited before listening: %v\n%s", p.err, p.out)
+		t.Fatalf("node-soap exited before listening: %v\n%s", p.Err(), p.Out)
 	}
-	return &nodePeer{process: p, url: m[1]}
+	return &nodePeer{Process: p, url: m[1]}
 }
 
 // received is a request as node-soap logged it.
@@ -58,9 +60,9 @@ var receivedRE = regexp.MustCompile(`^RECEIVED (.*)$`)
 // before), waiting for its log line.
 func (p *nodePeer) next(t *testing.T) received {
 	t.Helper()
-	m, after, ok := p.out.waitFrom(p.seen, receivedRE)
+	m, after, ok := p.Out.WaitFrom(p.seen, receivedRE)
 	if !ok {
-		t.Fatalf("node-soap logged no further request:\n%s", p.out)
+		t.Fatalf("node-soap logged no further request:\n%s", p.Out)
 	}
 	p.seen = after
 	var r received
@@ -71,7 +73,7 @@ func (p *nodePeer) next(t *testing.T) received {
 }
 
 // skipReceived marks every request logged so far as seen.
-func (p *nodePeer) skipReceived() { p.seen = p.out.len() }
+func (p *nodePeer) skipReceived() { p.seen = p.Out.Len() }
 
 // phpSoap returns the php binary when php-cli with ext/soap is installed.
 func phpSoap(t *testing.T) string {
@@ -96,10 +98,10 @@ var phpListeningRE = regexp.MustCompile(`Development Server \((http://127\.0\.0\
 func startPHP(t *testing.T, script, wsdl string) string {
 	t.Helper()
 	php := phpSoap(t)
-	p := startProcess(t, peersDir(), []string{"WSDL=" + wsdl}, php, "-S", "127.0.0.1:0", filepath.Join(peersDir(), script))
-	m, ok := p.out.wait(phpListeningRE)
+	p := proc.Start(t, peersDir(), []string{"WSDL=" + wsdl}, php, "-S", "127.0.0.1:0", filepath.Join(peersDir(), script))
+	m, ok := p.Out.Wait(phpListeningRE)
 	if !ok {
-		t.Fatalf("php exited before listening: %v\n%s", p.err, p.out)
+		t.Fatalf("php exited before listening: %v\n%s", p.Err(), p.Out)
 	}
 	return m[1] + "/"
 }
@@ -155,5 +157,5 @@ func copyWSDL(t *testing.T, src string, edits ...[2]string) string {
 		}
 		text = strings.Replace(text, e[0], e[1], 1)
 	}
-	return writeFile(t, t.TempDir(), filepath.Base(src), text)
+	return proc.WriteFile(t, t.TempDir(), filepath.Base(src), text)
 }
