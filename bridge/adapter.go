@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -40,6 +39,13 @@ type Endpoint interface {
 	Stream(ctx context.Context, c *Call, s Stream) error
 }
 
+// Describer is implemented by an Endpoint that can say in a few words
+// what it calls ("POST /v1/pets", "SOAP Add", "WebSocket /ws/chat"), for
+// `protobridge routes`, the admin /routes and the status page.
+type Describer interface {
+	Describe() string
+}
+
 // Stream is the caller's side of a streaming call as an Endpoint sees it.
 type Stream interface {
 	// Recv returns the caller's next message, or io.EOF once the caller has
@@ -51,65 +57,6 @@ type Stream interface {
 	// SetHeader adds response header metadata; it is sent with the first
 	// message or at the end of the call.
 	SetHeader(metadata.MD) error
-}
-
-// Call is one call of a route, as it passes through middleware to an Endpoint.
-type Call struct {
-	// Route is the route being called.
-	Route *Route
-	// Request is the caller's message for unary and server-streaming calls,
-	// of the route's input type; nil for client and bidi streams.
-	Request proto.Message
-	// Metadata is the caller's incoming gRPC metadata (keys in lower case).
-	Metadata metadata.MD
-	// Identity names the authenticated caller ("" when the route is open).
-	Identity string
-	// RequestID identifies the call in logs; adapters pass it upstream
-	// (X-Request-Id for HTTP). Taken from the caller's x-request-id metadata
-	// when valid, generated otherwise.
-	RequestID string
-
-	attempts atomic.Int32
-	mu       sync.Mutex
-	header   metadata.MD
-}
-
-// Attempts returns how many times the call has reached its endpoint so far.
-func (c *Call) Attempts() int { return int(c.attempts.Load()) }
-
-// SetHeader adds response header metadata that the bridge sends to the caller
-// with the reply. Safe for concurrent use.
-func (c *Call) SetHeader(key string, values ...string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.header == nil {
-		c.header = metadata.MD{}
-	}
-	c.header.Append(key, values...)
-}
-
-// ResponseHeader returns a copy of the response header metadata set so far.
-func (c *Call) ResponseHeader() metadata.MD {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.header.Copy()
-}
-
-// Handler is the unary call signature that endpoints and middleware share.
-type Handler func(ctx context.Context, c *Call) (proto.Message, error)
-
-// StreamHandler is the streaming call signature that endpoints and middleware share.
-type StreamHandler func(ctx context.Context, c *Call, s Stream) error
-
-// Middleware wraps a unary Handler with a policy (auth, retry, cache, ...).
-type Middleware func(next Handler) Handler
-
-// Chain composes middleware so that the first one listed runs first.
-func Chain(h Handler, mws ...Middleware) Handler {
-	for i := len(mws) - 1; i >= 0; i-- {
-		h = mws[i](h)
-	}
-	return h
 }
 
 // Env is what the bridge hands an adapter factory besides the upstream's config.
@@ -128,7 +75,9 @@ type Env struct {
 	Tracer trace.Tracer
 	// WrapTransport wraps the adapter's HTTP transport so requests carry W3C
 	// trace context and get client spans when tracing is on (identity when
-	// off). Adapters must wrap every transport they build. Never nil.
+	// off) and outbound credentials (basic, API key, bearer, OAuth2, JWT
+	// assertions) from the upstream's credentials block. Adapters must wrap
+	// every transport they build. Never nil.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
@@ -161,8 +110,8 @@ func RegisterAdapter(kind string, f Factory) {
 	registry[kind] = f
 }
 
-// adapterFactory returns the factory registered for kind.
-func adapterFactory(kind string) (Factory, bool) {
+// LookupAdapter returns the factory registered for kind.
+func LookupAdapter(kind string) (Factory, bool) {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
 	f, ok := registry[kind]

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
@@ -44,6 +46,52 @@ func Error(code codes.Code, reason string, meta map[string]string, msg string, d
 func Errorf(code codes.Code, reason string, meta map[string]string, format string, args ...any) error {
 	return Error(code, reason, meta, fmt.Sprintf(format, args...))
 }
+
+// Wrap is Errorf keeping cause, so errors.Is and errors.As see it (a
+// context error, a net.Error, an adapter's own type). The caller gets the
+// status only: the cause's text is not in the message unless format puts
+// it there.
+func Wrap(cause error, code codes.Code, reason string, meta map[string]string, format string, args ...any) error {
+	return &wrapped{st: status.Convert(Errorf(code, reason, meta, format, args...)), cause: cause}
+}
+
+// wrapped is a status error with the error that caused it.
+type wrapped struct {
+	st    *status.Status
+	cause error
+}
+
+func (w *wrapped) Error() string              { return w.st.Err().Error() }
+func (w *wrapped) GRPCStatus() *status.Status { return w.st }
+func (w *wrapped) Unwrap() error              { return w.cause }
+
+// NotSent marks err as a failure that provably did not reach the
+// upstream's processing: the request never left (connection refused, DNS,
+// TLS handshake), or the upstream answered that it did not process it
+// (HTTP 429 or 503). The retry policy reads the mark: such a call may be
+// repeated even when its method is not idempotent. err's status is kept.
+// Adapters attach it where they know; HTTPError and the httpx toolkit do
+// it for HTTP.
+func NotSent(err error) error {
+	if err == nil || IsNotSent(err) {
+		return err
+	}
+	return &notSent{err: err}
+}
+
+// IsNotSent reports whether err carries the NotSent mark.
+func IsNotSent(err error) bool {
+	var ns *notSent
+	return errors.As(err, &ns)
+}
+
+type notSent struct{ err error }
+
+func (e *notSent) Error() string { return e.err.Error() }
+func (e *notSent) Unwrap() error { return e.err }
+
+// GRPCStatus returns the marked failure's status.
+func (e *notSent) GRPCStatus() *status.Status { return status.Convert(e.err) }
 
 // CodeForHTTPStatus maps an upstream HTTP status to a gRPC code by meaning
 // (DESIGN §6). creates says the method creates a resource, which turns 409
@@ -95,8 +143,8 @@ func CodeForHTTPStatus(httpStatus int, creates bool) codes.Code {
 	return codes.Unknown
 }
 
-// codeByName parses a gRPC code name such as "NOT_FOUND".
-func codeByName(name string) (codes.Code, bool) {
+// CodeByName parses a gRPC code name such as "NOT_FOUND".
+func CodeByName(name string) (codes.Code, bool) {
 	var c codes.Code
 	if err := c.UnmarshalJSON([]byte(strconv.Quote(strings.ToUpper(name)))); err != nil {
 		return 0, false
@@ -140,29 +188,47 @@ func HTTPError(r *Route, reply UpstreamReply) error {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
 	}
 	msg := fmt.Sprintf("upstream %s answered HTTP %d %s", upstream, reply.Status, http.StatusText(reply.Status))
-	return Error(code, "UPSTREAM_HTTP_"+strconv.Itoa(reply.Status), meta, msg, details...)
+	err := Error(code, reason.UpstreamHTTP(reply.Status), meta, msg, details...)
+	if reply.Status == http.StatusTooManyRequests || reply.Status == http.StatusServiceUnavailable {
+		// Both say the request was not processed.
+		err = NotSent(err)
+	}
+	return err
 }
 
+// maxRetryAfter clamps Retry-After: a larger wait is as good as "never"
+// (a retry then fails fast against any deadline) and must not overflow.
+const maxRetryAfter = 100 * 365 * 24 * time.Hour
+
 // ParseRetryAfter reads a Retry-After header value: delay seconds or an
-// HTTP-date. Dates in the past give zero.
+// HTTP-date. Dates in the past give zero; waits over a century are
+// clamped to one.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	secs, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && v[0] != '-' {
+		return maxRetryAfter, true
+	}
+	if err == nil {
 		if secs < 0 {
 			return 0, false
 		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true
+		}
 		return time.Duration(secs) * time.Second, true
 	}
-	t, err := http.ParseTime(v)
-	if err != nil {
+	t, perr := http.ParseTime(v)
+	if perr != nil {
 		return 0, false
 	}
 	d := t.Sub(now)
 	if d < 0 {
 		d = 0
 	}
+	d = min(d, maxRetryAfter)
 	return d.Round(time.Second), true
 }

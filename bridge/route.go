@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -23,10 +22,12 @@ type Route struct {
 	Upstream *Upstream
 	// HTTP is the REST binding (google.api.http, or config); nil when none.
 	HTTP *annotations.HttpRule
-	// Options are the method's protobridge.v1.route options, with a routes:
-	// entry's websocket block merged in (never nil).
+	// Options are the method's protobridge.v1.route options (never nil).
 	Options *pbv1.RouteOptions
-	// Encoding is the body or frame encoding: "json", "xml" or "protobuf".
+	// Encoding is the body or frame encoding as the routes: entry, the
+	// method's option or the upstream names it ("json", "xml", "protobuf");
+	// "" when none does, and the adapter's default applies. The adapter
+	// checks it.
 	Encoding string
 	// Timeout bounds each call; 0 means the upstream's timeout.
 	Timeout time.Duration
@@ -34,6 +35,10 @@ type Route struct {
 	Open bool
 	// StatusCodes overrides the HTTP status → gRPC code mapping.
 	StatusCodes map[int]codes.Code
+	// Config is the route's adapter block in a routes: entry, the key named
+	// by the upstream's kind (`websocket: {path: /chat}`); decode it with
+	// Config.Decode.
+	Config RawConfig
 	// Pos is where the binding is declared (the config entry, or the method in its .proto).
 	Pos Pos
 }
@@ -63,63 +68,6 @@ func (r *Route) Idempotent() bool {
 	return l == descriptorpb.MethodOptions_NO_SIDE_EFFECTS || l == descriptorpb.MethodOptions_IDEMPOTENT
 }
 
-// rule converts a config HTTP binding to a google.api.HttpRule.
-func (h *HTTPRuleConfig) rule() (*annotations.HttpRule, error) {
-	r := &annotations.HttpRule{Body: h.Body, ResponseBody: h.ResponseBody}
-	n := 0
-	set := func(p string, pat func(string) *annotations.HttpRule) {
-		if p != "" {
-			n++
-			r.Pattern = pat(p).Pattern
-		}
-	}
-	set(h.Get, func(p string) *annotations.HttpRule {
-		return &annotations.HttpRule{Pattern: &annotations.HttpRule_Get{Get: p}}
-	})
-	set(h.Put, func(p string) *annotations.HttpRule {
-		return &annotations.HttpRule{Pattern: &annotations.HttpRule_Put{Put: p}}
-	})
-	set(h.Post, func(p string) *annotations.HttpRule {
-		return &annotations.HttpRule{Pattern: &annotations.HttpRule_Post{Post: p}}
-	})
-	set(h.Delete, func(p string) *annotations.HttpRule {
-		return &annotations.HttpRule{Pattern: &annotations.HttpRule_Delete{Delete: p}}
-	})
-	set(h.Patch, func(p string) *annotations.HttpRule {
-		return &annotations.HttpRule{Pattern: &annotations.HttpRule_Patch{Patch: p}}
-	})
-	if h.Custom != nil {
-		n++
-		if h.Custom.Kind == "" || h.Custom.Path == "" {
-			return nil, errors.New("custom needs kind and path")
-		}
-		r.Pattern = &annotations.HttpRule_Custom{Custom: &annotations.CustomHttpPattern{Kind: h.Custom.Kind, Path: h.Custom.Path}}
-	}
-	if n != 1 {
-		return nil, errors.New("exactly one method and path is needed")
-	}
-	return r, nil
-}
-
-// proto converts a config WebSocket binding to its proto form.
-func (w *WebSocketRouteConfig) proto() *pbv1.WebSocketRoute {
-	out := &pbv1.WebSocketRoute{
-		Path: w.Path, Subprotocols: w.Subprotocols, CorrelationField: w.CorrelationField, Buffer: w.Buffer,
-		ReadLimit: uint64(w.ReadLimit), Keepalive: w.Keepalive, KeepaliveTimeout: w.KeepaliveTimeout,
-	}
-	if rc := w.Reconnect; rc != nil {
-		out.Reconnect = &pbv1.WebSocketReconnect{MaxAttempts: rc.MaxAttempts, InitialBackoff: rc.InitialBackoff,
-			MaxBackoff: rc.MaxBackoff, ResumeCursor: rc.ResumeCursor, ResumeField: rc.ResumeField}
-	}
-	return out
-}
-
-// proto converts a config stream block to its proto form.
-func (c *StreamRouteConfig) proto() *pbv1.StreamRoute {
-	return &pbv1.StreamRoute{EventField: c.EventField, IdField: c.IDField, MaxReconnects: c.MaxReconnects,
-		InitialBackoff: c.InitialBackoff, MaxBackoff: c.MaxBackoff, MaxEventBytes: uint64(c.MaxEventBytes)}
-}
-
 // HTTPMethodAndPath returns the HTTP verb and path template of a rule.
 func HTTPMethodAndPath(r *annotations.HttpRule) (method, path string) {
 	switch p := r.GetPattern().(type) {
@@ -139,37 +87,19 @@ func HTTPMethodAndPath(r *annotations.HttpRule) (method, path string) {
 	return "", ""
 }
 
-// methodExtensions re-reads a method's options through the global registry so
-// extensions compiled at run time (google.api.http, protobridge.v1.route) are
-// available as typed values.
-func methodExtensions(md protoreflect.MethodDescriptor) (*annotations.HttpRule, *pbv1.RouteOptions) {
-	opts := &descriptorpb.MethodOptions{}
-	if o, ok := md.Options().(*descriptorpb.MethodOptions); ok && o != nil {
-		b, err := proto.Marshal(o)
-		if err == nil {
-			_ = proto.Unmarshal(b, opts)
-		}
+// ReadOption returns the extension xt of a method's, service's or file's
+// options (md.Options()), re-read through the global registry so that
+// options compiled at run time come back as the extension's Go type. It
+// is how an adapter reads a proto option of its own; nil when unset.
+func ReadOption(opts proto.Message, xt protoreflect.ExtensionType) proto.Message {
+	if opts == nil || !opts.ProtoReflect().IsValid() {
+		return nil
 	}
-	var rule *annotations.HttpRule
-	if proto.HasExtension(opts, annotations.E_Http) {
-		rule, _ = proto.GetExtension(opts, annotations.E_Http).(*annotations.HttpRule)
+	typed := opts.ProtoReflect().New().Interface()
+	b, err := proto.Marshal(opts)
+	if err != nil || proto.Unmarshal(b, typed) != nil || !proto.HasExtension(typed, xt) {
+		return nil
 	}
-	ro, _ := proto.GetExtension(opts, pbv1.E_Route).(*pbv1.RouteOptions)
-	if ro == nil {
-		ro = &pbv1.RouteOptions{}
-	}
-	return rule, ro
-}
-
-// serviceUpstream returns the service's protobridge.v1.service upstream.
-func serviceUpstream(sd protoreflect.ServiceDescriptor) string {
-	opts := &descriptorpb.ServiceOptions{}
-	if o, ok := sd.Options().(*descriptorpb.ServiceOptions); ok && o != nil {
-		b, err := proto.Marshal(o)
-		if err == nil {
-			_ = proto.Unmarshal(b, opts)
-		}
-	}
-	so, _ := proto.GetExtension(opts, pbv1.E_Service).(*pbv1.ServiceOptions)
-	return so.GetUpstream()
+	m, _ := proto.GetExtension(typed, xt).(proto.Message)
+	return m
 }

@@ -307,3 +307,12 @@ func toJSON(t testing.TB, m proto.Message) string {
 	}
 	return out.String()
 }
+
+// setConfig sets the upstream's rest: block.
+func setConfig(t testing.TB, u *bridge.Upstream, c Config) {
+	t.Helper()
+	var err error
+	if u.Config, err = bridge.RawConfigOf(c); err != nil {
+		t.Fatal(err)
+	}
+}

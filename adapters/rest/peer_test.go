@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,13 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/protobridge/protobridge/internal/daemontest"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
-
-	"github.com/protobridge/protobridge/bridge"
 )
 
 const peersDir = "../../test/peers"
@@ -103,37 +99,11 @@ func TestStreamsThroughBridge(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := bridge.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	tab, err := bridge.Build(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tab.Close() }()
-	srv := bridge.NewServer(cfg, tab, logger)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	defer func() {
-		srv.Shutdown(5 * time.Second)
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
+	srv := daemontest.Start(t, path, daemontest.Options{})
+	conn := srv.Conn
 
 	var events protoreflect.MethodDescriptor
-	for _, r := range tab.Routes() {
+	for _, r := range srv.Router.Routes() {
 		if r.Method.Name() == "Events" {
 			events = r.Method
 		}

@@ -29,9 +29,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/httpx"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
 // Kind is the upstream kind this package registers.
@@ -52,8 +53,9 @@ type adapter struct {
 	headers http.Header
 	// forward lists the caller metadata keys (lower case) passed on as headers.
 	forward []string
-	// basicUser and basicPassword are HTTP basic credentials, when configured.
-	basicUser, basicPassword string
+	// int64Strings writes 64-bit integers in JSON request bodies as
+	// strings (json_int64: string), protojson's form.
+	int64Strings bool
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
 	maxRequest, maxResponse, maxErrorBody int64
 	// notify reports Deprecation, Sunset and Warning headers; tracer spans
@@ -113,18 +115,21 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	if a.tracer == nil {
 		a.tracer = noop.NewTracerProvider().Tracer("")
 	}
-	baseDir := env.BaseDir
-	if cr := u.Credentials; cr != nil {
-		if cr.WSSecurity != nil {
-			return nil, errors.New("credentials.ws_security applies to soap upstreams; use credentials.basic or headers")
-		}
-		if cr.Basic != nil {
-			pw, err := cr.Basic.Password.Resolve(baseDir)
-			if err != nil {
-				return nil, fmt.Errorf("credentials.basic: %w", err)
-			}
-			a.basicUser, a.basicPassword = cr.Basic.Username, pw
-		}
+	var cfg Config
+	if err := u.Config.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	switch cfg.JSONInt64 {
+	case "", "number":
+	case "string":
+		a.int64Strings = true
+	default:
+		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q rest.json_int64 %q is not known", u.Name, cfg.JSONInt64), Hint: `use "number" or "string"`}}
+	}
+	switch u.Encoding {
+	case "", "json", "xml":
+	default:
+		return nil, fmt.Errorf("encoding %q is not known; use json or xml", u.Encoding)
 	}
 	if a.client, a.transport, err = httpx.Client(u, env, true); err != nil {
 		return nil, err
@@ -191,6 +196,17 @@ type endpoint struct {
 
 var _ bridge.Endpoint = (*endpoint)(nil)
 
+// Describe names the route's HTTP call and body encoding, for routes
+// listings: "GET /v1/pets/{id} (json)".
+func (e *endpoint) Describe() string {
+	verb, path := bridge.HTTPMethodAndPath(e.r.HTTP)
+	enc := "json"
+	if e.xml {
+		enc = "xml"
+	}
+	return verb + " " + path + " (" + enc + ")"
+}
+
 // Bind checks the route's HTTP rule against the method's messages and
 // compiles it: the path template, body and response_body fields, query
 // parameters and, for XML, the element mappings.
@@ -209,13 +225,26 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if !httpguts.ValidHeaderFieldName(method) {
 		return nil, fmt.Errorf("custom HTTP method %q is not a valid method name", method)
 	}
-	e := &endpoint{a: a, r: r, in: md.Input(), method: method, pathSkip: fieldTree{}, int64Numbers: r.Upstream.JSONInt64 != "string"}
+	e := &endpoint{a: a, r: r, in: md.Input(), method: method, pathSkip: fieldTree{}, int64Numbers: !a.int64Strings}
 	switch r.Encoding {
 	case "", "json":
 	case "xml":
 		e.xml = true
 	default:
 		return nil, fmt.Errorf("encoding %q is not known; use json or xml", r.Encoding)
+	}
+	var rc RouteConfig
+	if err := r.Config.Decode(&rc); err != nil {
+		return nil, err
+	}
+	if rc.Stream != nil {
+		if !md.IsStreamingServer() {
+			return nil, bridge.Problems{{Pos: r.Config.Pos(), Msg: r.Name() + ": rest.stream applies to server-streaming methods only"}}
+		}
+		if r.Options.Stream == nil {
+			r.Options.Stream = &pbv1.StreamRoute{}
+		}
+		proto.Merge(r.Options.Stream, rc.Stream.proto())
 	}
 	tmpl, err := parseTemplate(path)
 	if err != nil {
@@ -356,13 +385,13 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	if err != nil {
 		return nil, err
 	}
-	resp, err := e.a.client.Do(req)
+	resp, err := httpx.Send(e.a.client, req)
 	if err != nil {
 		return nil, e.transportError(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if e.a.notify != nil {
-		for _, n := range bridge.HeaderNotices(resp.Header) {
+		for _, n := range httpx.HeaderNotices(resp.Header) {
 			e.a.notify(e.r, n)
 		}
 	}
@@ -467,9 +496,6 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	}
 	for k, v := range e.a.headers {
 		req.Header[k] = v
-	}
-	if e.a.basicUser != "" {
-		req.SetBasicAuth(e.a.basicUser, e.a.basicPassword)
 	}
 	return req, nil
 }

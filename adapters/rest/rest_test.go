@@ -20,6 +20,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/auth"
+	"github.com/protobridge/protobridge/internal/config"
 )
 
 // seenRequest is what the fake upstream received.
@@ -233,7 +235,7 @@ func TestUnary(t *testing.T) {
 			up := newFakeUpstream(t, tt.reply)
 			u := testUpstream(up.URL + tt.base)
 			if tt.int64Strings {
-				u.JSONInt64 = "string"
+				setConfig(t, u, Config{JSONInt64: "string"})
 			}
 			r := newRoute(u, tt.method, tt.rule, tt.encoding)
 			ep := bindRoute(t, r)
@@ -347,9 +349,22 @@ func TestBasicCredentials(t *testing.T) {
 	up := newFakeUpstream(t, reply{body: `{}`})
 	u := testUpstream(up.URL)
 	t.Setenv("PB_REST_TEST_PW", "s3cret")
-	u.Credentials = &bridge.Credentials{Basic: &bridge.BasicCredentials{Username: "svc", Password: bridge.Secret{Env: "PB_REST_TEST_PW"}}}
+	// Basic credentials come with the transport the core wraps around every
+	// upstream's; the caller's own authorization is not forwarded.
+	wrap, err := auth.Outbound(&config.Credentials{Basic: &config.BasicCredentials{Username: "svc", Password: bridge.Secret{Env: "PB_REST_TEST_PW"}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := newRoute(u, "GetBook", get("/v1/x"), "")
-	ep := bindRoute(t, r)
+	a, err := New(u, &bridge.Env{WrapTransport: wrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	ep, err := a.Bind(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	md := metadata.Pairs("authorization", "Bearer caller")
 	if _, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), ""), Metadata: md}); err != nil {
 		t.Fatal(err)
@@ -611,12 +626,13 @@ func TestNewErrors(t *testing.T) {
 		{"reserved forward", func(u *bridge.Upstream) { u.ForwardMetadata = []string{"content-length"} }, `"content-length" cannot be forwarded`},
 		{"pseudo-header forward", func(u *bridge.Upstream) { u.ForwardMetadata = []string{":authority"} }, "cannot be forwarded"},
 		{"bad TLS files", func(u *bridge.Upstream) { u.TLS = &bridge.TLSConfig{CAFile: "missing.pem"} }, "tls: ca_file"},
-		{"unset secret", func(u *bridge.Upstream) {
-			u.Credentials = &bridge.Credentials{Basic: &bridge.BasicCredentials{Username: "u", Password: bridge.Secret{Env: "PB_REST_TEST_UNSET"}}}
-		}, "credentials.basic: environment variable PB_REST_TEST_UNSET is not set"},
-		{"ws-security on rest", func(u *bridge.Upstream) {
-			u.Credentials = &bridge.Credentials{WSSecurity: &bridge.WSSecurityCredentials{Username: "u"}}
-		}, "applies to soap upstreams"},
+		{"unknown key in the rest block", func(u *bridge.Upstream) {
+			u.Config, _ = bridge.RawConfigOf(map[string]any{"json_int46": "string"})
+		}, `unknown key "json_int46"`},
+		{"bad json_int64", func(u *bridge.Upstream) {
+			u.Config, _ = bridge.RawConfigOf(Config{JSONInt64: "text"})
+		}, `json_int64 "text" is not known`},
+		{"bad encoding", func(u *bridge.Upstream) { u.Encoding = "yaml" }, `encoding "yaml" is not known`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"strconv"
@@ -19,8 +18,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/protobridge/protobridge/adapters/internal/httpx"
+	"github.com/cenkalti/backoff/v5"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/httpx"
 )
 
 // Media types of streamed replies.
@@ -153,16 +153,20 @@ func (e *endpoint) Stream(ctx context.Context, c *bridge.Call, out bridge.Stream
 	}
 	st := &sseState{}
 	failures := 0
+	var bo *backoff.ExponentialBackOff
 	for {
 		retry, err := e.streamOnce(ctx, c, out, st)
 		if st.delivered {
-			failures, st.delivered = 0, false
+			failures, st.delivered, bo = 0, false, nil
 		}
 		if err == nil || !retry || failures >= e.stream.reconnects {
 			return err
 		}
 		failures++
-		if !sleep(ctx, e.stream.backoff(st.retry, failures)) {
+		if bo == nil {
+			bo = e.stream.backoff(st.retry)
+		}
+		if !sleep(ctx, bo.NextBackOff()) {
 			return e.ctxError(ctx)
 		}
 	}
@@ -205,7 +209,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 		headerTimeout.Store(true)
 		cancelReq()
 	})
-	resp, err := e.a.client.Do(req)
+	resp, err := httpx.Send(e.a.client, req)
 	timer.Stop()
 	switch {
 	case err != nil && headerTimeout.Load() && ctx.Err() == nil:
@@ -215,7 +219,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if e.a.notify != nil {
-		for _, n := range bridge.HeaderNotices(resp.Header) {
+		for _, n := range httpx.HeaderNotices(resp.Header) {
 			e.a.notify(e.r, n)
 		}
 	}
@@ -431,18 +435,14 @@ func (l *lineReader) next() ([]byte, error) {
 	}
 }
 
-// backoff is the wait before reconnection attempt n (from 1):
-// exponential from the upstream's retry: value (or StreamInitialBackoff),
-// capped by StreamMaxBackoff, with full jitter.
-func (p *streamPlan) backoff(base time.Duration, n int) time.Duration {
+// backoff is the reconnection backoff of a run of failures: exponential
+// from the upstream's retry: value (or StreamInitialBackoff), capped by
+// StreamMaxBackoff, with full jitter.
+func (p *streamPlan) backoff(base time.Duration) *backoff.ExponentialBackOff {
 	if base <= 0 {
 		base = p.initial
 	}
-	d := p.maxoff
-	if n < 32 && base<<(n-1) < d && base<<(n-1) > 0 {
-		d = base << (n - 1)
-	}
-	return time.Duration(rand.Int64N(int64(d))) + 1
+	return httpx.Backoff(base, p.maxoff, 2)
 }
 
 // sleep waits for d; false when ctx ends first.

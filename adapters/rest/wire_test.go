@@ -94,7 +94,7 @@ func TestFastPathMatchesDynamic(t *testing.T) {
 			t.Run(tc.name+"/"+int64Mode, func(t *testing.T) {
 				u := testUpstream(srv.URL)
 				u.MaxRequestBytes, u.MaxResponseBytes = 1<<20, 1<<20
-				u.JSONInt64 = int64Mode
+				setConfig(t, u, Config{JSONInt64: int64Mode})
 				r := newRoute(u, tc.method, tc.rule, "")
 				ep := bindRoute(t, r)
 				rec.reply = tc.reply

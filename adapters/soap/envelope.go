@@ -18,6 +18,7 @@ import (
 
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/httpx"
 )
 
 // envVersion is a SOAP envelope version.
@@ -43,13 +44,13 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	if err != nil {
 		return nil, err
 	}
-	resp, err := e.a.client.Do(req)
+	resp, err := httpx.Send(e.a.client, req)
 	if err != nil {
 		return nil, e.transportError(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if e.a.notify != nil {
-		for _, n := range bridge.HeaderNotices(resp.Header) {
+		for _, n := range httpx.HeaderNotices(resp.Header) {
 			e.a.notify(e.r, n)
 		}
 	}
@@ -139,9 +140,6 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	for k, v := range e.a.headers {
 		req.Header[k] = v
 	}
-	if e.a.basic != nil {
-		req.SetBasicAuth(e.a.basic.user, e.a.basic.pass)
-	}
 	return req, nil
 }
 
@@ -227,7 +225,7 @@ func (e *endpoint) firstInBody(d *xmlcodec.Decoder) (*xmlcodec.Start, error) {
 
 func (e *endpoint) decoder(body []byte) *xmlcodec.Decoder {
 	d := xmlcodec.NewDecoder(bytes.NewReader(body), xmlcodec.Limits{MaxBytes: e.a.maxResponse})
-	d.Lax = e.a.u.XMLLax
+	d.Lax = e.a.lax
 	return d
 }
 

@@ -116,10 +116,16 @@ func replyXML(code int, ctype, body string) http.HandlerFunc {
 // bind builds an adapter for the upstream and binds a method.
 func bind(t *testing.T, u *bridge.Upstream, method string) (bridge.Endpoint, *bridge.Route) {
 	t.Helper()
+	return bindEnv(t, u, method, &bridge.Env{})
+}
+
+// bindEnv is bind with the adapter built with env.
+func bindEnv(t *testing.T, u *bridge.Upstream, method string, env *bridge.Env) (bridge.Endpoint, *bridge.Route) {
+	t.Helper()
 	if u.Name == "" {
 		u.Name = "calc"
 	}
-	a, err := soap.New(u, &bridge.Env{})
+	a, err := soap.New(u, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +203,14 @@ func jsonOf(t *testing.T, m proto.Message) string {
 	_ = json.Unmarshal(b, &v)
 	b, _ = json.Marshal(v)
 	return string(b)
+}
+
+// soapConfig is an upstream's soap: block.
+func soapConfig(t testing.TB, v any) bridge.RawConfig {
+	t.Helper()
+	c, err := bridge.RawConfigOf(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -61,9 +61,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/httpx"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
@@ -83,7 +83,7 @@ type adapter struct {
 	client    *http.Client
 	headers   http.Header
 	forward   []string
-	basic     *basicAuth
+	lax       bool
 	wss       *wsSecurity
 	// notify reports Deprecation/Sunset/Warning headers of replies.
 	notify func(*bridge.Route, bridge.Notice)
@@ -92,8 +92,6 @@ type adapter struct {
 }
 
 var _ bridge.Adapter = (*adapter)(nil)
-
-type basicAuth struct{ user, pass string }
 
 // reservedHeaders are request headers the adapter or HTTP client owns.
 var reservedHeaders = map[string]bool{
@@ -105,7 +103,8 @@ var reservedHeaders = map[string]bool{
 // New builds the adapter of one SOAP upstream: base_url is the service's
 // endpoint address. The HTTP client has its own keep-alive connection pool,
 // dial and TLS handshake bounded by the connect timeout, the upstream's TLS
-// settings, and does not follow redirects. Credentials are resolved now.
+// settings, and does not follow redirects. WS-Security credentials are
+// resolved now; HTTP credentials come with the transport the core wraps.
 func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	base, err := url.Parse(u.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -142,21 +141,17 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		}
 		a.forward = append(a.forward, strings.ToLower(k))
 	}
-	if c := u.Credentials; c != nil {
-		if c.Basic != nil {
-			pass, err := c.Basic.Password.Resolve(baseDir)
-			if err != nil {
-				return nil, fmt.Errorf("credentials.basic: %w", err)
-			}
-			a.basic = &basicAuth{user: c.Basic.Username, pass: pass}
+	var cfg Config
+	if err := u.Config.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	a.lax = cfg.XMLLax
+	if w := cfg.WSSecurity; w != nil {
+		pass, err := w.Password.Resolve(baseDir)
+		if err != nil || w.Username == "" {
+			return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q soap.ws_security: %s", u.Name, errOr(err, "username is empty")), Hint: "give username and password: {env: VAR} or {file: path}"}}
 		}
-		if c.WSSecurity != nil {
-			pass, err := c.WSSecurity.Password.Resolve(baseDir)
-			if err != nil {
-				return nil, fmt.Errorf("credentials.ws_security: %w", err)
-			}
-			a.wss = newWSSecurity(c.WSSecurity.Username, pass, c.WSSecurity.Digest)
-		}
+		a.wss = newWSSecurity(w.Username, pass, w.Digest)
 	}
 	if a.client, a.transport, err = httpx.Client(u, env, true); err != nil {
 		return nil, err
@@ -288,6 +283,9 @@ func (e *endpoint) Stream(context.Context, *bridge.Call, bridge.Stream) error {
 }
 
 // meta is the ErrorInfo metadata of errors raised for this route.
+// Describe names the route's SOAP operation, for routes listings.
+func (e *endpoint) Describe() string { return "SOAP " + e.r.Options.GetSoap().GetOperation() }
+
 func (e *endpoint) meta() map[string]string {
 	return map[string]string{"upstream": e.a.u.Name, "method": e.r.Name()}
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/auth"
+	"github.com/protobridge/protobridge/internal/config"
 )
 
 const (
@@ -242,7 +244,7 @@ func TestBadReplies(t *testing.T) {
 		{"no Body", bridge.Upstream{}, replyXML(200, "text/xml", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>`), codes.Internal, "UPSTREAM_BAD_RESPONSE", ""},
 		{"DOCTYPE", bridge.Upstream{}, replyXML(200, "text/xml", `<!DOCTYPE s [<!ENTITY x "y">]>`+envelope11(ok)), codes.Internal, "UPSTREAM_XML_FORBIDDEN", ""},
 		{"entity reference", bridge.Upstream{}, replyXML(200, "text/xml", envelope11(`<AddResponse xmlns="http://tempuri.org/"><AddResult>&x;</AddResult></AddResponse>`)), codes.Internal, "UPSTREAM_BAD_RESPONSE", ""},
-		{"over-deep nesting (lax)", bridge.Upstream{XMLLax: true}, replyXML(200, "text/xml", envelope11(`<AddResponse xmlns="http://tempuri.org/">`+deep+`</AddResponse>`)), codes.Internal, "UPSTREAM_XML_LIMIT", ""},
+		{"over-deep nesting (lax)", bridge.Upstream{Config: soapConfig(t, soap.Config{XMLLax: true})}, replyXML(200, "text/xml", envelope11(`<AddResponse xmlns="http://tempuri.org/">`+deep+`</AddResponse>`)), codes.Internal, "UPSTREAM_XML_LIMIT", ""},
 		{"oversized text", bridge.Upstream{}, replyXML(200, "text/xml", envelope11(`<AddResponse xmlns="http://tempuri.org/"><AddResult>`+strings.Repeat("1", 2<<20)+`</AddResult></AddResponse>`)), codes.Internal, "UPSTREAM_XML_LIMIT", ""},
 		{"body over max_response_bytes", bridge.Upstream{MaxResponseBytes: 100}, replyXML(200, "text/xml", envelope11(ok)), codes.ResourceExhausted, "RESPONSE_TOO_LARGE", ""},
 		{"503 without fault", bridge.Upstream{}, replyXML(503, "text/html", "<html>down</html>"), codes.Unavailable, "UPSTREAM_HTTP_503", ""},
@@ -277,7 +279,7 @@ func TestBadReplies(t *testing.T) {
 	}
 	t.Run("lax accepts unknown elements and another response name", func(t *testing.T) {
 		up := newUpstream(t, replyXML(200, "text/xml", envelope11(`<Other xmlns="http://tempuri.org/"><AddResult>5</AddResult><Extra><y/></Extra></Other>`)))
-		ep, r := bind(t, &bridge.Upstream{BaseURL: up.srv.URL, XMLLax: true}, "Add")
+		ep, r := bind(t, &bridge.Upstream{BaseURL: up.srv.URL, Config: soapConfig(t, soap.Config{XMLLax: true})}, "Add")
 		got, err := call(t, ep, r, `{}`)
 		if err != nil || got != `{"add_result":5}` {
 			t.Errorf("got %s, %v", got, err)
@@ -291,8 +293,12 @@ func TestCredentials(t *testing.T) {
 	ok := replyXML(200, "text/xml", envelope11(`<AddResponse xmlns="http://tempuri.org/"><AddResult>5</AddResult></AddResponse>`))
 	t.Run("basic", func(t *testing.T) {
 		up := newUpstream(t, ok)
-		ep, r := bind(t, &bridge.Upstream{BaseURL: up.srv.URL, Credentials: &bridge.Credentials{
-			Basic: &bridge.BasicCredentials{Username: "alice", Password: bridge.Secret{Env: "SOAP_TEST_PASS"}}}}, "Add")
+		// Basic credentials come with the transport the core wraps.
+		wrap, err := auth.Outbound(&config.Credentials{Basic: &config.BasicCredentials{Username: "alice", Password: bridge.Secret{Env: "SOAP_TEST_PASS"}}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, r := bindEnv(t, &bridge.Upstream{BaseURL: up.srv.URL}, "Add", &bridge.Env{WrapTransport: wrap})
 		if _, err := call(t, ep, r, `{}`); err != nil {
 			t.Fatal(err)
 		}
@@ -309,8 +315,8 @@ func TestCredentials(t *testing.T) {
 					reply = replyXML(200, "application/soap+xml", envelope12(`<AddResponse xmlns="http://tempuri.org/"><AddResult>5</AddResult></AddResponse>`))
 				}
 				up := newUpstream(t, reply)
-				ep, r := bind(t, &bridge.Upstream{BaseURL: up.srv.URL, Credentials: &bridge.Credentials{
-					WSSecurity: &bridge.WSSecurityCredentials{Username: "bob", Password: bridge.Secret{Env: "SOAP_TEST_PASS"}, Digest: digest}}}, version)
+				ep, r := bind(t, &bridge.Upstream{BaseURL: up.srv.URL, Config: soapConfig(t, soap.Config{
+					WSSecurity: &soap.WSSecurityConfig{Username: "bob", Password: bridge.Secret{Env: "SOAP_TEST_PASS"}, Digest: digest}})}, version)
 				if _, err := call(t, ep, r, `{}`); err != nil {
 					t.Fatal(err)
 				}
@@ -451,7 +457,8 @@ func TestBindErrors(t *testing.T) {
 	for _, bad := range []*bridge.Upstream{
 		{BaseURL: "ftp://x"},
 		{BaseURL: "http://x", Headers: map[string]string{"SOAPAction": "x"}},
-		{BaseURL: "http://x", Credentials: &bridge.Credentials{Basic: &bridge.BasicCredentials{Username: "u", Password: bridge.Secret{Env: "SOAP_TEST_UNSET_VAR"}}}},
+		{BaseURL: "http://x", Config: soapConfig(t, soap.Config{WSSecurity: &soap.WSSecurityConfig{Username: "u", Password: bridge.Secret{Env: "SOAP_TEST_UNSET_VAR"}}})},
+		{BaseURL: "http://x", Config: soapConfig(t, map[string]any{"xml_lacks": true})},
 	} {
 		if a, err := soapNew(bad); err == nil {
 			_ = a.Close()

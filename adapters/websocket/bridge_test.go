@@ -5,21 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/protobridge/protobridge/internal/daemontest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
-
-	"github.com/protobridge/protobridge/bridge"
 )
 
 // bridgeConfig serves testdata/wstest.proto through the adapter: Chat,
@@ -69,28 +65,8 @@ func TestThroughBridge(t *testing.T) {
 	if err := os.WriteFile(path, fmt.Appendf(nil, bridgeConfig, testdata, echo.url(""), tag, echo.url(""), ticker.url("")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := bridge.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	tab, err := bridge.Build(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tab.Close() }()
-	srv := bridge.NewServer(cfg, tab, logger)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
+	srv := daemontest.Start(t, path, daemontest.Options{})
+	conn := srv.Conn
 	ctx := context.Background()
 	md := func(name string) protoreflect.MethodDescriptor { return method(t, name) }
 	in := func(text string) *dynamicpb.Message { return msg(t, map[string]any{"text": text}) }
@@ -156,11 +132,8 @@ func TestThroughBridge(t *testing.T) {
 
 	// Shutdown cuts the still open Chat after the grace: its socket closes
 	// with 1001 and the caller gets an error.
-	if srv.Shutdown(50 * time.Millisecond) {
+	if srv.Shutdown(t, 50*time.Millisecond) {
 		t.Fatal("shutdown drained a stream that never ends")
-	}
-	if err := <-served; err != nil {
-		t.Fatal(err)
 	}
 	err = chat.RecvMsg(out())
 	if c := status.Code(err); c != codes.Unavailable && c != codes.Canceled {

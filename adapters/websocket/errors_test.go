@@ -6,15 +6,16 @@ import (
 
 	"context"
 	"encoding/json"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/protobridge/protobridge/bridge"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/auth"
+	"github.com/protobridge/protobridge/internal/config"
 )
 
 // TestHandshakeRefused maps HTTP refusals of the handshake by meaning.
@@ -59,8 +62,17 @@ func TestHandshakeHeaders(t *testing.T) {
 	r := route(t, "Chat", p.url("/headers?user=ann&pass=s3cret&protocols=v2.chat"), `websocket {subprotocols: ["v1.chat", "v2.chat"]}`)
 	r.Upstream.Headers = map[string]string{"X-Static": "yes"}
 	r.Upstream.ForwardMetadata = []string{"x-trace"}
-	r.Upstream.Credentials = &bridge.Credentials{Basic: &bridge.BasicCredentials{Username: "ann", Password: bridge.Secret{Env: "WS_TEST_PASSWORD"}}}
-	e := bind(t, r)
+	// Basic credentials come with the transport the core wraps around
+	// every upstream's: the handshake must go through it.
+	creds := &config.Credentials{Basic: &config.BasicCredentials{Username: "ann", Password: bridge.Secret{Env: "WS_TEST_PASSWORD"}}}
+	bindWithCreds := func() *endpoint {
+		wrap, err := auth.Outbound(creds, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bindEnv(t, r, &bridge.Env{Logger: slog.New(slog.DiscardHandler), WrapTransport: wrap})
+	}
+	e := bindWithCreds()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFake(ctx)
@@ -76,7 +88,7 @@ func TestHandshakeHeaders(t *testing.T) {
 	<-done
 
 	t.Setenv("WS_TEST_PASSWORD", "wrong")
-	e = bind(t, r)
+	e = bindWithCreds()
 	err := e.Stream(context.Background(), &bridge.Call{Route: e.r}, newFake(context.Background()))
 	wantStatus(t, err, codes.Unauthenticated, "UPSTREAM_HTTP_401")
 

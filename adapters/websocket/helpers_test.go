@@ -121,7 +121,13 @@ func route(t testing.TB, name, baseURL string, options ...string) *bridge.Route 
 // and binds the route.
 func bind(t testing.TB, r *bridge.Route) *endpoint {
 	t.Helper()
-	a, err := New(r.Upstream, &bridge.Env{Logger: slog.New(slog.DiscardHandler)})
+	return bindEnv(t, r, &bridge.Env{Logger: slog.New(slog.DiscardHandler)})
+}
+
+// bindEnv builds the route's adapter with env and binds the route.
+func bindEnv(t testing.TB, r *bridge.Route, env *bridge.Env) *endpoint {
+	t.Helper()
+	a, err := New(r.Upstream, env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
 // Encoding is how one gRPC message travels in one WebSocket frame; it is
@@ -127,6 +129,14 @@ func ParseOptions(r *bridge.Route) (*Options, error) {
 	if base.Fragment != "" || strings.HasSuffix(u.BaseURL, "#") {
 		return nil, errors.New("base_url has a fragment: set WebSocket route settings with (protobridge.v1.route).websocket or a routes: entry's websocket: block")
 	}
+	var block RouteConfig
+	if err := r.Config.Decode(&block); err != nil {
+		return nil, err
+	}
+	if r.Options.Websocket == nil {
+		r.Options.Websocket = &pbv1.WebSocketRoute{}
+	}
+	proto.Merge(r.Options.Websocket, block.proto())
 	w := r.Options.GetWebsocket()
 	o := &Options{
 		Encoding:          EncodingJSON,

@@ -124,19 +124,6 @@ func TestCodeForClose(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	rc := Reconnect{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
-	for n := 1; n < 70; n++ {
-		limit := rc.MaxBackoff
-		if n < 4 {
-			limit = rc.InitialBackoff << (n - 1)
-		}
-		if d := backoff(rc, n); d <= 0 || d > limit {
-			t.Fatalf("attempt %d: %v over %v", n, d, limit)
-		}
-	}
-}
-
 // TestReplyID reads ids from JSON and wire frames, nested and merged.
 func TestReplyID(t *testing.T) {
 	md := method(t, "Call")

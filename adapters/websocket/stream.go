@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	ws "github.com/coder/websocket"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/httpx"
 )
 
 // Stream serves a streaming call over a socket of its own. The route's
@@ -53,6 +54,7 @@ func (e *endpoint) serverStream(ctx context.Context, c *bridge.Call, out bridge.
 	rc := e.opts.Reconnect
 	var last proto.Message
 	failures := 0
+	var bo *backoff.ExponentialBackOff
 	for {
 		var end socketEnd
 		s, err := e.open(ctx, c)
@@ -81,7 +83,10 @@ func (e *endpoint) serverStream(ctx context.Context, c *bridge.Call, out bridge.
 			return end.err
 		}
 		failures++
-		if !sleep(ctx, backoff(rc, failures)) {
+		if failures == 1 {
+			bo = httpx.Backoff(rc.InitialBackoff, rc.MaxBackoff, 2)
+		}
+		if !sleep(ctx, bo.NextBackOff()) {
 			return e.ctxError(ctx)
 		}
 	}
@@ -112,16 +117,6 @@ func (e *endpoint) resumeRequest(req, last proto.Message) proto.Message {
 	m := proto.Clone(req)
 	setPath(m.ProtoReflect(), e.resume, v)
 	return m
-}
-
-// backoff is the wait before reconnect attempt n (from 1): exponential
-// from the initial backoff, capped, with full jitter.
-func backoff(rc Reconnect, n int) time.Duration {
-	d := rc.MaxBackoff
-	if n < 32 && rc.InitialBackoff<<(n-1) < d {
-		d = rc.InitialBackoff << (n - 1)
-	}
-	return time.Duration(rand.Int64N(int64(d))) + 1
 }
 
 // sleep waits for d; false when ctx ends first.

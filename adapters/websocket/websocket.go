@@ -41,7 +41,6 @@ package websocket
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -60,8 +59,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/protobridge/protobridge/adapters/internal/httpx"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
@@ -101,13 +101,12 @@ var _ bridge.Adapter = (*adapter)(nil)
 
 // New builds the adapter of one WebSocket upstream: handshakes over an
 // HTTP/1.1 client whose dial and TLS handshake are bounded by the
-// upstream's connect timeout, with the upstream's TLS settings, headers and
-// basic credentials.
+// upstream's connect timeout, with the upstream's TLS settings and headers
+// (credentials come with the transport the core wraps).
 func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
-	baseDir, log := "", slog.New(slog.DiscardHandler)
+	log := slog.New(slog.DiscardHandler)
 	var notify func(*bridge.Route, bridge.Notice)
 	if env != nil {
-		baseDir = env.BaseDir
 		notify = env.Notify
 		if env.Logger != nil {
 			log = env.Logger
@@ -136,20 +135,13 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		}
 		a.forward = append(a.forward, strings.ToLower(k))
 	}
-	if cr := u.Credentials; cr != nil {
-		if cr.WSSecurity != nil {
-			return nil, errors.New("credentials.ws_security applies to SOAP upstreams; use basic")
-		}
-		if cr.Basic != nil {
-			if a.headers.Get("Authorization") != "" {
-				return nil, errors.New("credentials.basic and an Authorization header cannot both be set")
-			}
-			pw, err := cr.Basic.Password.Resolve(baseDir)
-			if err != nil {
-				return nil, fmt.Errorf("credentials.basic: %w", err)
-			}
-			a.headers.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cr.Basic.Username+":"+pw)))
-		}
+	switch u.Encoding {
+	case "", "json", "xml", "protobuf":
+	default:
+		return nil, fmt.Errorf("encoding %q is not known; use json, xml or protobuf", u.Encoding)
+	}
+	if err := u.Config.Decode(&struct{}{}); err != nil {
+		return nil, err
 	}
 	// Every handshake takes its own connection: an upgraded one is never
 	// pooled, and refusals are rare.
@@ -260,6 +252,11 @@ func (e *endpoint) meta(kv ...string) map[string]string {
 	return m
 }
 
+// Describe names the route's WebSocket binding, for routes listings.
+func (e *endpoint) Describe() string {
+	return "WebSocket " + e.opts.URL.Path + " (" + string(e.opts.Encoding) + ")"
+}
+
 // dial performs the handshake, bounded by the connect timeout and ctx.
 // Caller metadata named by forward_metadata goes along when md is given,
 // and the call's request id as X-Request-Id when rid is.
@@ -277,16 +274,17 @@ func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Co
 			}
 		}
 	}
-	conn, resp, err := ws.Dial(hctx, e.opts.URL.String(), &ws.DialOptions{
+	tctx, mark := httpx.TraceSend(hctx)
+	conn, resp, err := ws.Dial(tctx, e.opts.URL.String(), &ws.DialOptions{
 		HTTPClient:   e.a.client,
 		HTTPHeader:   h,
 		Subprotocols: e.opts.Subprotocols,
 	})
 	if err != nil {
-		return nil, e.dialError(ctx, hctx, resp, err)
+		return nil, e.dialError(ctx, hctx, resp, mark(err))
 	}
 	if e.a.notify != nil && resp != nil {
-		for _, n := range bridge.HeaderNotices(resp.Header) {
+		for _, n := range httpx.HeaderNotices(resp.Header) {
 			e.a.notify(e.r, n)
 		}
 	}
@@ -351,7 +349,11 @@ func (e *endpoint) dialError(ctx, hctx context.Context, resp *http.Response, err
 	if resp != nil {
 		return bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_NO_UPGRADE", e.meta("http_status", fmt.Sprint(resp.StatusCode)), "upstream %s answered HTTP %d instead of switching to WebSocket", e.a.u.Name, resp.StatusCode)
 	}
-	return bridge.Errorf(codes.Unavailable, "UPSTREAM_UNAVAILABLE", e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, describeDialError(err))
+	out := bridge.Wrap(err, codes.Unavailable, reason.UpstreamUnavailable, e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, describeDialError(err))
+	if httpx.Unsent(err) {
+		out = bridge.NotSent(out)
+	}
+	return out
 }
 
 // describeDialError names a transport failure without quoting the URL,

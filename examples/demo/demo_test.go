@@ -3,9 +3,6 @@ package demo
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +12,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/protobridge/protobridge/bridge"
-
 	_ "github.com/protobridge/protobridge/adapters/all"
+	"github.com/protobridge/protobridge/internal/config"
+	"github.com/protobridge/protobridge/internal/daemontest"
 )
 
 func TestMain(m *testing.M) {
@@ -56,7 +53,7 @@ func grpcurlPath(t *testing.T) string {
 // demo prints, pointed at the server, checking exit status and output.
 func TestCommands(t *testing.T) {
 	grpcurl := grpcurlPath(t)
-	d, err := Start(bridge.DefaultListen)
+	d, err := Start(config.DefaultListen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,37 +66,18 @@ func TestCommands(t *testing.T) {
 		}
 	})
 
-	cfg, err := bridge.LoadConfig(d.ConfigPath)
+	cfg, err := config.LoadConfig(d.ConfigPath)
 	if err != nil {
 		t.Fatalf("demo config: %v", err)
 	}
-	if cfg.Server.Listen != bridge.DefaultListen {
-		t.Errorf("config listens on %q, want %q", cfg.Server.Listen, bridge.DefaultListen)
+	if cfg.Server.Listen != config.DefaultListen {
+		t.Errorf("config listens on %q, want %q", cfg.Server.Listen, config.DefaultListen)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	table, err := bridge.Build(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatalf("demo config does not build: %v", err)
-	}
-	if got, want := len(table.Routes()), 10; got != want {
+	srv := daemontest.Start(t, d.ConfigPath, daemontest.Options{})
+	if got, want := len(srv.Router.Routes()), 10; got != want {
 		t.Errorf("demo serves %d routes, want %d", got, want)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := bridge.NewServer(cfg, table, logger)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	t.Cleanup(func() {
-		srv.Shutdown(5 * time.Second)
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		if err := table.Close(); err != nil {
-			t.Errorf("closing the table: %v", err)
-		}
-	})
+	lis := srv.Addr
 
 	if len(d.Commands) != len(d.calls) {
 		t.Fatalf("%d commands for %d calls", len(d.Commands), len(d.calls))
@@ -110,15 +88,15 @@ func TestCommands(t *testing.T) {
 		fields := strings.Fields(line)
 		name := fields[len(fields)-1]
 		for j, f := range fields[:len(fields)-1] {
-			if f == bridge.DefaultListen {
+			if f == config.DefaultListen {
 				name = fields[j+1]
 			}
 		}
 		t.Run(name, func(t *testing.T) {
-			if !strings.HasPrefix(line, "grpcurl -plaintext ") || strings.Count(line, bridge.DefaultListen) != 1 {
-				t.Fatalf("command %q does not call grpcurl -plaintext at %s", line, bridge.DefaultListen)
+			if !strings.HasPrefix(line, "grpcurl -plaintext ") || strings.Count(line, config.DefaultListen) != 1 {
+				t.Fatalf("command %q does not call grpcurl -plaintext at %s", line, config.DefaultListen)
 			}
-			line = strings.Replace(line, bridge.DefaultListen, lis.Addr().String(), 1)
+			line = strings.Replace(line, config.DefaultListen, lis, 1)
 			line = grpcurl + strings.TrimPrefix(line, "grpcurl")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

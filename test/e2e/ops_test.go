@@ -98,7 +98,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 	}
 	// method, upstream, kind, binding, calls, errors, error rate
-	want := "petstore.v1.PetService/GetPetById\tpetstore\trest\tGET /pet/{pet_id}\t4\t1\t25.0%"
+	want := "petstore.v1.PetService/GetPetById\tpetstore\trest\tGET /pet/{pet_id} (json)\t4\t1\t25.0%"
 	if row != want {
 		t.Errorf("GetPetById row reads\n%q\nwant\n%q\nwhole table:\n%s", row, want, table)
 	}

@@ -159,7 +159,7 @@ func TestBreakerTransitionsAndStaticFallback(t *testing.T) {
 // the protobridge_circuit_breaker_state gauge.
 func (b *bridgeUnderTest) wantBreaker(t *testing.T, state string, gauge float64) {
 	t.Helper()
-	bs := b.tab.CircuitBreakers()
+	bs := b.srv.Router.Table().CircuitBreakers()
 	if len(bs) != 1 || bs[0].Scope != "upstream:faulty" || bs[0].State != state {
 		t.Fatalf("breakers %+v, want %s", bs, state)
 	}
@@ -184,7 +184,7 @@ func (b *bridgeUnderTest) wantBreaker(t *testing.T, state string, gauge float64)
 func (b *bridgeUnderTest) waitBreaker(t *testing.T, state string) {
 	t.Helper()
 	deadline := time.Now().Add(lifetime)
-	for b.tab.CircuitBreakers()[0].State != state {
+	for b.srv.Router.Table().CircuitBreakers()[0].State != state {
 		if time.Now().After(deadline) {
 			t.Fatalf("breaker never became %s", state)
 		}

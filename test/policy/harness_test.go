@@ -2,7 +2,7 @@
 // programmable upstream (429 with Retry-After, 5xx bursts, connection
 // resets, stalls, half-written bodies, malformed payloads, refused
 // connections) behind the REST adapter, called through in-process
-// bridge.Servers with grpc-go. Tests assert attempt counts, codes and
+// in-process daemons with grpc-go. Tests assert attempt counts, codes and
 // details, breaker transitions and fallbacks, never durations; TestMain
 // checks for leaked goroutines.
 package policy
@@ -30,7 +30,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -39,6 +38,8 @@ import (
 
 	_ "github.com/protobridge/protobridge/adapters/rest"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/daemontest"
+	"github.com/protobridge/protobridge/internal/telemetry"
 )
 
 func TestMain(m *testing.M) {
@@ -148,12 +149,12 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// bridgeUnderTest is an in-process bridge.Server serving fault.v1 from an
+// bridgeUnderTest is an in-process daemon serving fault.v1 from an
 // upstream, with a recorder of each call's attempts.
 type bridgeUnderTest struct {
 	conn     *grpc.ClientConn
-	tab      *bridge.Table
-	metrics  *bridge.Metrics
+	srv      *daemontest.Server
+	metrics  *telemetry.Metrics
 	logs     *syncBuffer
 	attempts sync.Map // request id → attempts
 	ids      atomic.Int64
@@ -181,11 +182,7 @@ func startBridge(t *testing.T, text string) *bridgeUnderTest {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := bridge.LoadConfig(path)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	b := &bridgeUnderTest{metrics: bridge.NewMetrics(), logs: &syncBuffer{}}
+	b := &bridgeUnderTest{metrics: telemetry.NewMetrics(), logs: &syncBuffer{}}
 	logger := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	record := func(next bridge.Handler) bridge.Handler {
 		return func(ctx context.Context, c *bridge.Call) (proto.Message, error) {
@@ -194,30 +191,8 @@ func startBridge(t *testing.T, text string) *bridgeUnderTest {
 			return resp, err
 		}
 	}
-	opts := []bridge.Option{bridge.WithMetrics(b.metrics), bridge.WithMiddleware(record)}
-	b.tab, err = bridge.Build(context.Background(), cfg, logger, opts...)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	srv := bridge.NewServer(cfg, b.tab, logger, opts...)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lis) }()
-	b.conn, err = grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = b.conn.Close()
-		srv.Shutdown(5 * time.Second)
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		_ = b.tab.Close()
-	})
+	b.srv = daemontest.Start(t, path, daemontest.Options{Logger: logger, Telemetry: &telemetry.Telemetry{Metrics: b.metrics}, Middleware: []bridge.Middleware{record}})
+	b.conn = b.srv.Conn
 	return b
 }
 
@@ -233,7 +208,7 @@ type result struct {
 // name for CreateItem), plus caller metadata pairs.
 func (b *bridgeUnderTest) call(ctx context.Context, t *testing.T, method string, id int64, md ...string) result {
 	t.Helper()
-	sd := b.tab.Routes()[0].Method.Parent().(protoreflect.ServiceDescriptor)
+	sd := b.srv.Router.Routes()[0].Method.Parent().(protoreflect.ServiceDescriptor)
 	m := sd.Methods().ByName(protoreflect.Name(method))
 	req := dynamicpb.NewMessage(m.Input())
 	req.Set(m.Input().Fields().ByName("id"), protoreflect.ValueOfInt64(id))

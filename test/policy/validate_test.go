@@ -21,7 +21,7 @@ func TestValidationBeforeUpstream(t *testing.T) {
 	text := strings.Replace(config(up.srv.URL, "", ""), "protos: [fault/v1/fault.proto]", "protos: [fault/v1/fault.proto, validated/v1/validated.proto]", 1)
 	b := startBridge(t, text)
 	var md protoreflect.MethodDescriptor
-	for _, r := range b.tab.Routes() {
+	for _, r := range b.srv.Router.Routes() {
 		if r.Name() == "validated.v1.SignupService/Signup" {
 			md = r.Method
 		}

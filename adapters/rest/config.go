@@ -1,0 +1,36 @@
+package rest
+
+import (
+	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+)
+
+// Config is a rest upstream's own block (`rest:` under the upstream).
+type Config struct {
+	// JSONInt64 is how request bodies write 64-bit integers: "number"
+	// (default; what OpenAPI int64 means) or "string" (protojson's form).
+	// Replies are read in either form.
+	JSONInt64 string `yaml:"json_int64"`
+}
+
+// RouteConfig is a rest route's own block (`rest:` in a routes: entry).
+type RouteConfig struct {
+	// Stream tunes a server-streaming route (SSE/NDJSON), with
+	// (protobridge.v1.route).stream's fields; set keys override the proto's.
+	Stream *StreamConfig `yaml:"stream"`
+}
+
+// StreamConfig mirrors protobridge.v1.StreamRoute.
+type StreamConfig struct {
+	EventField     string          `yaml:"event_field"`
+	IDField        string          `yaml:"id_field"`
+	MaxReconnects  *uint32         `yaml:"max_reconnects"`
+	InitialBackoff string          `yaml:"initial_backoff"`
+	MaxBackoff     string          `yaml:"max_backoff"`
+	MaxEventBytes  bridge.ByteSize `yaml:"max_event_bytes"`
+}
+
+func (c *StreamConfig) proto() *pbv1.StreamRoute {
+	return &pbv1.StreamRoute{EventField: c.EventField, IdField: c.IDField, MaxReconnects: c.MaxReconnects,
+		InitialBackoff: c.InitialBackoff, MaxBackoff: c.MaxBackoff, MaxEventBytes: uint64(c.MaxEventBytes)}
+}

@@ -1,0 +1,39 @@
+package websocket
+
+import (
+	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+)
+
+// RouteConfig is a websocket route's own block (`websocket:` in a routes:
+// entry), with (protobridge.v1.route).websocket's fields; set keys
+// override the proto's. The upstream takes no block of its own.
+type RouteConfig struct {
+	Path             string          `yaml:"path"`
+	Subprotocols     []string        `yaml:"subprotocols"`
+	CorrelationField string          `yaml:"correlation_field"`
+	Buffer           uint32          `yaml:"buffer"`
+	ReadLimit        bridge.ByteSize `yaml:"read_limit"`
+	Keepalive        string          `yaml:"keepalive"`
+	KeepaliveTimeout string          `yaml:"keepalive_timeout"`
+	Reconnect        *struct {
+		MaxAttempts    uint32 `yaml:"max_attempts"`
+		InitialBackoff string `yaml:"initial_backoff"`
+		MaxBackoff     string `yaml:"max_backoff"`
+		ResumeCursor   string `yaml:"resume_cursor"`
+		ResumeField    string `yaml:"resume_field"`
+	} `yaml:"reconnect"`
+}
+
+// proto converts the block to its proto form.
+func (w *RouteConfig) proto() *pbv1.WebSocketRoute {
+	out := &pbv1.WebSocketRoute{
+		Path: w.Path, Subprotocols: w.Subprotocols, CorrelationField: w.CorrelationField, Buffer: w.Buffer,
+		ReadLimit: uint64(w.ReadLimit), Keepalive: w.Keepalive, KeepaliveTimeout: w.KeepaliveTimeout,
+	}
+	if rc := w.Reconnect; rc != nil {
+		out.Reconnect = &pbv1.WebSocketReconnect{MaxAttempts: rc.MaxAttempts, InitialBackoff: rc.InitialBackoff,
+			MaxBackoff: rc.MaxBackoff, ResumeCursor: rc.ResumeCursor, ResumeField: rc.ResumeField}
+	}
+	return out
+}

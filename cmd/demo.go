@@ -1,0 +1,27 @@
+package protobridgecmd
+
+import (
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/protobridge/protobridge/examples/demo"
+)
+
+// runDemo starts the built-in sample upstreams, then serves the demo config on
+// listen and prints calls a newcomer can paste.
+func runDemo(listen string, stdout, stderr io.Writer) int {
+	d, err := demo.Start(listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+		return 1
+	}
+	defer d.Close()
+	return runDaemon(d.ConfigPath, stderr, func(addr, _ net.Addr) {
+		fmt.Fprintf(stdout, "protobridge demo serving gRPC on %s (config: %s)\n\nTry, in another terminal:\n\n", addr, d.ConfigPath)
+		for _, c := range d.Commands {
+			fmt.Fprintln(stdout, c)
+		}
+		fmt.Fprintln(stdout, "\nPress Ctrl-C to stop.")
+	})
+}

@@ -1,0 +1,209 @@
+// Package daemon runs one config file: the route table behind a router,
+// the gRPC front door, the admin listener (metrics, health, routes,
+// reload, status page), tracing, reloads and the graceful drain.
+// cmd/protobridge is a thin shell around it.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/config"
+	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
+	"github.com/protobridge/protobridge/internal/router"
+	"github.com/protobridge/protobridge/internal/telemetry"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Daemon runs one config file: the gRPC server, the admin listener, reloads
+// and the graceful drain. cmd/protobridge is a thin shell around it.
+type Daemon struct {
+	path    string
+	log     *slog.Logger
+	metrics *telemetry.Metrics
+	tel     *telemetry.Telemetry
+	router  *router.Router
+	srv     *grpcfront.Server
+	cfg     atomic.Pointer[config.Config]
+	reload  sync.Mutex // one reload at a time
+	adminTk string
+	tp      *sdktrace.TracerProvider
+}
+
+// shutdownTracing flushes and stops the tracer provider, if any.
+func (d *Daemon) shutdownTracing() {
+	if d.tp == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.tp.Shutdown(ctx); err != nil {
+		d.log.Warn("flushing traces", "error", err)
+	}
+}
+
+// New loads and builds the config at path. Logs go to logOut in the
+// config's log format.
+func New(ctx context.Context, path string, logOut io.Writer) (*Daemon, error) {
+	cfg, err := config.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{path: path, log: NewLogger(cfg.Server.LogFormat, logOut), metrics: telemetry.NewMetrics()}
+	if cfg.Admin.Token != nil {
+		if d.adminTk, err = cfg.Admin.Token.Resolve(cfg.BaseDir); err != nil {
+			return nil, err
+		}
+	}
+	tp, err := telemetry.NewTracerProvider(ctx, cfg.Tracing, logOut)
+	if err != nil {
+		return nil, err
+	}
+	d.tel = &telemetry.Telemetry{Metrics: d.metrics}
+	if tp != nil {
+		d.tp = tp
+		d.tel.Provider = tp
+	}
+	t, err := router.Build(ctx, cfg, router.Options{Telemetry: d.tel, Logger: d.log})
+	if err != nil {
+		d.shutdownTracing()
+		return nil, err
+	}
+	d.warn(cfg, t)
+	d.cfg.Store(cfg)
+	d.router = router.New(t, d.log, d.tel)
+	d.srv = grpcfront.New(cfg, d.router, d.log, d.tel)
+	return d, nil
+}
+
+// warn logs what works but is likely a mistake.
+func (d *Daemon) warn(cfg *config.Config, t *router.Table) {
+	for _, w := range append(cfg.Warnings, t.Warnings...) {
+		d.log.Warn("config", "warning", w.String())
+	}
+}
+
+// NewLogger returns a slog logger writing "text" or "json" lines to w.
+func NewLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// Router returns the daemon's router: the invoker every front door uses.
+func (d *Daemon) Router() *router.Router { return d.router }
+
+// Reload re-reads the config file and its descriptors, builds a new route
+// table and swaps it in. Calls in flight finish on the old table; new calls
+// use the new one. An invalid config is rejected with its problems and the
+// old table keeps serving. Listen addresses cannot change without a restart.
+func (d *Daemon) Reload(ctx context.Context) error {
+	d.reload.Lock()
+	defer d.reload.Unlock()
+	err := d.reloadLocked(ctx)
+	if err != nil {
+		d.metrics.CountReload("rejected")
+		d.log.Error("reload rejected; the previous config keeps serving", "config", d.path, "problems", err.Error())
+		return err
+	}
+	d.metrics.CountReload("ok")
+	d.log.Info("reloaded", "config", d.path, "routes", len(d.router.Routes()))
+	return nil
+}
+
+func (d *Daemon) reloadLocked(ctx context.Context) error {
+	cfg, err := config.LoadConfig(d.path)
+	if err != nil {
+		return err
+	}
+	old := d.cfg.Load()
+	if cfg.Server.Listen != old.Server.Listen || cfg.Admin.Listen != old.Admin.Listen {
+		return bridge.Problems{{Pos: bridge.Pos{File: d.path, Line: 1}, Msg: "server.listen or admin.listen changed", Hint: "restart the daemon to move listeners"}}
+	}
+	t, err := router.Build(ctx, cfg, router.Options{Telemetry: d.tel, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	d.warn(cfg, t)
+	d.cfg.Store(cfg)
+	d.router.Swap(t)
+	return nil
+}
+
+// Run serves gRPC (and the admin listener when configured) until ctx ends,
+// then drains: health and /readyz turn NOT_SERVING, new calls are refused,
+// calls in flight get up to server.shutdown_grace to finish and are then
+// ended with UNAVAILABLE. ready, when set, is called with the bound
+// addresses (admin is nil when off).
+func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Addr)) error {
+	cfg := d.cfg.Load()
+	lis, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		_ = d.router.Table().Close()
+		d.shutdownTracing()
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	var admin *http.Server
+	var adminAddr net.Addr
+	adminErr := make(chan error, 1)
+	if cfg.Admin.Listen != "" {
+		alis, err := net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			_ = lis.Close()
+			_ = d.router.Table().Close()
+			d.shutdownTracing()
+			return fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
+		}
+		adminAddr = alis.Addr()
+		admin = &http.Server{Handler: d.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { adminErr <- admin.Serve(alis) }()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- d.srv.Serve(lis) }()
+	d.log.Info("serving", "address", lis.Addr().String(), "admin", addrString(adminAddr), "routes", len(d.router.Routes()))
+	if ready != nil {
+		ready(lis.Addr(), adminAddr)
+	}
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		grace := d.cfg.Load().Server.ShutdownGrace
+		d.log.Info("draining", "grace", grace)
+		if !d.srv.Shutdown(grace) {
+			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE")
+		}
+		serveErr = <-errc
+	}
+	if admin != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = admin.Shutdown(sctx)
+		cancel()
+		if err := <-adminErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Warn("admin listener", "error", err)
+		}
+	}
+	if err := d.router.Table().Close(); err != nil {
+		d.log.Warn("closing adapters", "error", err)
+	}
+	d.shutdownTracing()
+	d.log.Info("stopped")
+	return serveErr
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
+}

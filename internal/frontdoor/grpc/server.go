@@ -1,0 +1,381 @@
+// Package grpcfront is the gRPC front door: one grpc.Server serving every
+// route of the current table dynamically (an UnknownServiceHandler, so a
+// reload needs no re-registration), grpc.health.v1 overall and per
+// service, server reflection v1 and v1alpha from the loaded descriptors,
+// and protobridge.v1.BridgeService (Invoke by name with JSON). Calls go
+// through the bridge.Invoker like every other front door's.
+package grpcfront
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/config"
+	"github.com/protobridge/protobridge/internal/descriptors"
+	"github.com/protobridge/protobridge/internal/router"
+	"github.com/protobridge/protobridge/internal/telemetry"
+)
+
+// Server is the gRPC front door.
+type Server struct {
+	grpc     *grpc.Server
+	health   *health.Server
+	router   *router.Router
+	log      *slog.Logger
+	metrics  *telemetry.Metrics
+	draining atomic.Bool
+}
+
+// New builds the front door for a router. The config supplies message size
+// limits, TLS and whether reflection is on.
+func New(cfg *config.Config, r *router.Router, logger *slog.Logger, tel *telemetry.Telemetry) *Server {
+	s := &Server{log: logger, health: health.NewServer(), router: r, metrics: tel.M()}
+	var sopts []grpc.ServerOption
+	if tel.Tracing() {
+		sopts = append(sopts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tel.Provider), otelgrpc.WithPropagators(telemetry.Propagator))))
+	}
+	if s.metrics != nil {
+		sopts = append(sopts, grpc.StatsHandler(&byteCounter{s: s}))
+	}
+	if cfg.Server.TLS != nil {
+		// Checked by the config; a failure here means the files changed since.
+		tc, err := cfg.Server.TLS.ServerConfig(cfg.BaseDir)
+		if err != nil {
+			logger.Error("server TLS", "error", err)
+			tc = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, err }}
+		}
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(tc)))
+	}
+	s.grpc = grpc.NewServer(append(sopts,
+		grpc.ForceServerCodecV2(protoCodec{}),
+		grpc.MaxRecvMsgSize(int(cfg.Server.MaxRecvBytes)),
+		grpc.MaxSendMsgSize(int(cfg.Server.MaxSendBytes)),
+		grpc.UnknownServiceHandler(s.handleStream),
+	)...)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	pbv1.RegisterBridgeServiceServer(s.grpc, &bridgeService{s: s})
+	if cfg.Server.Reflection == nil || *cfg.Server.Reflection {
+		opts := reflection.ServerOptions{Services: s, DescriptorResolver: (*tableResolver)(s)}
+		reflectionv1.RegisterServerReflectionServer(s.grpc, reflection.NewServerV1(opts))
+		reflectionv1alpha.RegisterServerReflectionServer(s.grpc, reflection.NewServer(opts))
+	}
+	s.setHealth(r.Table())
+	r.OnSwap(func(old, cur *router.Table) {
+		for name := range old.Services() {
+			if _, kept := cur.Services()[name]; !kept {
+				s.health.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+			}
+		}
+		s.setHealth(cur)
+	})
+	return s
+}
+
+// setHealth marks the daemon and every served service SERVING.
+func (s *Server) setHealth(t *router.Table) {
+	if s.draining.Load() {
+		return
+	}
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for name := range t.Services() {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+}
+
+// Draining reports whether Shutdown has begun.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Serve accepts connections on lis until Shutdown.
+func (s *Server) Serve(lis net.Listener) error {
+	err := s.grpc.Serve(lis)
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting calls, marks health NOT_SERVING, and lets
+// in-flight calls finish for up to grace before cutting them off. It returns
+// true when every call finished in time.
+func (s *Server) Shutdown(grace time.Duration) bool {
+	s.draining.Store(true)
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		s.grpc.Stop()
+		<-done
+		return false
+	}
+}
+
+// GetServiceInfo lists the built-in services and the table's services, for reflection.
+func (s *Server) GetServiceInfo() map[string]grpc.ServiceInfo {
+	info := s.grpc.GetServiceInfo()
+	for name, sd := range s.router.Table().Services() {
+		si := grpc.ServiceInfo{}
+		ms := sd.Methods()
+		for i := 0; i < ms.Len(); i++ {
+			md := ms.Get(i)
+			si.Methods = append(si.Methods, grpc.MethodInfo{Name: string(md.Name()), IsClientStream: md.IsStreamingClient(), IsServerStream: md.IsStreamingServer()})
+		}
+		info[name] = si
+	}
+	return info
+}
+
+// tableResolver resolves descriptors in the current table, then the built-ins.
+type tableResolver Server
+
+func (r *tableResolver) resolvers() descriptors.ChainResolver {
+	return descriptors.ChainResolver{r.router.Table().Files(), protoregistry.GlobalFiles}
+}
+
+// FindFileByPath implements protodesc.Resolver.
+func (r *tableResolver) FindFileByPath(p string) (protoreflect.FileDescriptor, error) {
+	return r.resolvers().FindFileByPath(p)
+}
+
+// FindDescriptorByName implements protodesc.Resolver.
+func (r *tableResolver) FindDescriptorByName(n protoreflect.FullName) (protoreflect.Descriptor, error) {
+	return r.resolvers().FindDescriptorByName(n)
+}
+
+// handleStream serves every method that is not built in: it reads the
+// request and hands the call to the router.
+func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
+	fullMethod, _ := grpc.MethodFromServerStream(ss)
+	ctx := ss.Context()
+	route, ok := s.router.Route(fullMethod)
+	if !ok {
+		return s.router.Unknown(fullMethod, frontDoor)
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	call := &bridge.Call{Route: route, Metadata: md, FrontDoor: frontDoor, Peer: peerOf(ctx)}
+	start := time.Now()
+	m := route.Method
+	if m.IsStreamingClient() || m.IsStreamingServer() {
+		if !m.IsStreamingClient() {
+			req := bridge.NewWireMessage(m.Input(), nil)
+			if err := ss.RecvMsg(req); err != nil {
+				err = recvError(err)
+				s.router.ObserveFailedCall(call, start, err)
+				return err
+			}
+			call.Request = req
+		}
+		st := &serverStream{ss: ss, in: m.Input(), out: m.Output(), call: call}
+		err := s.router.Stream(ctx, call, st)
+		st.setRequestID()
+		return err
+	}
+	req := bridge.NewWireMessage(m.Input(), nil)
+	if err := ss.RecvMsg(req); err != nil {
+		err = recvError(err)
+		s.router.ObserveFailedCall(call, start, err)
+		return err
+	}
+	call.Request = req
+	resp, err := s.router.Unary(ctx, call)
+	_ = ss.SetHeader(call.ResponseHeader())
+	if err == nil {
+		err = ss.SendMsg(resp)
+	}
+	return err
+}
+
+// frontDoor labels the calls of this front door in logs, metrics and traces.
+const frontDoor = "grpc"
+
+// recvError words a failure to read the caller's request: bytes that do
+// not decode as the input message are the caller's mistake.
+func recvError(err error) error {
+	st := status.Convert(err)
+	if st.Code() == codes.Internal && strings.Contains(st.Message(), "unmarshal") {
+		return bridge.Wrap(err, codes.InvalidArgument, reason.BadRequestMessage, nil, "the request does not decode as the method's input message: %s", st.Message())
+	}
+	return err
+}
+
+// peerOf is the call's network peer and verified client certificates.
+func peerOf(ctx context.Context) bridge.Peer {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return bridge.Peer{}
+	}
+	out := bridge.Peer{Addr: p.Addr}
+	if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+		out.VerifiedChains = ti.State.VerifiedChains
+	}
+	return out
+}
+
+// byteCounter counts the wire bytes of routed calls' messages, as gRPC
+// reports them, in protobridge_message_bytes_total.
+type byteCounter struct{ s *Server }
+
+type methodKey struct{}
+
+// TagRPC remembers the method of the call.
+func (b *byteCounter) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	return context.WithValue(ctx, methodKey{}, info.FullMethodName)
+}
+
+// HandleRPC counts payload bytes of methods the current table routes.
+func (b *byteCounter) HandleRPC(ctx context.Context, st stats.RPCStats) {
+	var dir string
+	var n int
+	switch p := st.(type) {
+	case *stats.InPayload:
+		dir, n = "in", p.WireLength
+	case *stats.OutPayload:
+		dir, n = "out", p.WireLength
+	default:
+		return
+	}
+	fm, _ := ctx.Value(methodKey{}).(string)
+	if _, ok := b.s.router.Route(fm); !ok {
+		return
+	}
+	b.s.metrics.AddMessageBytes(strings.TrimPrefix(fm, "/"), dir, n)
+}
+
+// TagConn is part of stats.Handler.
+func (b *byteCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+// HandleConn is part of stats.Handler.
+func (b *byteCounter) HandleConn(context.Context, stats.ConnStats) {}
+
+// serverStream adapts a grpc.ServerStream to the adapter's Stream.
+type serverStream struct {
+	ss      grpc.ServerStream
+	in, out protoreflect.MessageDescriptor
+	// call's request id goes in the response header, set on ss
+	// (setRequestID) just before the first reply or header, or when the
+	// call ends: gRPC sends the header no sooner, and an idle stream then
+	// holds no header of its own.
+	call  *bridge.Call
+	idSet sync.Once
+}
+
+// setRequestID adds the request id to the response header, once.
+func (st *serverStream) setRequestID() {
+	st.idSet.Do(func() { _ = st.ss.SetHeader(metadata.Pairs(router.RequestIDKey, st.call.RequestID)) })
+}
+
+// Recv receives the caller's next message as a WireMessage: checked, kept
+// as its encoding, and decoded only if something looks inside it.
+func (st *serverStream) Recv() (proto.Message, error) {
+	m := bridge.NewWireMessage(st.in, nil)
+	if err := st.ss.RecvMsg(m); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+// Send sends one reply; a WireMessage that has not been decoded goes as its
+// encoding.
+func (st *serverStream) Send(m proto.Message) error {
+	if bridge.MessageName(m) != st.out.FullName() {
+		return bridge.Errorf(codes.Internal, reason.BadResponseType, nil, "stream produced a message of the wrong type")
+	}
+	st.setRequestID()
+	return st.ss.SendMsg(m)
+}
+
+// SetHeader adds response header metadata after the request id.
+func (st *serverStream) SetHeader(md metadata.MD) error {
+	st.setRequestID()
+	return st.ss.SetHeader(md)
+}
+
+// bridgeService is protobridge.v1.BridgeService: calls by name with JSON.
+type bridgeService struct {
+	pbv1.UnimplementedBridgeServiceServer
+	s *Server
+}
+
+// Invoke calls a unary route with a JSON payload.
+func (b *bridgeService) Invoke(ctx context.Context, req *pbv1.InvokeRequest) (*pbv1.InvokeResponse, error) {
+	r := b.s.router
+	route, ok := r.Route(req.GetMethod())
+	if !ok {
+		return nil, r.Unknown(req.GetMethod(), invokeFrontDoor)
+	}
+	md := route.Method
+	if md.IsStreamingClient() || md.IsStreamingServer() {
+		return nil, bridge.Errorf(codes.InvalidArgument, reason.StreamingMethod, map[string]string{"method": req.GetMethod()}, "Invoke calls unary methods only; %s streams", req.GetMethod())
+	}
+	types := dynamicpb.NewTypes(r.Table().Files())
+	in := dynamicpb.NewMessage(md.Input())
+	if p := req.GetPayload(); p != nil {
+		raw, err := protojson.Marshal(p)
+		if err == nil {
+			err = protojson.UnmarshalOptions{Resolver: types}.Unmarshal(raw, in)
+		}
+		if err != nil {
+			return nil, bridge.Errorf(codes.InvalidArgument, reason.BadPayload, map[string]string{"method": req.GetMethod()}, "payload does not fit %s: %v", md.Input().FullName(), err)
+		}
+	}
+	mdIn, _ := metadata.FromIncomingContext(ctx)
+	call := &bridge.Call{Route: route, Request: in, Metadata: mdIn, FrontDoor: invokeFrontDoor, Peer: peerOf(ctx)}
+	resp, err := r.Unary(ctx, call)
+	_ = grpc.SetHeader(ctx, call.ResponseHeader())
+	if err != nil {
+		return nil, err
+	}
+	raw, err := protojson.MarshalOptions{Resolver: types}.Marshal(resp)
+	if err != nil {
+		return nil, bridge.Errorf(codes.Internal, reason.Encode, nil, "cannot encode the result as JSON: %v", err)
+	}
+	out := &structpb.Struct{}
+	if err := protojson.Unmarshal(raw, out); err != nil {
+		return nil, bridge.Errorf(codes.Internal, reason.Encode, nil, "result is not a JSON object: %v", err)
+	}
+	return &pbv1.InvokeResponse{Result: out}, nil
+}
+
+// invokeFrontDoor labels calls made through BridgeService.Invoke.
+const invokeFrontDoor = "invoke"
