@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // Media types sent with request bodies.
@@ -84,7 +85,7 @@ func (e *endpoint) encodeErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	return bridge.Errorf(codes.InvalidArgument, "BAD_REQUEST_BODY", e.meta(), "cannot encode the request body: %v", err)
+	return bridge.Errorf(codes.InvalidArgument, reason.BadRequestBody, e.meta(), "cannot encode the request body: %v", err)
 }
 
 // jsonField renders one field of m as a JSON value, exactly as protojson

@@ -12,6 +12,7 @@ import (
 
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
@@ -54,7 +55,7 @@ func (e *endpoint) tooLarge(size int64) error {
 	if size >= 0 {
 		what = strconv.FormatInt(size, 10) + " bytes, over"
 	}
-	return bridge.Errorf(codes.ResourceExhausted, "RESPONSE_TOO_LARGE", meta,
+	return bridge.Errorf(codes.ResourceExhausted, reason.ResponseTooLarge, meta,
 		"upstream %s replied with %s the %d byte limit (max_response_bytes)", e.a.u.Name, what, e.a.maxResponse)
 }
 
@@ -93,7 +94,7 @@ func (e *endpoint) badResponse(resp *http.Response, body []byte, cause error) er
 		Body:          strings.ToValidUTF8(string(quoted), "\uFFFD"),
 		BodyTruncated: truncated,
 	}
-	return bridge.Error(codes.Internal, "UPSTREAM_BAD_RESPONSE", meta,
+	return bridge.Error(codes.Internal, reason.UpstreamBadResponse, meta,
 		fmt.Sprintf("upstream %s replied HTTP %d with a body that does not decode as %s into %s: %v",
 			e.a.u.Name, resp.StatusCode, enc, e.r.Method.Output().FullName(), cause), detail)
 }

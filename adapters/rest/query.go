@@ -10,6 +10,7 @@ import (
 
 	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // fieldTree marks fields that do not go into the query string because the
@@ -59,7 +60,7 @@ func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip field
 		name := prefix + fd.JSONName()
 		v := m.Get(fd)
 		if md := fd.Message(); md != nil && !scalarWKT[md.FullName()] && (fd.IsList() || opaqueWKT[md.FullName()]) {
-			return bridge.Errorf(codes.InvalidArgument, "INVALID_QUERY_FIELD", map[string]string{"field": name},
+			return bridge.Errorf(codes.InvalidArgument, reason.InvalidQueryField, map[string]string{"field": name},
 				"request field %s is %s, which cannot be sent as a query parameter; bind it to the body", name, kindLabel(fd))
 		}
 		switch {
@@ -99,7 +100,7 @@ func queryValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, name stri
 		return s, err
 	}
 	if err != nil {
-		return "", bridge.Errorf(codes.InvalidArgument, "INVALID_QUERY_FIELD", map[string]string{"field": name}, "request field %s: %v", name, err)
+		return "", bridge.Errorf(codes.InvalidArgument, reason.InvalidQueryField, map[string]string{"field": name}, "request field %s: %v", name, err)
 	}
 	return string(b), nil
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
@@ -422,15 +423,15 @@ func (e *endpoint) requestMessage(c *bridge.Call) (protoreflect.Message, error) 
 		return m, nil
 	}
 	if m.Descriptor().FullName() != e.in.FullName() {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST_TYPE", e.meta(), "%s got a %s request", e.r.Name(), m.Descriptor().FullName())
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequestType, e.meta(), "%s got a %s request", e.r.Name(), m.Descriptor().FullName())
 	}
 	b, err := proto.Marshal(c.Request)
 	if err != nil {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST_TYPE", e.meta(), "%s: %v", e.r.Name(), err)
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequestType, e.meta(), "%s: %v", e.r.Name(), err)
 	}
 	dm := dynamicpb.NewMessage(e.in)
 	if err := proto.Unmarshal(b, dm); err != nil {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST_TYPE", e.meta(), "%s: %v", e.r.Name(), err)
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequestType, e.meta(), "%s: %v", e.r.Name(), err)
 	}
 	return dm, nil
 }
@@ -449,7 +450,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	u := *e.a.base
 	u.RawPath = strings.TrimSuffix(e.a.base.EscapedPath(), "/") + path
 	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
-		return nil, bridge.Errorf(codes.InvalidArgument, "INVALID_PATH", e.meta(), "request path: %v", err)
+		return nil, bridge.Errorf(codes.InvalidArgument, reason.InvalidPath, e.meta(), "request path: %v", err)
 	}
 	if e.querySkip != nil {
 		q := url.Values{}
@@ -468,7 +469,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 		return nil, err
 	}
 	if int64(len(body)) > e.a.maxRequest {
-		return nil, bridge.Errorf(codes.ResourceExhausted, "REQUEST_TOO_LARGE", e.meta(),
+		return nil, bridge.Errorf(codes.ResourceExhausted, reason.RequestTooLarge, e.meta(),
 			"the encoded request body is %d bytes, over upstream %s's limit of %d", len(body), e.a.u.Name, e.a.maxRequest)
 	}
 	var rd io.Reader
@@ -477,7 +478,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	}
 	req, err := http.NewRequestWithContext(ctx, e.method, u.String(), rd)
 	if err != nil {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST", e.meta(), "cannot build the request: %v", errors.Unwrap(err))
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequest, e.meta(), "cannot build the request: %v", errors.Unwrap(err))
 	}
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("Accept", e.accept())

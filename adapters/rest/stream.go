@@ -21,6 +21,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // Media types of streamed replies.
@@ -213,7 +214,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 	timer.Stop()
 	switch {
 	case err != nil && headerTimeout.Load() && ctx.Err() == nil:
-		return st.resumable(), bridge.Errorf(codes.DeadlineExceeded, "UPSTREAM_TIMEOUT", e.meta(), "upstream %s sent no reply headers within %s", e.a.u.Name, wait)
+		return st.resumable(), bridge.Errorf(codes.DeadlineExceeded, reason.UpstreamTimeout, e.meta(), "upstream %s sent no reply headers within %s", e.a.u.Name, wait)
 	case err != nil:
 		return st.resumable() && ctx.Err() == nil, e.transportError(ctx, err)
 	}
@@ -260,7 +261,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 		if cerr := e.ctxError(ctx); cerr != nil {
 			return false, cerr
 		}
-		return mt == sseContentType && st.resumable(), bridge.Errorf(codes.Unavailable, "UPSTREAM_STREAM_DROPPED", e.meta(),
+		return mt == sseContentType && st.resumable(), bridge.Errorf(codes.Unavailable, reason.UpstreamStreamDropped, e.meta(),
 			"upstream %s's stream broke off: %s", e.a.u.Name, httpx.DescribeNetError(dropped.err))
 	}
 	return false, err
@@ -287,7 +288,7 @@ func (e *endpoint) readError(err error) error {
 func (e *endpoint) eventTooLarge() error {
 	meta := e.meta()
 	meta["limit"] = strconv.FormatInt(e.stream.maxEvent, 10)
-	return bridge.Errorf(codes.ResourceExhausted, "STREAM_EVENT_TOO_LARGE", meta,
+	return bridge.Errorf(codes.ResourceExhausted, reason.StreamEventTooLarge, meta,
 		"upstream %s sent an event over the %d byte limit (stream max_event_bytes, else max_response_bytes)", e.a.u.Name, e.stream.maxEvent)
 }
 

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // pathTemplate is a parsed google.api.http path template (see
@@ -361,6 +362,6 @@ func matchPattern(pattern, parts []string) error {
 }
 
 func badPath(v *variable, what string) error {
-	return bridge.Errorf(codes.InvalidArgument, "INVALID_PATH_FIELD", map[string]string{"field": v.field},
+	return bridge.Errorf(codes.InvalidArgument, reason.InvalidPathField, map[string]string{"field": v.field},
 		"request field %s (bound to the URL path) %s", v.field, what)
 }

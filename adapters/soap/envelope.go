@@ -19,6 +19,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // envVersion is a SOAP envelope version.
@@ -83,7 +84,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 		w.Start(e.env.qname("Header"))
 		if e.a.wss != nil {
 			if err := e.a.wss.write(w, e.env); err != nil {
-				return nil, bridge.Errorf(codes.Internal, "WS_SECURITY", e.meta(), "cannot build the WS-Security header: %v", err)
+				return nil, bridge.Errorf(codes.Internal, reason.WSSecurity, e.meta(), "cannot build the WS-Security header: %v", err)
 			}
 		}
 		if err := e.header.EncodeContent(w, m); err != nil {
@@ -107,12 +108,12 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 		return nil, e.encodeError(err)
 	}
 	if int64(len(doc)) > e.a.maxRequest {
-		return nil, bridge.Errorf(codes.ResourceExhausted, "REQUEST_TOO_LARGE", e.meta(),
+		return nil, bridge.Errorf(codes.ResourceExhausted, reason.RequestTooLarge, e.meta(),
 			"the SOAP request is %d bytes, over upstream %s's limit of %d", len(doc), e.a.u.Name, e.a.maxRequest)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.a.endpoint, bytes.NewReader(doc))
 	if err != nil {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST", e.meta(), "cannot build the request: %v", err)
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequest, e.meta(), "cannot build the request: %v", err)
 	}
 	req.Header.Set("User-Agent", userAgent)
 	if c.RequestID != "" {
@@ -161,7 +162,7 @@ func (e *endpoint) encodeError(err error) error {
 	if xe, ok := err.(*xmlcodec.Error); ok {
 		meta["path"] = xe.Path
 	}
-	return bridge.Errorf(codes.InvalidArgument, "INVALID_REQUEST", meta, "the request cannot be written as SOAP XML: %v", err)
+	return bridge.Errorf(codes.InvalidArgument, reason.InvalidRequest, meta, "the request cannot be written as SOAP XML: %v", err)
 }
 
 // reply reads the reply envelope into out, or returns the status for a
@@ -171,11 +172,11 @@ func (e *endpoint) reply(resp *http.Response, body []byte, out proto.Message) er
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case ok && mt == "text/html":
-		return e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil, "an HTML page, not a SOAP envelope")
+		return e.badResponse(resp, body, reason.UpstreamBadResponse, nil, "an HTML page, not a SOAP envelope")
 	case ok && strings.HasPrefix(mt, "multipart/"):
-		return e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil, "a multipart (MTOM/SwA) reply, which is not supported")
+		return e.badResponse(resp, body, reason.UpstreamBadResponse, nil, "a multipart (MTOM/SwA) reply, which is not supported")
 	case ok && len(bytes.TrimSpace(body)) == 0:
-		return e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil, "an empty body, not a SOAP envelope")
+		return e.badResponse(resp, body, reason.UpstreamBadResponse, nil, "an empty body, not a SOAP envelope")
 	}
 	// First pass: find the Body's first child; a Fault is read there.
 	d := e.decoder(body)

@@ -14,6 +14,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
@@ -41,7 +42,7 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 		if cerr := e.ctxError(ctx); cerr != nil {
 			return nil, cerr
 		}
-		return nil, e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil, "a body that could not be read: "+httpx.DescribeNetError(err))
+		return nil, e.badResponse(resp, body, reason.UpstreamBadResponse, nil, "a body that could not be read: "+httpx.DescribeNetError(err))
 	}
 	if int64(len(body)) > limit {
 		return nil, e.tooLarge(-1)
@@ -56,7 +57,7 @@ func (e *endpoint) tooLarge(size int64) error {
 	if size >= 0 {
 		what = strconv.FormatInt(size, 10) + " bytes, over"
 	}
-	return bridge.Errorf(codes.ResourceExhausted, "RESPONSE_TOO_LARGE", meta,
+	return bridge.Errorf(codes.ResourceExhausted, reason.ResponseTooLarge, meta,
 		"upstream %s replied with %s the %d byte limit (max_response_bytes)", e.a.u.Name, what, e.a.maxResponse)
 }
 
@@ -82,30 +83,30 @@ func (e *endpoint) decodeError(resp *http.Response, body []byte, err error) erro
 	)
 	switch {
 	case errors.As(err, &ve):
-		return e.badResponse(resp, body, "SOAP_VERSION_MISMATCH", nil,
+		return e.badResponse(resp, body, reason.SOAPVersionMismatch, nil,
 			fmt.Sprintf("a SOAP %s envelope to a SOAP %s request", ve.got, e.env.name))
 	case errors.As(err, &nee):
-		return e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil,
+		return e.badResponse(resp, body, reason.UpstreamBadResponse, nil,
 			fmt.Sprintf("a document whose root element is %s, not a SOAP %s Envelope", xmlcodec.FormatQName(nee.root), e.env.name))
 	case errors.As(err, &xe):
 		extra := map[string]string{"xml_error": xe.Kind.String(), "path": xe.Path}
-		reason := "UPSTREAM_BAD_RESPONSE"
+		why := reason.UpstreamBadResponse
 		switch xe.Kind {
 		case xmlcodec.ErrForbidden:
-			reason = "UPSTREAM_XML_FORBIDDEN"
+			why = reason.UpstreamXMLForbidden
 		case xmlcodec.ErrTooDeep, xmlcodec.ErrTextTooLarge:
-			reason = "UPSTREAM_XML_LIMIT"
+			why = reason.UpstreamXMLLimit
 		case xmlcodec.ErrTooLarge:
 			return e.tooLarge(-1)
 		}
-		return e.badResponse(resp, body, reason, extra, "XML that does not decode into "+string(e.r.Method.Output().FullName())+": "+xe.Error())
+		return e.badResponse(resp, body, why, extra, "XML that does not decode into "+string(e.r.Method.Output().FullName())+": "+xe.Error())
 	}
-	return e.badResponse(resp, body, "UPSTREAM_BAD_RESPONSE", nil, err.Error())
+	return e.badResponse(resp, body, reason.UpstreamBadResponse, nil, err.Error())
 }
 
 // badResponse is the error for a reply that cannot be used: INTERNAL with
 // the reason given and the start of the body.
-func (e *endpoint) badResponse(resp *http.Response, body []byte, reason string, extra map[string]string, what string) error {
+func (e *endpoint) badResponse(resp *http.Response, body []byte, why string, extra map[string]string, what string) error {
 	meta := e.meta()
 	meta["http_status"] = strconv.Itoa(resp.StatusCode)
 	for k, v := range extra {
@@ -119,6 +120,6 @@ func (e *endpoint) badResponse(resp *http.Response, body []byte, reason string, 
 		Body:          strings.ToValidUTF8(string(quoted), "\uFFFD"),
 		BodyTruncated: truncated,
 	}
-	return bridge.Error(codes.Internal, reason, meta,
+	return bridge.Error(codes.Internal, why, meta,
 		fmt.Sprintf("upstream %s replied HTTP %d with %s", e.a.u.Name, resp.StatusCode, what), detail)
 }

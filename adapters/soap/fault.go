@@ -12,6 +12,7 @@ import (
 
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // fault is a SOAP 1.1 or 1.2 fault.
@@ -207,5 +208,5 @@ func (e *endpoint) faultError(resp *http.Response, f *fault) error {
 	if f.reason != "" {
 		msg += ": " + f.reason
 	}
-	return bridge.Error(faultCode(f), "SOAP_FAULT", meta, msg, &structpb.Struct{Fields: fields})
+	return bridge.Error(faultCode(f), reason.SOAPFault, meta, msg, &structpb.Struct{Fields: fields})
 }

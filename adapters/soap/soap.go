@@ -64,6 +64,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
@@ -279,7 +280,7 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 
 // Stream refuses: streaming routes are not bound by this adapter.
 func (e *endpoint) Stream(context.Context, *bridge.Call, bridge.Stream) error {
-	return bridge.Errorf(codes.Unimplemented, "STREAMING_UNSUPPORTED", e.meta(), "%s: the soap adapter does not stream", e.r.Name())
+	return bridge.Errorf(codes.Unimplemented, reason.StreamingNotAllowed, e.meta(), "%s: the soap adapter does not stream", e.r.Name())
 }
 
 // meta is the ErrorInfo metadata of errors raised for this route.
@@ -302,15 +303,15 @@ func (e *endpoint) requestMessage(c *bridge.Call) (protoreflect.Message, error) 
 		return m, nil
 	}
 	if m.Descriptor().FullName() != in.FullName() {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST_TYPE", e.meta(), "%s got a %s request", e.r.Name(), m.Descriptor().FullName())
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequestType, e.meta(), "%s got a %s request", e.r.Name(), m.Descriptor().FullName())
 	}
 	b, err := proto.Marshal(c.Request)
 	if err != nil {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST_TYPE", e.meta(), "%s: %v", e.r.Name(), err)
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequestType, e.meta(), "%s: %v", e.r.Name(), err)
 	}
 	dm := dynamicpb.NewMessage(in)
 	if err := proto.Unmarshal(b, dm); err != nil {
-		return nil, bridge.Errorf(codes.Internal, "BAD_REQUEST_TYPE", e.meta(), "%s: %v", e.r.Name(), err)
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequestType, e.meta(), "%s: %v", e.r.Name(), err)
 	}
 	return dm, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // Stream serves a streaming call over a socket of its own. The route's
@@ -156,7 +157,7 @@ func (e *endpoint) clientStream(ctx context.Context, c *bridge.Call, out bridge.
 	case unary && got:
 		return nil
 	case unary && end.err == nil:
-		return bridge.Errorf(codes.Internal, "UPSTREAM_WS_NO_REPLY", e.meta(), "upstream %s closed the WebSocket without a reply", e.a.u.Name)
+		return bridge.Errorf(codes.Internal, reason.WSNoReply, e.meta(), "upstream %s closed the WebSocket without a reply", e.a.u.Name)
 	}
 	return end.err
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
 )
 
 // sendQueue bounds the request frames waiting for a shared socket's writer;
@@ -67,7 +68,7 @@ func (a *adapter) sharedFor(ctx context.Context, e *endpoint) (*sharedConn, erro
 		if a.closed {
 			a.mu.Unlock()
 			sc.s.shutdown(ws.StatusGoingAway, "protobridge is closing")
-			return nil, bridge.Errorf(codes.Unavailable, "ADAPTER_CLOSED", e.meta(), "upstream %s is being closed", a.u.Name)
+			return nil, bridge.Errorf(codes.Unavailable, reason.AdapterClosed, e.meta(), "upstream %s is being closed", a.u.Name)
 		}
 		a.shared[e.sharedKey] = sc
 		a.mu.Unlock()
@@ -176,7 +177,7 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	}
 	reply := make(chan frame, 1)
 	if !sc.register(id, reply) {
-		return nil, bridge.Errorf(codes.Aborted, "CORRELATION_ID_IN_FLIGHT", e.meta("correlation_id", id), "a call with correlation id %q is already waiting for upstream %s", id, e.a.u.Name)
+		return nil, bridge.Errorf(codes.Aborted, reason.CorrelationInFlight, e.meta("correlation_id", id), "a call with correlation id %q is already waiting for upstream %s", id, e.a.u.Name)
 	}
 	defer sc.unregister(id, reply)
 	select {
@@ -211,7 +212,7 @@ func (e *endpoint) sharedEnd(sc *sharedConn) error {
 	if end := e.endOf(sc.s, sc.s.readErr); end.err != nil {
 		return end.err
 	}
-	return bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_CLOSE_1000", e.meta("close_code", "1000"), "upstream %s closed the shared WebSocket before replying", e.a.u.Name)
+	return bridge.Errorf(codes.Unavailable, reason.UpstreamWSClose(1000), e.meta("close_code", "1000"), "upstream %s closed the shared WebSocket before replying", e.a.u.Name)
 }
 
 // idSource generates correlation ids for requests that carry none.

@@ -290,7 +290,7 @@ func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Co
 	}
 	if len(e.opts.Subprotocols) > 0 && conn.Subprotocol() == "" {
 		_ = conn.Close(ws.StatusProtocolError, "no subprotocol selected")
-		return nil, bridge.Errorf(codes.FailedPrecondition, "UPSTREAM_WS_SUBPROTOCOL", e.meta("subprotocols", strings.Join(e.opts.Subprotocols, ",")),
+		return nil, bridge.Errorf(codes.FailedPrecondition, reason.WSSubprotocol, e.meta("subprotocols", strings.Join(e.opts.Subprotocols, ",")),
 			"upstream %s selected none of the subprotocols %s", e.a.u.Name, strings.Join(e.opts.Subprotocols, ", "))
 	}
 	conn.SetReadLimit(e.opts.ReadLimit)
@@ -344,10 +344,10 @@ func (e *endpoint) dialError(ctx, hctx context.Context, resp *http.Response, err
 		return cerr
 	}
 	if hctx.Err() != nil {
-		return bridge.Errorf(codes.DeadlineExceeded, "UPSTREAM_WS_HANDSHAKE_TIMEOUT", e.meta(), "upstream %s did not complete the WebSocket handshake within %s", e.a.u.Name, e.a.connect)
+		return bridge.Errorf(codes.DeadlineExceeded, reason.WSHandshakeTimeout, e.meta(), "upstream %s did not complete the WebSocket handshake within %s", e.a.u.Name, e.a.connect)
 	}
 	if resp != nil {
-		return bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_NO_UPGRADE", e.meta("http_status", fmt.Sprint(resp.StatusCode)), "upstream %s answered HTTP %d instead of switching to WebSocket", e.a.u.Name, resp.StatusCode)
+		return bridge.Errorf(codes.Unavailable, reason.WSNoUpgrade, e.meta("http_status", fmt.Sprint(resp.StatusCode)), "upstream %s answered HTTP %d instead of switching to WebSocket", e.a.u.Name, resp.StatusCode)
 	}
 	out := bridge.Wrap(err, codes.Unavailable, reason.UpstreamUnavailable, e.meta(), "upstream %s is unavailable: %s", e.a.u.Name, describeDialError(err))
 	if httpx.Unsent(err) {
@@ -418,24 +418,24 @@ func (e *endpoint) endOf(s *socket, err error) socketEnd {
 	var ce ws.CloseError
 	switch {
 	case s.keepaliveFailed.Load():
-		return socketEnd{bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_KEEPALIVE_TIMEOUT", e.meta(), "upstream %s did not answer a ping within %s", e.a.u.Name, e.opts.KeepaliveTimeout), true}
+		return socketEnd{bridge.Errorf(codes.Unavailable, reason.WSKeepaliveTimeout, e.meta(), "upstream %s did not answer a ping within %s", e.a.u.Name, e.opts.KeepaliveTimeout), true}
 	case errors.Is(err, ws.ErrMessageTooBig):
-		return socketEnd{bridge.Errorf(codes.ResourceExhausted, "UPSTREAM_WS_FRAME_TOO_LARGE", e.meta("read_limit", fmt.Sprint(e.opts.ReadLimit)),
+		return socketEnd{bridge.Errorf(codes.ResourceExhausted, reason.WSFrameTooLarge, e.meta("read_limit", fmt.Sprint(e.opts.ReadLimit)),
 			"upstream %s sent a frame over the %d byte read limit", e.a.u.Name, e.opts.ReadLimit), false}
 	case errors.As(err, &ce):
 		code := codeForClose(ce.Code)
 		if code == codes.OK {
 			return socketEnd{}
 		}
-		reason := fmt.Sprintf("UPSTREAM_WS_CLOSE_%d", int(ce.Code))
+		why := reason.UpstreamWSClose(int(ce.Code))
 		msg := fmt.Sprintf("upstream %s closed the WebSocket with %d", e.a.u.Name, int(ce.Code))
 		if ce.Reason != "" {
 			msg += ": " + ce.Reason
 		}
 		retry := code == codes.Unavailable
-		return socketEnd{bridge.Errorf(code, reason, e.meta("close_code", fmt.Sprint(int(ce.Code)), "close_reason", ce.Reason), "%s", msg), retry}
+		return socketEnd{bridge.Errorf(code, why, e.meta("close_code", fmt.Sprint(int(ce.Code)), "close_reason", ce.Reason), "%s", msg), retry}
 	}
-	return socketEnd{bridge.Errorf(codes.Unavailable, "UPSTREAM_WS_DROPPED", e.meta("close_code", "1006"), "upstream %s dropped the WebSocket without a close frame", e.a.u.Name), true}
+	return socketEnd{bridge.Errorf(codes.Unavailable, reason.WSDropped, e.meta("close_code", "1006"), "upstream %s dropped the WebSocket without a close frame", e.a.u.Name), true}
 }
 
 // badFrame is the status for a peer frame that does not decode; the socket
@@ -454,9 +454,9 @@ func (e *endpoint) badFrame(s *socket, f frame, err error) error {
 // reason is UPSTREAM_WS_FRAME_TYPE for a frame of the wrong type,
 // UPSTREAM_WS_BAD_FRAME for a payload that does not parse.
 func (e *endpoint) decodeError(f frame, err error) error {
-	reason := "UPSTREAM_WS_BAD_FRAME"
+	why := reason.WSBadFrame
 	if errors.Is(err, errFrameType) {
-		reason = "UPSTREAM_WS_FRAME_TYPE"
+		why = reason.WSFrameType
 	}
 	limit := int(orDefault(int64(e.a.u.MaxErrorBodyBytes), bridge.DefaultMaxErrorBodyBytes))
 	q, cut := quote(f, limit)
@@ -466,7 +466,7 @@ func (e *endpoint) decodeError(f frame, err error) error {
 	}
 	detail := &pbv1.UpstreamError{Upstream: e.a.u.Name, ContentType: ct, Body: q, BodyTruncated: cut}
 	msg := fmt.Sprintf("upstream %s sent a %s frame that is not a %s %s: %v", e.a.u.Name, kind, e.opts.Encoding, e.r.Method.Output().FullName(), err)
-	return bridge.Error(codes.Internal, reason, e.meta("frame_type", kind), msg, detail)
+	return bridge.Error(codes.Internal, why, e.meta("frame_type", kind), msg, detail)
 }
 
 // encodeFrame renders a caller message; a frame over the write limit is
@@ -474,10 +474,10 @@ func (e *endpoint) decodeError(f frame, err error) error {
 func (e *endpoint) encodeFrame(m proto.Message) (frame, error) {
 	f, err := e.codec.encode(m)
 	if err != nil {
-		return frame{}, bridge.Errorf(codes.InvalidArgument, "BAD_REQUEST_MESSAGE", e.meta(), "cannot encode the message as %s: %v", e.opts.Encoding, err)
+		return frame{}, bridge.Errorf(codes.InvalidArgument, reason.BadRequestMessage, e.meta(), "cannot encode the message as %s: %v", e.opts.Encoding, err)
 	}
 	if int64(len(f.data)) > e.opts.WriteLimit {
-		return frame{}, bridge.Errorf(codes.ResourceExhausted, "REQUEST_TOO_LARGE", e.meta(),
+		return frame{}, bridge.Errorf(codes.ResourceExhausted, reason.RequestTooLarge, e.meta(),
 			"the encoded message is %d bytes, over upstream %s's limit of %d", len(f.data), e.a.u.Name, e.opts.WriteLimit)
 	}
 	return f, nil

@@ -21,6 +21,7 @@ const (
 	BadRequestBody      = "BAD_REQUEST_BODY"      // the request body cannot be encoded
 	RequestTooLarge     = "REQUEST_TOO_LARGE"     // the encoded request is over max_request_bytes
 	BadRequestType      = "BAD_REQUEST_TYPE"      // the request is not of the route's input type
+	BadRequest          = "BAD_REQUEST"           // the upstream request could not be built
 	BadIdempotencyKey   = "BAD_IDEMPOTENCY_KEY"   // the idempotency-key metadata is malformed
 	StreamingNotAllowed = "STREAMING_UNSUPPORTED" // the upstream kind cannot serve this streaming shape
 )

@@ -206,12 +206,12 @@ func (p *Set) idempotencyMiddleware(rp *routePolicy, ttl time.Duration) bridge.M
 			}
 			ik := vals[0]
 			if ik == "" || len(ik) > maxIdempotencyKeySize || len(vals) > 1 {
-				return nil, bridge.Errorf(codes.InvalidArgument, "BAD_IDEMPOTENCY_KEY", map[string]string{"method": name},
+				return nil, bridge.Errorf(codes.InvalidArgument, reason.BadIdempotencyKey, map[string]string{"method": name},
 					"idempotency-key must be one value of 1 to %d characters", maxIdempotencyKeySize)
 			}
 			body, err := proto.MarshalOptions{Deterministic: true}.Marshal(call.Request)
 			if err != nil {
-				return nil, bridge.Errorf(codes.Internal, "INTERNAL", nil, "cannot encode the request: %v", err)
+				return nil, bridge.Errorf(codes.Internal, reason.Internal, nil, "cannot encode the request: %v", err)
 			}
 			sum := sha256.Sum256(body)
 			hash := hex.EncodeToString(sum[:])

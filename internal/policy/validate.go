@@ -8,6 +8,7 @@ import (
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"buf.build/go/protovalidate"
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -102,7 +103,7 @@ func optionSet(opts proto.Message, xt protoreflect.ExtensionType) bool {
 func validationError(method string, err error) error {
 	var ve *protovalidate.ValidationError
 	if !errors.As(err, &ve) {
-		return bridge.Errorf(codes.Internal, "VALIDATION_FAILED", map[string]string{"method": method}, "request validation failed: %v", err)
+		return bridge.Errorf(codes.Internal, reason.ValidationFailed, map[string]string{"method": method}, "request validation failed: %v", err)
 	}
 	br := &errdetails.BadRequest{}
 	for _, v := range ve.Violations {
@@ -119,5 +120,5 @@ func validationError(method string, err error) error {
 			msg += fmt.Sprintf(" (and %d more)", n-1)
 		}
 	}
-	return bridge.Error(codes.InvalidArgument, "INVALID_REQUEST", map[string]string{"method": method}, msg, br)
+	return bridge.Error(codes.InvalidArgument, reason.InvalidRequest, map[string]string{"method": method}, msg, br)
 }
