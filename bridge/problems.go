@@ -233,7 +233,7 @@ func unknownKeys(n *yaml.Node, t reflect.Type, file string, top bool, ps *Proble
 				}
 				slices.Sort(known)
 				hint := "known keys here: " + strings.Join(known, ", ")
-				if near := Closest(k.Value, known); near != "" {
+				if near := closest(k.Value, known); near != "" {
 					hint = "did you mean " + near + "? " + hint
 				}
 				ps.Add(Pos{File: file, Line: k.Line}, hint, "unknown key %q", k.Value)
@@ -275,9 +275,9 @@ func yamlFields(t reflect.Type, into map[string]reflect.Type) {
 	}
 }
 
-// Closest returns the candidate nearest to s by edit distance when it is
+// closest returns the candidate nearest to s by edit distance when it is
 // near enough to be a likely misspelling, else "".
-func Closest(s string, candidates []string) string {
+func closest(s string, candidates []string) string {
 	best, bestD := "", len(s)/3+1
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {

@@ -50,8 +50,19 @@ func (scriptedEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, erro
 	return (*currentScript.Load())(ctx, c, n)
 }
 
-func (scriptedEndpoint) Stream(context.Context, *Call, Stream) error {
-	return status.Error(codes.Unimplemented, "no streams")
+// streamScript is what the scripted adapter does for a stream; n counts
+// the endpoint's calls in the test (from 1).
+type streamScript func(ctx context.Context, c *Call, s Stream, n int) error
+
+var currentStreamScript atomic.Pointer[streamScript]
+
+func (scriptedEndpoint) Stream(ctx context.Context, c *Call, s Stream) error {
+	f := currentStreamScript.Load()
+	if f == nil {
+		return status.Error(codes.Unimplemented, "no streams")
+	}
+	n := int(scriptCalls.Add(1))
+	return (*f)(ctx, c, s, n)
 }
 
 // policyTable builds a table of the shop service served by the scripted
