@@ -299,7 +299,11 @@ type serverStream struct {
 
 // setRequestID adds the request id to the response header, once.
 func (st *serverStream) setRequestID() {
-	st.idSet.Do(func() { _ = st.ss.SetHeader(metadata.Pairs(router.RequestIDKey, st.call.RequestID)) })
+	st.idSet.Do(func() {
+		if st.call.RequestID != "" {
+			_ = st.ss.SetHeader(metadata.Pairs(router.RequestIDKey, st.call.RequestID))
+		}
+	})
 }
 
 // Recv receives the caller's next message as a WireMessage: checked, kept
