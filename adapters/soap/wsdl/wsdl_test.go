@@ -459,3 +459,77 @@ func TestRemoteFetchHook(t *testing.T) {
 		t.Errorf("fetched %v", asked)
 	}
 }
+
+// TestUndeclaredPrefixes refuses elements the loader reads whose prefix is not
+// declared, naming the file and line: skipping them would silently drop a SOAP
+// binding, a service's address or a schema declaration. Elements the loader never
+// reads may use undeclared prefixes.
+func TestUndeclaredPrefixes(t *testing.T) {
+	doc := func(soapNS, portType, schema string) string {
+		return `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" ` + soapNS + ` xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:a="urn:a" targetNamespace="urn:a">
+<types><xs:schema targetNamespace="urn:a">` + schema + `<xs:element name="E" type="xs:string"/></xs:schema></types>
+<message name="M"><part name="p" element="a:E"/></message>
+<portType name="P"><operation name="o">` + portType + `<input message="a:M"/></operation></portType>
+<binding name="B" type="a:P">
+  <soap:binding style="document"/>
+  <operation name="o"><soap:operation soapAction=""/><input><soap:body use="literal"/></input></operation>
+</binding>
+<service name="S"><port name="SP" binding="a:B"><soap:address location="http://127.0.0.1/x"/></port></service>
+</definitions>`
+	}
+	const soap = `xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"`
+	if _, err := Parse([]byte(doc(soap, "", "")), "/mem/x.wsdl", Options{}); err != nil {
+		t.Fatalf("the well-formed document: %v", err)
+	}
+	tests := []struct{ name, doc, want string }{
+		{"SOAP binding prefix", doc("", "", ""), `x.wsdl:6: namespace prefix "soap" of element <soap:binding> is not declared`},
+		{"service address prefix", strings.Replace(doc(soap, "", ""), `<soap:address`, `<soap12:address`, 1), `x.wsdl:9: namespace prefix "soap12" of element <soap12:address> is not declared`},
+		{"schema element prefix", doc(soap, "", `<xsd:element name="F" type="xs:string"/>`), `x.wsdl:2: namespace prefix "xsd" of element <xsd:element> is not declared`},
+		{"section prefix", strings.Replace(doc(soap, "", ""), `<message name="M">`, `<w:message name="M0"/><message name="M">`, 1), `x.wsdl:3: namespace prefix "w" of element <w:message> is not declared`},
+		{"root prefix", `<w:definitions xmlns:w2="x"/>`, `x.wsdl:1: namespace prefix "w" of element <w:definitions> is not declared`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc), "/mem/x.wsdl", Options{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	// Not read, so not refused: an extension element in a port type operation, an
+	// annotation's content, and the lenient wsdl: prefix.
+	ok := doc(soap, `<soap12:operation soapAction=""/>`, `<xs:annotation><xs:appinfo><jaxb:x/></xs:appinfo></xs:annotation>`)
+	ok = strings.Replace(ok, `<message name="M">`, `<wsdl:documentation>d</wsdl:documentation><message name="M">`, 1)
+	if _, err := Parse([]byte(ok), "/mem/x.wsdl", Options{}); err != nil {
+		t.Errorf("undeclared prefixes where nothing is read: %v", err)
+	}
+}
+
+// TestUnreadableImports fails on an xs:import whose document cannot be read, naming
+// its file and line, unless IgnoreUnreadableImports; imports of built-in namespaces
+// are never read.
+func TestUnreadableImports(t *testing.T) {
+	doc := `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:a">
+  <xs:import namespace="http://schemas.xmlsoap.org/soap/encoding/" schemaLocation="http://schemas.xmlsoap.org/soap/encoding/"/>
+  <xs:import namespace="urn:b" schemaLocation="b.xsd"/>
+  <xs:element name="e" type="xs:string"/>
+</xs:schema>`
+	_, err := Parse([]byte(doc), "/mem/x.xsd", memFS(nil))
+	if err == nil || !strings.Contains(err.Error(), `x.xsd:3: xs:import of namespace "urn:b" from "b.xsd" cannot be read`) {
+		t.Errorf("error = %v, want the import's place", err)
+	}
+	opts := memFS(nil)
+	opts.IgnoreUnreadableImports = true
+	d, err := Parse([]byte(doc), "/mem/x.xsd", opts)
+	if err != nil {
+		t.Fatalf("with IgnoreUnreadableImports: %v", err)
+	}
+	if len(d.Documents) != 0 {
+		t.Errorf("read %v; the SOAP encoding schema is built in", d.Documents)
+	}
+	// What then fails to resolve is reported with the import that was skipped.
+	refers := strings.Replace(doc, `type="xs:string"`, `type="b:T" xmlns:b="urn:b"`, 1)
+	if _, err := Parse([]byte(refers), "/mem/x.xsd", opts); err == nil || !strings.Contains(err.Error(), "type {urn:b}T referenced by element e not found") || !strings.Contains(err.Error(), "cannot be read") {
+		t.Errorf("a reference into the unread import: %v", err)
+	}
+}

@@ -79,6 +79,11 @@ func parseOccurs(n *node) (min, max int, err error) {
 // includerTNS the including schema's namespace when n is reached by xs:include.
 func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 	canonicalizeXSD(n)
+	// An element with an undeclared prefix (xs:complexType where xs is not bound) would
+	// be skipped as foreign, silently dropping a declaration.
+	if err := checkPrefixes(n, func(c *node) bool { return isX(c, "annotation") }); err != nil {
+		return err
+	}
 	s := &Schema{
 		TargetNamespace:      n.attr("targetNamespace"),
 		Location:             name,
@@ -99,9 +104,9 @@ func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 		case "include", "redefine":
 			err = l.includeSchema(c, loc, s.TargetNamespace)
 		case "import":
-			// schemaLocation is a hint (XSD §4.2.3): a document that cannot be read is
-			// reported only if a reference then fails to resolve.
-			if sl := c.attr("schemaLocation"); sl != "" {
+			// The namespaces the model has built in are never read: their schemas
+			// (often remote, like the SOAP encoding's) would add nothing.
+			if sl := c.attr("schemaLocation"); sl != "" && !builtinNamespaces[c.attr("namespace")] {
 				err = l.importSchema(c, loc, sl)
 			}
 		case "element":
@@ -148,8 +153,13 @@ func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 	return nil
 }
 
-// importSchema reads the document named by an xs:import once. Failing to read it is
-// recorded, not fatal; failing to parse what was read is fatal.
+// builtinNamespaces are the namespaces whose components the model has built in (see
+// builtinTypes and builtinAttributes), so that importing them reads nothing.
+var builtinNamespaces = map[string]bool{XSDNS: true, SOAPEncNS: true, xmlNS: true}
+
+// importSchema reads the document named by an xs:import once. Failing to read it is an
+// error naming the import, unless Options.IgnoreUnreadableImports; failing to parse
+// what was read always is.
 func (l *loader) importSchema(n *node, base, sl string) error {
 	loc, err := resolveLocation(base, sl)
 	if err != nil {
@@ -159,9 +169,13 @@ func (l *loader) importSchema(n *node, base, sl string) error {
 		return nil
 	}
 	l.seen[loc] = true
-	data, err := l.fetch(loc, n.pos())
+	data, err := l.fetch(loc, "")
 	if err != nil {
-		l.importErrs = append(l.importErrs, fmt.Errorf("%s: xs:import of %q skipped: %w", n.pos(), sl, err))
+		err = fmt.Errorf("%s: xs:import of namespace %q from %q cannot be read: %w", n.pos(), n.attr("namespace"), sl, err)
+		if !l.opts.IgnoreUnreadableImports {
+			return err
+		}
+		l.importErrs = append(l.importErrs, err)
 		return nil
 	}
 	return l.parseDocument(data, loc)
