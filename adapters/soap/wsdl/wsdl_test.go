@@ -460,6 +460,68 @@ func TestRemoteFetchHook(t *testing.T) {
 	}
 }
 
+// TestNamesAreTrimmed loads names written with surrounding white space, as some
+// toolkits export them (name="ResultCode "): names, and the references to them, are
+// the trimmed tokens.
+func TestNamesAreTrimmed(t *testing.T) {
+	doc := `<definitions name=" Svc " xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+    xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:a="urn:a" targetNamespace="urn:a">
+  <types><xs:schema targetNamespace="urn:a" elementFormDefault=" qualified ">
+    <xs:complexType name="Result ">
+      <xs:sequence>
+        <xs:element name="ResultCode " type=" xs:int" minOccurs=" 0 "/>
+        <xs:element name="	Status" type="a:Status "/>
+      </xs:sequence>
+      <xs:attribute name=" id" type="xs:string" use="required "/>
+    </xs:complexType>
+    <xs:simpleType name="Status "><xs:restriction base="xs:string"><xs:enumeration value=" A "/></xs:restriction></xs:simpleType>
+    <xs:element name="Get "><xs:complexType><xs:sequence><xs:element name="r" type="a:Result"/></xs:sequence></xs:complexType></xs:element>
+  </xs:schema></types>
+  <message name="GetIn "><part name="parameters " element=" a:Get"/></message>
+  <portType name="P "><operation name="Get "><input message="a:GetIn"/></operation></portType>
+  <binding name="B " type="a:P"><soap:binding style="document "/>
+    <operation name="Get"><soap:operation soapAction="urn:get"/><input><soap:body use="literal "/></input></operation></binding>
+  <service name="S "><port name="SP " binding="a:B"><soap:address location="http://127.0.0.1/x"/></port></service>
+</definitions>`
+	d, err := Parse([]byte(doc), "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "Svc" {
+		t.Errorf("definitions name %q", d.Name)
+	}
+	ct, ok := d.Schemas.Type(qn(tnsA, "Result")).(*ComplexType)
+	if !ok {
+		t.Fatalf("type {urn:a}Result not found: %v", d.Schemas.Schemas[0].Types)
+	}
+	if got := particleNames(ct.Content); strings.Join(got, " ") != "{urn:a}ResultCode {urn:a}Status" {
+		t.Errorf("Result's elements %v", got)
+	}
+	if e := ct.Content.Particles[0].(*Element); e.MinOccurs != 0 || e.Type.(*SimpleType).Kind != KindInt {
+		t.Errorf("ResultCode: minOccurs %d, type %v", e.MinOccurs, e.TypeName)
+	}
+	if len(ct.Attributes) != 1 || ct.Attributes[0].Name.Local != "id" || ct.Attributes[0].Use != Required {
+		t.Errorf("Result's attributes %+v", ct.Attributes)
+	}
+	st := d.Schemas.Type(qn(tnsA, "Status")).(*SimpleType)
+	if v := st.Facets.Enumeration[0].Value; v != " A " {
+		t.Errorf("enumeration value %q, want it as written", v)
+	}
+	eps := d.Endpoints()
+	if len(eps) != 1 || eps[0].Service.Name.Local != "S" || eps[0].Port.Name != "SP" || len(eps[0].Operations) != 1 {
+		t.Fatalf("endpoints %+v", eps)
+	}
+	op := eps[0].Operations[0]
+	if op.Name != "Get" || op.Input.BodyParts[0].Name != "parameters" || !op.Wrapped {
+		t.Errorf("operation %q, part %q, wrapped %v", op.Name, op.Input.BodyParts[0].Name, op.Wrapped)
+	}
+	// A name that is not an XML name even trimmed is an error at its line.
+	bad := strings.Replace(doc, `name="Result "`, `name="Result Code"`, 1)
+	if _, err := Parse([]byte(bad), "/mem/x.wsdl", Options{}); err == nil || !strings.Contains(err.Error(), `x.wsdl:4: complexType name "Result Code" is not an XML name`) {
+		t.Errorf("a name with inner space: %v", err)
+	}
+}
+
 // TestUndeclaredPrefixes refuses elements the loader reads whose prefix is not
 // declared, naming the file and line: skipping them would silently drop a SOAP
 // binding, a service's address or a schema declaration. Elements the loader never

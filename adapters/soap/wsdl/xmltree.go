@@ -101,6 +101,18 @@ func (n *node) innerText() string {
 // errDTD is returned for documents containing a DOCTYPE or entity declaration.
 var errDTD = errors.New("DOCTYPE and entity declarations are refused (possible XML bomb)")
 
+// collapsedAttrs are the un-namespaced attributes whose values are names, QNames or
+// tokens (XSD whiteSpace collapse): surrounding white space is not part of the value,
+// so `name="ResultCode "` declares ResultCode. Values of other attributes (value=,
+// default=, fixed=, URIs) are kept as written.
+var collapsedAttrs = map[string]bool{
+	"name": true, "ref": true, "type": true, "base": true, "itemType": true, "memberTypes": true,
+	"substitutionGroup": true, "element": true, "message": true, "binding": true, "part": true,
+	"parts": true, "form": true, "use": true, "elementFormDefault": true, "attributeFormDefault": true,
+	"nillable": true, "abstract": true, "mixed": true, "processContents": true, "minOccurs": true,
+	"maxOccurs": true, "style": true, "parameterOrder": true,
+}
+
 // lenientPrefixes are prefixes taken for their conventional namespace when a document
 // uses them without declaring them: some generators emit wsdl: unbound.
 var lenientPrefixes = map[string]string{"wsdl": WSDLNS}
@@ -181,6 +193,9 @@ func parseTree(data []byte, file string) (*node, error) {
 			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
 					continue
+				}
+				if a.Name.Space == "" && collapsedAttrs[a.Name.Local] {
+					a.Value = strings.TrimSpace(a.Value)
 				}
 				if space, ok := n.resolvePrefix(a.Name.Space, false); ok {
 					a.Name.Space = space

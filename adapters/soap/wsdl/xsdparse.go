@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // schemaParser reads the components of one xs:schema into s, queuing the references
@@ -44,6 +45,34 @@ func parseForm(v string, def Form) Form {
 		return Unqualified
 	}
 	return def
+}
+
+// checkNCName fails unless name, the name= of the XSD declaration n (surrounding white
+// space already trimmed, see collapsedAttrs), is an XML name without a colon: a name
+// instances cannot carry would only fail later, in the codec.
+func checkNCName(n *node, what, name string) error {
+	if !isNCName(name) {
+		return fmt.Errorf("%s: %s name %q is not an XML name (NCName)", n.pos(), what, name)
+	}
+	return nil
+}
+
+// isNCName reports whether s is a non-colonised XML name: a letter or '_', then
+// letters, digits, '_', '-', '.' and the other name characters (non-ASCII letters are
+// accepted as a whole, as XML 1.0 fifth edition does).
+func isNCName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= 0xC0 && r != 0xD7 && r != 0xF7 && r <= 0x10FFFF && !unicode.IsSpace(r):
+		case i > 0 && (r == '-' || r == '.' || r >= '0' && r <= '9' || r == 0xB7):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // optString returns a pointer to the value of attribute local, nil when absent.
@@ -249,6 +278,9 @@ func (p *schemaParser) element(n *node, global bool) (*Element, error) {
 	if local == "" {
 		return nil, fmt.Errorf("%s: element without name= or ref=", n.pos())
 	}
+	if err := checkNCName(n, "element", local); err != nil {
+		return nil, err
+	}
 	e.Name.Local = local
 	if global || parseForm(n.attr("form"), p.s.ElementFormDefault) == Qualified {
 		e.Name.Space = tns
@@ -305,6 +337,9 @@ func (p *schemaParser) complexType(n *node, global bool) (*ComplexType, error) {
 	if global {
 		if n.attr("name") == "" {
 			return nil, fmt.Errorf("%s: global complexType without name=", n.pos())
+		}
+		if err := checkNCName(n, "complexType", n.attr("name")); err != nil {
+			return nil, err
 		}
 		t.Name = xml.Name{Space: p.s.TargetNamespace, Local: n.attr("name")}
 	}
@@ -466,6 +501,9 @@ func (p *schemaParser) attribute(n *node, global bool) (*Attribute, error) {
 	if local == "" {
 		return nil, fmt.Errorf("%s: attribute without name= or ref=", n.pos())
 	}
+	if err := checkNCName(n, "attribute", local); err != nil {
+		return nil, err
+	}
 	a.Name.Local = local
 	if global || parseForm(n.attr("form"), p.s.AttributeFormDefault) == Qualified {
 		a.Name.Space = tns
@@ -581,6 +619,9 @@ func (p *schemaParser) group(n *node) (*Group, error) {
 	if g.Name.Local == "" {
 		return nil, fmt.Errorf("%s: global group without name=", n.pos())
 	}
+	if err := checkNCName(n, "group", g.Name.Local); err != nil {
+		return nil, err
+	}
 	for _, c := range n.children {
 		if isX(c, "sequence") || isX(c, "choice") || isX(c, "all") {
 			var err error
@@ -598,6 +639,9 @@ func (p *schemaParser) attributeGroup(n *node) (*AttributeGroup, error) {
 	if g.Name.Local == "" {
 		return nil, fmt.Errorf("%s: global attributeGroup without name=", n.pos())
 	}
+	if err := checkNCName(n, "attributeGroup", g.Name.Local); err != nil {
+		return nil, err
+	}
 	for _, c := range n.children {
 		if isX(c, "attribute") || isX(c, "attributeGroup") || isX(c, "anyAttribute") {
 			if err := p.attrUse(c, &g.items, &g.AnyAttribute); err != nil {
@@ -614,6 +658,9 @@ func (p *schemaParser) simpleType(n *node, global bool) (*SimpleType, error) {
 	if global {
 		if n.attr("name") == "" {
 			return nil, fmt.Errorf("%s: global simpleType without name=", n.pos())
+		}
+		if err := checkNCName(n, "simpleType", n.attr("name")); err != nil {
+			return nil, err
 		}
 		st.Name = xml.Name{Space: p.s.TargetNamespace, Local: n.attr("name")}
 	}
