@@ -24,7 +24,9 @@
 //   - bare document and rpc: one field per body part; an element part keeps its
 //     element's name and namespace, a type part is an unqualified element named after
 //     the part;
-//   - input soap:header parts are further request fields, named in header_fields;
+//   - input soap:header parts are further request fields, named in header_fields,
+//     each with presence (a scalar one is proto3 optional), so an unset header field
+//     sends no header block;
 //     output soap:header parts are further response fields, listed in the response
 //     message's comment: SoapOperation has no response-side header_fields, so the
 //     adapter decodes each header block of a reply into the response field of the

@@ -400,7 +400,9 @@ func (g *gen) rpc(s *pService, rpcNames *scope, op *wsdl.EndpointOperation) *pRP
 
 // headerFields adds a field to m for each soap:header part of mb and returns their
 // names. A header part whose element a body field already maps is left out, with a
-// warning: one field cannot stand for both.
+// warning: one field cannot stand for both. Every header field has presence (scalars
+// are proto3 optional): a header block is sent only when its field is set, never as
+// an empty element standing for an unset one.
 func (g *gen) headerFields(m *pMessage, op string, mb *wsdl.MessageBinding) []string {
 	var names []string
 	for _, h := range mb.Headers {
@@ -408,6 +410,7 @@ func (g *gen) headerFields(m *pMessage, op string, mb *wsdl.MessageBinding) []st
 			continue
 		}
 		f := g.partField(m, h.Part)
+		markOptional(f)
 		if m.elements[xml.Name{Space: f.xml.namespace, Local: f.xml.name}] != nil {
 			g.warnings = append(g.warnings, fmt.Sprintf("operation %s: header part %s is left out: %s already has a field for element %s",
 				op, h.Part.Name, m.name, clark(xml.Name{Space: f.xml.namespace, Local: f.xml.name})))

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 )
 
@@ -49,5 +51,30 @@ func TestTrimmedNames(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %s:\n%s", want, text)
 		}
+	}
+}
+
+// TestHeaderPartsHavePresence generates simple-typed soap:header parts (Exchange's
+// MailboxCulture, an xs:language, and an enumeration) as fields with presence: unset
+// must mean no header block, not an empty one.
+func TestHeaderPartsHavePresence(t *testing.T) {
+	d := oneOpWSDL(t, `
+    <xs:element name="MailboxCulture" type="xs:language"/>
+    <xs:element name="Mode"><xs:simpleType><xs:restriction base="xs:string">
+      <xs:enumeration value="Fast"/><xs:enumeration value="Safe"/></xs:restriction></xs:simpleType></xs:element>
+    <xs:element name="Get"><xs:complexType><xs:sequence><xs:element name="q" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+    <xs:element name="GetResponse"><xs:complexType><xs:sequence/></xs:complexType></xs:element>`,
+		`<message name="H"><part name="culture" element="tns:MailboxCulture"/><part name="mode" element="tns:Mode"/></message>`,
+		`<soap:header message="tns:H" part="culture" use="literal"/><soap:header message="tns:H" part="mode" use="literal"/>`)
+	_, fd := generateChecked(t, d, Options{Package: "hdr.v1"})
+	req := fd.Messages().ByName("GetRequest")
+	for _, name := range []string{"mailbox_culture", "mode"} {
+		f := req.Fields().ByName(protoreflect.Name(name))
+		if f == nil || !f.HasPresence() {
+			t.Errorf("header field %s is missing or has no presence", name)
+		}
+	}
+	if f := req.Fields().ByName("q"); f.HasPresence() {
+		t.Errorf("body field q has presence; it is a required element")
 	}
 }
