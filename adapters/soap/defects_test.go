@@ -2,7 +2,9 @@ package soap_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/protobridge/protobridge/adapters/soap/protogen"
@@ -108,4 +110,46 @@ func TestHeaderPartUnsetIsAbsent(t *testing.T) {
 	}
 	wantEnvelope(t, up, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><t:MailboxCulture xmlns:t="urn:t">en-US</t:MailboxCulture></s:Header>
 		<s:Body><t:Get xmlns:t="urn:t"><t:q>x</t:q></t:Get></s:Body></s:Envelope>`)
+}
+
+// TestRepeatedElementGoesToAny (issue 10, item 1): a Salesforce partner query record
+// (sObject: sequence(type, Id, any ##targetNamespace lax unbounded)) repeats sf:Id;
+// the second Id is content for the xs:any field, strict or lax, and never overwrites
+// the first. Before, strict decoding failed INTERNAL "appears more than once" and lax
+// kept the second.
+func TestRepeatedElementGoesToAny(t *testing.T) {
+	doc := defectsWSDL(`
+    <xs:complexType name="sObject"><xs:sequence>
+      <xs:element name="type" type="xs:string"/>
+      <xs:element name="Id" type="xs:string" minOccurs="0" nillable="true"/>
+      <xs:any namespace="##targetNamespace" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>
+    </xs:sequence></xs:complexType>
+    <xs:element name="Get"><xs:complexType><xs:sequence><xs:element name="q" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+    <xs:element name="GetResponse"><xs:complexType><xs:sequence>
+      <xs:element name="records" type="tns:sObject" minOccurs="0" maxOccurs="unbounded"/>
+    </xs:sequence></xs:complexType></xs:element>`, "", "")
+	reply := `<GetResponse xmlns="urn:t"><records><type>Account</type><Id>001A</Id><Id>001A</Id><Name>Acme</Name></records>
+		<records><type>Account</type><Id>001B</Id><Id>001B</Id><Name>Beta</Name></records></GetResponse>`
+	for _, lax := range []bool{false, true} {
+		ep, r, _ := bindWSDL(t, doc, reply, bridge.Upstream{XMLLax: lax})
+		got, err := call(t, ep, r, `{"q": "select Id, Id, Name from Account"}`)
+		if err != nil {
+			t.Fatalf("xml_lax %v: %v", lax, err)
+		}
+		var out struct {
+			Records []struct{ Type, ID, Any string } `json:"records"`
+		}
+		if err := json.Unmarshal([]byte(got), &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Records) != 2 {
+			t.Fatalf("xml_lax %v: reply %s, want 2 records", lax, got)
+		}
+		for i, name := range []string{"Acme", "Beta"} {
+			rec, id := out.Records[i], "001"+string(rune('A'+i))
+			if rec.ID != id || !strings.Contains(rec.Any, ">"+id+"</") || !strings.Contains(rec.Any, ">"+name+"</") {
+				t.Errorf("xml_lax %v: record %d = %+v, want id %s and the second Id and Name in any", lax, i, rec, id)
+			}
+		}
+	}
 }

@@ -44,12 +44,14 @@
 // whose xsd_type is not xsd:string/normalizedString have whitespace collapsed.
 //
 // Raw (xml.raw, one singular string or bytes field per message) is xs:any or
-// mixed content: on input, every child element the message does not declare
-// (and any non-blank text) is appended to it as self-contained XML (each
-// top-level element declares the namespaces it uses; prefixes may change,
-// xsi:type values are re-prefixed); on output its content is written
-// verbatim at the field's position after a well-formedness check (it must
-// declare the prefixes it uses). For an element of type xs:anyType the
+// mixed content: on input, every child element the message does not declare,
+// or that repeats a singular field or a choice already filled (a Salesforce
+// record's second sf:Id), and any non-blank text, is appended to it as
+// self-contained XML (each top-level element declares the namespaces it
+// uses; prefixes may change, xsi:type values are re-prefixed); on output its
+// content is written verbatim at the field's position after a
+// well-formedness check (it must declare the prefixes it uses). For an
+// element of type xs:anyType the
 // generator emits a message with a single raw field.
 //
 // Choice (xs:choice) is a oneof: the set member is written; decoding sets the
@@ -115,7 +117,10 @@
 // # Decoding limits and errors
 //
 // Decoders are strict by default (an undeclared element fails with its
-// path, "/Envelope/Body/GetQuote/foo"; Lax skips it), refuse DOCTYPE and
+// path, "/Envelope/Body/GetQuote/foo"; Lax skips it). A second element for
+// a singular field, or a second alternative of a choice, counts as
+// undeclared: it goes to the raw field when the message has one, else fails
+// (Lax: is skipped); it never overwrites the first. Decoders refuse DOCTYPE and
 // entity declarations, expand only the predefined entities, and bound
 // nesting depth, text size and total size (Limits). Every failure is an
 // *Error whose Kind the caller maps to a status; malformed or truncated

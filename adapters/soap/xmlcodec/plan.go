@@ -54,6 +54,11 @@ type field struct {
 	enum     *enumMap
 	// anyTypes are the candidate types of a google.protobuf.Any field.
 	anyTypes *typeSet
+	// slot identifies what a singular element field fills, for decoding to notice a
+	// second element for it: the field's number, or for a member of a oneof (an
+	// xs:choice) the negative 1+index of the oneof, shared by its members. 0 for
+	// repeated fields, which take any number.
+	slot protoreflect.FieldNumber
 }
 
 // typeSet indexes the messages that can stand in for a polymorphic
@@ -224,6 +229,13 @@ func (c *compiler) field(fd protoreflect.FieldDescriptor) (*field, error) {
 	}
 	if o.GetName() != "" {
 		f.name.Local = o.GetName()
+	}
+	switch od := fd.ContainingOneof(); {
+	case fd.IsList():
+	case od != nil && !od.IsSynthetic():
+		f.slot = -1 - protoreflect.FieldNumber(od.Index())
+	default:
+		f.slot = fd.Number()
 	}
 	if !isNCName(f.name.Local) {
 		return nil, fmt.Errorf("XML name %q is not a valid name", f.name.Local)
