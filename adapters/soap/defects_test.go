@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/protobridge/protobridge/adapters/soap/protogen"
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
@@ -150,6 +152,40 @@ func TestRepeatedElementGoesToAny(t *testing.T) {
 			if rec.ID != id || !strings.Contains(rec.Any, ">"+id+"</") || !strings.Contains(rec.Any, ">"+name+"</") {
 				t.Errorf("xml_lax %v: record %d = %+v, want id %s and the second Id and Name in any", lax, i, rec, id)
 			}
+		}
+	}
+}
+
+// TestInvalidDateIsRefused (issue 10, item 5): an invalid xs:dateTime, xs:date or
+// xs:duration in a request fails INVALID_ARGUMENT naming the field, as an invalid
+// decimal does, and nothing is sent; before, it went upstream unchanged.
+func TestInvalidDateIsRefused(t *testing.T) {
+	doc := defectsWSDL(`
+    <xs:element name="Get"><xs:complexType><xs:sequence>
+      <xs:element name="start" type="xs:dateTime"/>
+      <xs:element name="day" type="xs:date" minOccurs="0"/>
+      <xs:element name="span" type="xs:duration" minOccurs="0"/>
+    </xs:sequence></xs:complexType></xs:element>
+    <xs:element name="GetResponse"><xs:complexType><xs:sequence/></xs:complexType></xs:element>`, "", "")
+	ep, r, up := bindWSDL(t, doc, `<GetResponse xmlns="urn:t"/>`, bridge.Upstream{})
+	if _, err := call(t, ep, r, `{"start": "2024-02-29T10:00:00+01:00", "day": "2024-02-29", "span": "PT1H"}`); err != nil {
+		t.Fatalf("valid values: %v", err)
+	}
+	for _, tt := range []struct{ req, path string }{
+		{`{"start": "2024-02-30T10:00:00"}`, "/Envelope/Body/Get/start"},
+		{`{"start": "2024-05-01 10:00:00"}`, "/Envelope/Body/Get/start"},
+		{`{"start": "2024-05-01T10:00:00Z", "day": "01.05.2024"}`, "/Envelope/Body/Get/day"},
+		{`{"start": "2024-05-01T10:00:00Z", "span": "1 hour"}`, "/Envelope/Body/Get/span"},
+		{`{}`, "/Envelope/Body/Get/start"},
+	} {
+		before, _ := up.last()
+		_, err := call(t, ep, r, tt.req)
+		code, info, _ := statusParts(t, err)
+		if code != codes.InvalidArgument || info.Reason != "INVALID_REQUEST" || info.Metadata["path"] != tt.path {
+			t.Errorf("%s: %v %s %v, want INVALID_ARGUMENT INVALID_REQUEST at %s", tt.req, code, info.Reason, info.Metadata, tt.path)
+		}
+		if after, _ := up.last(); after != before {
+			t.Errorf("%s was sent upstream", tt.req)
 		}
 	}
 }

@@ -97,8 +97,8 @@ func TestRoundTrip(t *testing.T) {
 			<i32>-5</i32><i64>-9223372036854775808</i64><u64>18446744073709551615</u64><flag>true</flag><when>2024-02-29T23:59:59.5+05:30</when>
 			<at>2024-01-02T03:04:05.123Z</at><b64>AAEC/w==</b64><hex>000102FF</hex><d>-INF</d><f>1.5</f><color>DARK_BLUE</color>
 			<colors>RED</colors><colors>DARK_BLUE</colors><colors>light-green</colors><maybe>0</maybe><opt></opt><text> keep  spaces </text><token>a b</token><big>18446744073709551616</big></s:scalars>`},
-		{"implicit zero values are written", "Scalars", `{"amount": "0"}`,
-			`<s:scalars xmlns:s="urn:scalars"><amount>0</amount><i32>0</i32><i64>0</i64><u64>0</u64><flag>false</flag><when/><b64/><hex/><d>0</d><f>0</f><text/><token/></s:scalars>`},
+		{"implicit zero values are written", "Scalars", `{"amount": "0", "when": "2024-01-01T00:00:00Z"}`,
+			`<s:scalars xmlns:s="urn:scalars"><amount>0</amount><i32>0</i32><i64>0</i64><u64>0</u64><flag>false</flag><when>2024-01-01T00:00:00Z</when><b64/><hex/><d>0</d><f>0</f><text/><token/></s:scalars>`},
 		{"lists", "Lists", `{"name": ["a", "b"], "numbers": [1, 2, 3], "points": [{"x": 1, "y": 2}, {}]}`,
 			`<lists><name>a</name><name>b</name><numbers><n>1</n><n>2</n><n>3</n></numbers>
 			<g:point xmlns:g="urn:geo" x="1" g:y="2"/><g:point xmlns:g="urn:geo" x="0" g:y="0"/></lists>`},
@@ -275,7 +275,9 @@ func TestLax(t *testing.T) {
 func TestEncodeErrors(t *testing.T) {
 	tests := []struct{ name, msg, json, want string }{
 		{"bad decimal", "Scalars", `{"amount": "12,5"}`, "/scalars/amount"},
-		{"control character", "Scalars", `{"amount": "1", "text": "a\u0001b"}`, "/scalars/text"},
+		{"date where a dateTime is due", "Scalars", `{"amount": "1", "when": "2024-01-01", "text": "a\u0001b"}`, "/scalars/when"},
+		{"control character", "Scalars", `{"amount": "1", "when": "2024-01-01T00:00:00", "text": "a\u0001b"}`, "/scalars/text"},
+		{"required dateTime unset", "Scalars", `{"amount": "1"}`, "/scalars/when"},
 		{"invalid raw", "Envelope", `{"extra": "<a><b></a>"}`, "/doc"},
 		{"raw with doctype", "Envelope", `{"extra": "<!DOCTYPE x><a/>"}`, "/doc"},
 		{"raw closing the parent", "Envelope", `{"extra": "</doc><doc>"}`, "/doc"},

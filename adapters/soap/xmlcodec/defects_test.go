@@ -71,3 +71,47 @@ func TestRepeatGoesToAny(t *testing.T) {
 		})
 	}
 }
+
+// TestDateLexicalForms (issue 10, item 5): values of the XSD date, time and duration
+// types are checked when written, like decimals and integers: an invalid one fails
+// with ErrValue at the field's element (or attribute), instead of going upstream.
+func TestDateLexicalForms(t *testing.T) {
+	tests := []struct {
+		field, key string // element name, JSON name
+		good, bad  []string
+	}{
+		{"dateTime", "date_time", []string{"2024-02-29T23:59:59.123456789+05:30", "2023-12-31T24:00:00Z", "-0044-03-15T12:00:00", "12024-01-01T00:00:00-14:00", " 2024-01-02T03:04:05Z "},
+			[]string{"2024-01-02", "2024-01-02 03:04:05", "2023-02-29T00:00:00", "2024-04-31T00:00:00", "2024-13-01T00:00:00", "2024-01-01T25:00:00", "2024-01-01T00:00:00+15:00", "24-01-01T00:00:00", "2024-1-1T00:00:00", "2024-01-01T00:00:00.Z", "now"}},
+		{"date", "date", []string{"2024-05-01+02:00", "2000-02-29", "2024-12-31Z"}, []string{"1900-02-29", "2024-06-31", "2024/05/01", "2024-05-01T00:00:00", "20240501", ""}},
+		{"time", "time", []string{"13:20:00", "13:20:00.5-05:00", "00:00:00Z"}, []string{"13:20", "1:20:00", "13:60:00", "13:20:00+1:00"}},
+		{"gYearMonth", "g_year_month", []string{"2024-05", "2024-05Z"}, []string{"2024", "2024-5", "2024-13"}},
+		{"gYear", "g_year", []string{"2024", "-0001", "2024+01:00"}, []string{"24", "+2024", "2024-05"}},
+		{"gMonthDay", "g_month_day", []string{"--02-29", "--12-31Z"}, []string{"--02-30", "--04-31", "02-28", "--2-28"}},
+		{"gDay", "g_day", []string{"---01", "---31+14:00"}, []string{"---32", "--01", "---1"}},
+		{"gMonth", "g_month", []string{"--05", "--12Z", "--05--"}, []string{"--13", "05", "--5"}},
+		{"duration", "duration", []string{"P1Y2M3DT10H30M", "-P120D", "PT0.5S", "P0D", "PT36H"}, []string{"P", "PT", "P1DT", "1D", "P1.5D", "P-1D", "PT1.S"}},
+	}
+	p := plan(t, "Dates")
+	for _, tt := range tests {
+		for _, v := range tt.good {
+			if _, err := p.Marshal(fromJSON(t, "Dates", `{"`+tt.key+`": "`+v+`"}`)); err != nil {
+				t.Errorf("%s %q: %v", tt.field, v, err)
+			}
+		}
+		for _, v := range tt.bad {
+			_, err := p.Marshal(fromJSON(t, "Dates", `{"`+tt.key+`": "`+v+`"}`))
+			e, ok := err.(*xmlcodec.Error)
+			if !ok || e.Kind != xmlcodec.ErrValue || e.Path != "/dates/"+tt.field || !strings.Contains(e.Msg, "xsd:"+tt.field) {
+				t.Errorf("%s %q: got %v, want a value error at /dates/%s naming xsd:%s", tt.field, v, err, tt.field, tt.field)
+			}
+		}
+	}
+	// An attribute is checked too, and collapsed white space is what is written.
+	if _, err := p.Marshal(fromJSON(t, "Dates", `{"since": "2024-02-30"}`)); err == nil || !strings.Contains(err.Error(), "attribute since") {
+		t.Errorf("invalid date attribute: %v", err)
+	}
+	out, err := p.Marshal(fromJSON(t, "Dates", `{"date": " 2024-05-01 ", "since": "2024-05-02"}`))
+	if err != nil || !strings.Contains(string(out), `<date>2024-05-01</date>`) || !strings.Contains(string(out), `since="2024-05-02"`) {
+		t.Errorf("got %s, %v", out, err)
+	}
+}

@@ -28,8 +28,9 @@
 // member) is written only when set: minOccurs="0" elements are `optional`. A
 // scalar without presence is always written, zero value included: it is a
 // required element. An enum without presence at a zero value that has no XSD
-// literal (X_UNSPECIFIED) is omitted. A required numeric string (xsd:decimal,
-// xsd:integer, ...) left empty fails to encode.
+// literal (X_UNSPECIFIED) is omitted. A required numeric, date or time
+// string (xsd:decimal, xsd:integer, xsd:dateTime, ...) left empty fails to
+// encode.
 //
 // Repeated fields are runs of elements; with xml.wrapped they sit in one
 // wrapper element named xml.name whose children are named xml.item (same
@@ -80,13 +81,16 @@
 //
 //   - xsd:decimal, xsd:integer and its subtypes (long, unsignedLong, ...) are
 //     kept in string fields exactly as written (whitespace trimmed, lexical
-//     form checked both ways) — never through float64; the generator maps
+//     form checked when written) — never through float64; the generator maps
 //     integers that fit to int32/int64/uint32/uint64 fields, which are
-//     parsed exactly ("+7" accepted, hex and fractions refused);
+//     parsed exactly ("+7" accepted, hex refused);
 //   - xsd:boolean: "true"/"1", "false"/"0"; written as "true"/"false";
-//   - xsd:dateTime, xsd:date, xsd:time: kept verbatim (zone included) in a
-//     string field, or in a google.protobuf.Timestamp (written RFC 3339 in UTC;
-//     a value without zone is read as UTC);
+//   - xsd:dateTime, date, time, gYearMonth, gYear, gMonthDay, gDay, gMonth
+//     and duration: kept verbatim (zone included, whitespace collapsed) in a
+//     string field, checked against the type's lexical form when written, so
+//     that "2024-02-30" or "2024-05-01 10:00" fails naming the field; or, for
+//     xsd:dateTime, a google.protobuf.Timestamp (written RFC 3339 in UTC; a
+//     value without zone is read as UTC);
 //   - xsd:base64Binary (default for bytes) and xsd:hexBinary: bytes fields;
 //   - xsd:float/double: float/double fields with INF, -INF and NaN;
 //   - google.protobuf wrapper types (Int64Value, StringValue, ...) map as their

@@ -73,12 +73,23 @@ var (
 // its XSD type.
 type xsdLexical int
 
+// The kinds from lexDecimal on are checked: their values must be in the XSD type's
+// lexical space (on input, with the tolerance described in lexical.go).
 const (
-	lexString   xsdLexical = iota // kept verbatim
-	lexCollapse                   // whitespace collapsed (token, dateTime, QName, ...)
-	lexDecimal                    // collapsed, then checked as xsd:decimal
-	lexInteger                    // collapsed, then checked as an integer
-	lexUnsigned                   // collapsed, then checked as a non-negative integer
+	lexString     xsdLexical = iota // kept verbatim
+	lexCollapse                     // whitespace collapsed (token, QName, anyURI, ...)
+	lexDecimal                      // collapsed, then checked as xsd:decimal
+	lexInteger                      // collapsed, then checked as an integer
+	lexUnsigned                     // collapsed, then checked as a non-negative integer
+	lexDateTime                     // collapsed, then checked as xsd:dateTime
+	lexDate                         // ... xsd:date
+	lexTime                         // ... xsd:time
+	lexGYearMonth                   // ... xsd:gYearMonth
+	lexGYear                        // ... xsd:gYear
+	lexGMonthDay                    // ... xsd:gMonthDay
+	lexGDay                         // ... xsd:gDay
+	lexGMonth                       // ... xsd:gMonth
+	lexDuration                     // ... xsd:duration
 )
 
 func lexicalOf(t xml.Name) xsdLexical {
@@ -95,30 +106,51 @@ func lexicalOf(t xml.Name) xsdLexical {
 		return lexInteger
 	case "nonNegativeInteger", "positiveInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte":
 		return lexUnsigned
+	case "dateTime":
+		return lexDateTime
+	case "date":
+		return lexDate
+	case "time":
+		return lexTime
+	case "gYearMonth":
+		return lexGYearMonth
+	case "gYear":
+		return lexGYear
+	case "gMonthDay":
+		return lexGMonthDay
+	case "gDay":
+		return lexGDay
+	case "gMonth":
+		return lexGMonth
+	case "duration":
+		return lexDuration
 	}
 	return lexCollapse
 }
 
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// normaliseString checks and normalises a string field's lexical value.
-func normaliseString(lex xsdLexical, s string) (string, error) {
+// normaliseString checks and normalises a string field's lexical value: strictly when
+// writing; when reading, date, time and duration values are kept as sent.
+func normaliseString(lex xsdLexical, s string, reading bool) (string, error) {
 	switch lex {
 	case lexString:
 		return s, nil
 	case lexCollapse:
 		return collapse(s), nil
 	}
-	s = strings.TrimSpace(s)
+	s = collapse(s)
 	switch {
 	case s == "":
-		return "", fmt.Errorf("a value is required (the XSD type is numeric)")
+		return "", fmt.Errorf("a value is required (the XSD type is %s)", lexicalName(lex))
 	case lex == lexDecimal && !decimalRE.MatchString(s):
 		return "", fmt.Errorf("%q is not an xsd:decimal", clip(s))
 	case lex == lexInteger && !integerRE.MatchString(s):
 		return "", fmt.Errorf("%q is not an integer", clip(s))
 	case lex == lexUnsigned && (!integerRE.MatchString(s) || strings.HasPrefix(s, "-") && strings.Trim(s[1:], "0") != ""):
 		return "", fmt.Errorf("%q is not a non-negative integer", clip(s))
+	case lex > lexUnsigned && !reading && !checkDateLike(lex, s):
+		return "", fmt.Errorf("%q is not an %s", clip(s), lexicalName(lex))
 	}
 	return s, nil
 }
@@ -140,7 +172,7 @@ func (f *field) parseScalar(s string) (protoreflect.Value, error) {
 	}
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		v, err := normaliseString(f.lex, s)
+		v, err := normaliseString(f.lex, s, true)
 		return protoreflect.ValueOfString(v), err
 	case protoreflect.BoolKind:
 		switch s {
@@ -236,7 +268,7 @@ func (f *field) formatScalar(v protoreflect.Value) (string, error) {
 	case protoreflect.StringKind:
 		s := v.String()
 		if f.lex >= lexDecimal {
-			return normaliseString(f.lex, s)
+			return normaliseString(f.lex, s, false)
 		}
 		return s, nil
 	case protoreflect.BoolKind:
