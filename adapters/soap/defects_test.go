@@ -189,3 +189,39 @@ func TestInvalidDateIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestTolerantReplyNumbers (issue 10, item 6): a reply spelling numbers the way many
+// servers print floats (nan, inf, -inf, Infinity; 1E+3 for a decimal; 1.0E2 for an
+// int) decodes instead of failing the whole call; the decimal stays an exact string
+// ("1E+3" becomes "1000", never a float). Before, each failed INTERNAL.
+func TestTolerantReplyNumbers(t *testing.T) {
+	doc := defectsWSDL(`
+    <xs:element name="Get"><xs:complexType><xs:sequence><xs:element name="q" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+    <xs:element name="GetResponse"><xs:complexType><xs:sequence>
+      <xs:element name="price" type="xs:decimal"/>
+      <xs:element name="exact" type="xs:decimal"/>
+      <xs:element name="ratio" type="xs:double"/>
+      <xs:element name="low" type="xs:float"/>
+      <xs:element name="high" type="xs:double"/>
+      <xs:element name="count" type="xs:int"/>
+      <xs:element name="total" type="xs:integer"/>
+      <xs:element name="ok" type="xs:boolean"/>
+    </xs:sequence></xs:complexType></xs:element>`, "", "")
+	ep, r, _ := bindWSDL(t, doc, `<GetResponse xmlns="urn:t"><price>1E+3</price><exact>1.2345678901234567890123E+2</exact>
+		<ratio>nan</ratio><low>-inf</low><high>Infinity</high><count>1.0E2</count><total>12345678901234567890.0</total><ok>True</ok></GetResponse>`, bridge.Upstream{})
+	got, err := call(t, ep, r, `{"q": "x"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"count":100,"exact":"123.45678901234567890123","high":"Infinity","low":"-Infinity","ok":true,"price":"1000","ratio":"NaN","total":"12345678901234567890"}`
+	if got != want {
+		t.Errorf("reply\n got %s\nwant %s", got, want)
+	}
+	// What has no value of its type still fails, naming where.
+	ep, r, _ = bindWSDL(t, doc, `<GetResponse xmlns="urn:t"><price>NaN</price><exact>1</exact><ratio>1</ratio><low>1</low><high>1</high>
+		<count>1</count><total>1</total><ok>1</ok></GetResponse>`, bridge.Upstream{})
+	_, err = call(t, ep, r, `{"q": "x"}`)
+	if code, info, _ := statusParts(t, err); code != codes.Internal || info.Reason != "UPSTREAM_BAD_RESPONSE" || !strings.Contains(err.Error(), "/GetResponse/price") {
+		t.Errorf("NaN for a decimal: %v", err)
+	}
+}

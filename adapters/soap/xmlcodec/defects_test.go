@@ -115,3 +115,57 @@ func TestDateLexicalForms(t *testing.T) {
 		t.Errorf("got %s, %v", out, err)
 	}
 }
+
+// TestTolerantReader (issue 10, item 6): replies may spell numbers the way their
+// server's platform prints floats. What each type accepts is documented in
+// lexical.go; decimals and integers are rewritten exactly, never through a float.
+func TestTolerantReader(t *testing.T) {
+	good := []struct{ name, xml, want string }{
+		{"float specials in any case", `<d>nan</d><f>-inf</f>`, `{"d":"NaN","f":"-Infinity"}`},
+		{"infinity spelled out", `<d>Infinity</d><f>+INF</f>`, `{"d":"Infinity","f":"Infinity"}`},
+		{"float exponent with a plus", `<d>1E+3</d><f>-2.5e-1</f>`, `{"d":1000,"f":-0.25}`},
+		{"decimal in scientific notation", `<amount>1E+3</amount>`, `{"amount":"1000"}`},
+		{"decimal digits kept exactly", `<amount>-1.000000000000000000001E+3</amount>`, `{"amount":"-1000.000000000000000001"}`},
+		{"small decimal", `<amount>+2.50e-3</amount>`, `{"amount":"0.00250"}`},
+		{"integer as an integral decimal", `<amount>0</amount><count>1E+3</count><i32>5.0</i32><i64>-1.2E1</i64><u64>18446744073709551615.0</u64>`, `{"amount":"0","count":"1000","i32":5,"i64":"-12","u64":"18446744073709551615"}`},
+		{"unsigned string as an integral decimal", `<amount>0</amount><big>1.8E1</big>`, `{"amount":"0","big":"18"}`},
+		{"boolean in any case", `<flag>True</flag>`, `{"flag":true}`},
+		{"dates kept as sent", `<when>2024-01-02 03:04:05</when>`, `{"when":"2024-01-02 03:04:05"}`},
+	}
+	p := plan(t, "Scalars")
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			m := dynamicpb.NewMessage(p.Descriptor())
+			if err := p.Unmarshal([]byte(`<s:scalars xmlns:s="urn:scalars">`+tt.xml+`</s:scalars>`), m, xmlcodec.DecodeOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := toJSON(t, m); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	bad := []struct{ name, xml, path string }{
+		{"decimal NaN", `<amount>NaN</amount>`, "/scalars/amount"},
+		{"decimal infinity", `<amount>-inf</amount>`, "/scalars/amount"},
+		{"decimal exponent too large", `<amount>1E+100000</amount>`, "/scalars/amount"},
+		{"fractional integer", `<i32>5.5</i32>`, "/scalars/i32"},
+		{"fractional integer string", `<count>1.5E0</count>`, "/scalars/count"},
+		{"negative unsigned", `<big>-1E0</big>`, "/scalars/big"},
+		{"hex float", `<d>0x1p-2</d>`, "/scalars/d"},
+		{"float word", `<d>nanny</d>`, "/scalars/d"},
+		{"boolean word", `<flag>yes</flag>`, "/scalars/flag"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			m := dynamicpb.NewMessage(p.Descriptor())
+			err := p.Unmarshal([]byte(`<s:scalars xmlns:s="urn:scalars">`+tt.xml+`</s:scalars>`), m, xmlcodec.DecodeOptions{})
+			if e, ok := err.(*xmlcodec.Error); !ok || e.Kind != xmlcodec.ErrValue || e.Path != tt.path {
+				t.Errorf("got %v, want a value error at %s", err, tt.path)
+			}
+		})
+	}
+	// Requests get none of it: a decimal is written only in its XSD form.
+	if _, err := p.Marshal(fromJSON(t, "Scalars", `{"amount": "1E+3", "when": "2024-01-01T00:00:00Z"}`)); err == nil {
+		t.Error("a decimal in scientific notation was written")
+	}
+}

@@ -96,6 +96,24 @@
 //   - google.protobuf wrapper types (Int64Value, StringValue, ...) map as their
 //     scalar, with presence.
 //
+// # Tolerant reading
+//
+// What is written is always in the XSD lexical space. What is read may be
+// spelled the way the server's platform prints numbers; beyond the XSD forms
+// a reply may hold:
+//
+//   - float and double fields: nan, inf, +inf, -inf, infinity, +infinity and
+//     -infinity in any letter case (never hex floats or digit separators);
+//   - xsd:decimal strings: scientific notation ("1E+3", "-2.5e-1"),
+//     rewritten exactly as a decimal by moving the point ("1000", "-0.25"),
+//     the digits as sent; NaN and infinities have no decimal value and fail,
+//     as do exponents beyond ±1000;
+//   - integer strings and int32/int64/uint32/uint64 fields: a decimal or
+//     scientific form with an integral value ("5.0", "1E+3" → 5, 1000);
+//     "5.5" fails;
+//   - booleans: any letter case ("True", "FALSE");
+//   - date, time and duration strings: kept as sent, unchecked.
+//
 // # Enums
 //
 // An enum value's XSD literal is its `(protobridge.v1.xml_value)` option

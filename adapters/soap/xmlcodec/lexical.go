@@ -88,6 +88,83 @@ func leapYear(year string) bool {
 	return y%4 == 0 && (y%100 != 0 || y%400 == 0)
 }
 
+// Tolerant reading (see the package documentation): replies are read more
+// leniently than requests are written, since many servers print numbers with their
+// platform's float formatting, but never at the cost of precision: decimals and
+// integers are rewritten from scientific notation by moving the point in the digits
+// as sent, never through a float.
+
+// maxDecimalExponent bounds the exponent of a decimal in scientific notation, so that
+// a reply cannot make the reader build a huge string.
+const maxDecimalExponent = 1000
+
+var sciRE = regexp.MustCompile(`^([+-]?)([0-9]*)(?:\.([0-9]*))?[eE]([+-]?[0-9]+)$`)
+
+// tolerantDecimal rewrites a decimal in plain or scientific notation as an
+// xsd:decimal without changing its digits; ok is false for anything else.
+func tolerantDecimal(s string) (string, bool) {
+	if decimalRE.MatchString(s) {
+		return s, true
+	}
+	m := sciRE.FindStringSubmatch(s)
+	if m == nil || m[2]+m[3] == "" {
+		return "", false
+	}
+	exp, err := strconv.Atoi(m[4])
+	if err != nil || exp > maxDecimalExponent || exp < -maxDecimalExponent {
+		return "", false
+	}
+	sign, digits, point := m[1], m[2]+m[3], len(m[2])+exp
+	if sign == "+" {
+		sign = ""
+	}
+	var out string
+	switch {
+	case point <= 0:
+		out = "0." + strings.Repeat("0", -point) + digits
+	case point >= len(digits):
+		out = digits + strings.Repeat("0", point-len(digits))
+	default:
+		out = digits[:point] + "." + digits[point:]
+	}
+	// Leading zeros of the integer part go, one is kept before the point.
+	intPart, frac, hasFrac := strings.Cut(out, ".")
+	intPart = strings.TrimLeft(intPart, "0")
+	if intPart == "" {
+		intPart = "0"
+	}
+	out = sign + intPart
+	if hasFrac {
+		out += "." + frac
+	}
+	return out, true
+}
+
+// tolerantInteger rewrites an integral value written as an integer, a decimal or in
+// scientific notation as an integer; ok is false for anything else.
+func tolerantInteger(s string) (string, bool) {
+	if integerRE.MatchString(s) {
+		return s, true
+	}
+	d, ok := tolerantDecimal(s)
+	if !ok {
+		return "", false
+	}
+	i, frac, _ := strings.Cut(d, ".")
+	if strings.Trim(frac, "0") != "" {
+		return "", false
+	}
+	return i, true
+}
+
+// floatSpecials are the non-XSD spellings of the IEEE special values accepted on
+// input, by lower case.
+var floatSpecials = map[string]string{
+	"nan": "NaN", "+nan": "NaN", "-nan": "NaN",
+	"inf": "INF", "+inf": "INF", "infinity": "INF", "+infinity": "INF",
+	"-inf": "-INF", "-infinity": "-INF",
+}
+
 // lexicalName names the XSD type a lexical kind checks, for errors.
 func lexicalName(lex xsdLexical) string {
 	if n, ok := lexicalNames[lex]; ok {

@@ -131,7 +131,8 @@ func lexicalOf(t xml.Name) xsdLexical {
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // normaliseString checks and normalises a string field's lexical value: strictly when
-// writing; when reading, date, time and duration values are kept as sent.
+// writing, tolerantly when reading (see lexical.go: numbers in scientific notation
+// are rewritten exactly, dates kept as sent).
 func normaliseString(lex xsdLexical, s string, reading bool) (string, error) {
 	switch lex {
 	case lexString:
@@ -140,16 +141,33 @@ func normaliseString(lex xsdLexical, s string, reading bool) (string, error) {
 		return collapse(s), nil
 	}
 	s = collapse(s)
-	switch {
-	case s == "":
+	if s == "" {
 		return "", fmt.Errorf("a value is required (the XSD type is %s)", lexicalName(lex))
-	case lex == lexDecimal && !decimalRE.MatchString(s):
+	}
+	switch lex {
+	case lexDecimal:
+		if reading {
+			if d, ok := tolerantDecimal(s); ok {
+				return d, nil
+			}
+		} else if decimalRE.MatchString(s) {
+			return s, nil
+		}
 		return "", fmt.Errorf("%q is not an xsd:decimal", clip(s))
-	case lex == lexInteger && !integerRE.MatchString(s):
-		return "", fmt.Errorf("%q is not an integer", clip(s))
-	case lex == lexUnsigned && (!integerRE.MatchString(s) || strings.HasPrefix(s, "-") && strings.Trim(s[1:], "0") != ""):
-		return "", fmt.Errorf("%q is not a non-negative integer", clip(s))
-	case lex > lexUnsigned && !reading && !checkDateLike(lex, s):
+	case lexInteger, lexUnsigned:
+		i, ok := s, integerRE.MatchString(s)
+		if reading && !ok {
+			i, ok = tolerantInteger(s)
+		}
+		switch {
+		case !ok:
+			return "", fmt.Errorf("%q is not an integer", clip(s))
+		case lex == lexUnsigned && strings.HasPrefix(i, "-") && strings.Trim(i[1:], "0") != "":
+			return "", fmt.Errorf("%q is not a non-negative integer", clip(s))
+		}
+		return i, nil
+	}
+	if !reading && !checkDateLike(lex, s) {
 		return "", fmt.Errorf("%q is not an %s", clip(s), lexicalName(lex))
 	}
 	return s, nil
@@ -175,7 +193,7 @@ func (f *field) parseScalar(s string) (protoreflect.Value, error) {
 		v, err := normaliseString(f.lex, s, true)
 		return protoreflect.ValueOfString(v), err
 	case protoreflect.BoolKind:
-		switch s {
+		switch strings.ToLower(s) {
 		case "true", "1":
 			return protoreflect.ValueOfBool(true), nil
 		case "false", "0":
@@ -183,26 +201,30 @@ func (f *field) parseScalar(s string) (protoreflect.Value, error) {
 		}
 		return protoreflect.Value{}, fmt.Errorf("%q is not an xsd:boolean", clip(s))
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		n, err := strconv.ParseInt(s, 10, 32)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseInt(i, 10, 32)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not a 32-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfInt32(int32(n)), nil
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseInt(i, 10, 64)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not a 64-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfInt64(n), nil
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		n, err := strconv.ParseUint(strings.TrimPrefix(s, "+"), 10, 32)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseUint(strings.TrimPrefix(i, "+"), 10, 32)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not an unsigned 32-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfUint32(uint32(n)), nil
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		n, err := strconv.ParseUint(strings.TrimPrefix(s, "+"), 10, 64)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseUint(strings.TrimPrefix(i, "+"), 10, 64)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not an unsigned 64-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfUint64(n), nil
@@ -212,7 +234,11 @@ func (f *field) parseScalar(s string) (protoreflect.Value, error) {
 			bits = 32
 		}
 		var x float64
-		switch s {
+		sp := s
+		if v, ok := floatSpecials[strings.ToLower(s)]; ok {
+			sp = v
+		}
+		switch sp {
 		case "INF", "+INF":
 			x = math.Inf(1)
 		case "-INF":
