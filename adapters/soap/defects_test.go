@@ -225,3 +225,35 @@ func TestTolerantReplyNumbers(t *testing.T) {
 		t.Errorf("NaN for a decimal: %v", err)
 	}
 }
+
+// TestRepeatedChoiceOrder (issue 10, item 4): an Exchange FindItem-style
+// ArrayOfRealItemsType, (Item | Message | CalendarItem)*, keeps the server's order:
+// Message, CalendarItem, Message comes back as three items in that order (before,
+// as a list of Messages and a list of CalendarItems), and a request's items are
+// written in their order.
+func TestRepeatedChoiceOrder(t *testing.T) {
+	doc := defectsWSDL(`
+    <xs:complexType name="ItemType"><xs:sequence><xs:element name="Subject" type="xs:string" minOccurs="0"/></xs:sequence></xs:complexType>
+    <xs:complexType name="ArrayOfRealItemsType">
+      <xs:choice minOccurs="0" maxOccurs="unbounded">
+        <xs:element name="Item" type="tns:ItemType"/>
+        <xs:element name="Message" type="tns:ItemType"/>
+        <xs:element name="CalendarItem" type="tns:ItemType"/>
+      </xs:choice>
+    </xs:complexType>
+    <xs:element name="Get"><xs:complexType><xs:sequence><xs:element name="Items" type="tns:ArrayOfRealItemsType"/></xs:sequence></xs:complexType></xs:element>
+    <xs:element name="GetResponse"><xs:complexType><xs:sequence><xs:element name="Items" type="tns:ArrayOfRealItemsType"/></xs:sequence></xs:complexType></xs:element>`, "", "")
+	ep, r, up := bindWSDL(t, doc, `<GetResponse xmlns="urn:t"><Items><Message><Subject>m1</Subject></Message>
+		<CalendarItem><Subject>c1</Subject></CalendarItem><Message><Subject>m2</Subject></Message></Items></GetResponse>`, bridge.Upstream{})
+	got, err := call(t, ep, r, `{"items": {"item_choice": [{"calendar_item": {"subject": "c0"}}, {"item": {}}, {"calendar_item": {"subject": "c1"}}]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"items":{"item_choice":[{"message":{"subject":"m1"}},{"calendar_item":{"subject":"c1"}},{"message":{"subject":"m2"}}]}}`
+	if got != want {
+		t.Errorf("reply\n got %s\nwant %s", got, want)
+	}
+	wantEnvelope(t, up, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><t:Get xmlns:t="urn:t"><t:Items>
+		<t:CalendarItem><t:Subject>c0</t:Subject></t:CalendarItem><t:Item/><t:CalendarItem><t:Subject>c1</t:Subject></t:CalendarItem>
+		</t:Items></t:Get></s:Body></s:Envelope>`)
+}

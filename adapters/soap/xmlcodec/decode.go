@@ -203,8 +203,27 @@ func appendRaw(m protoreflect.Message, f *field, s string) {
 	m.Set(f.fd, protoreflect.ValueOfString(m.Get(f.fd).String()+s))
 }
 
-// decodeElement reads one element of f (a wrapper of items when wrapped).
+// decodeElement reads one element of f (a wrapper of items when wrapped; an
+// alternative, making a new item, of a choice group).
 func (f *field) decodeElement(d *Decoder, start *Start, m protoreflect.Message) error {
+	if f.group {
+		list := m.Mutable(f.fd).List()
+		item := list.NewElement().Message()
+		alt := f.msg.byElem[start.Name]
+		if err := alt.decodeElement(d, start, item); err != nil {
+			return err
+		}
+		if !item.Has(alt.fd) {
+			// A nil alternative (without a nil marker): the item still says which.
+			if alt.fd.Message() != nil {
+				item.Mutable(alt.fd)
+			} else {
+				item.Set(alt.fd, item.Get(alt.fd))
+			}
+		}
+		list.Append(protoreflect.ValueOfMessage(item))
+		return nil
+	}
 	if !f.wrapped {
 		return f.decodeItem(d, start, m)
 	}

@@ -4,9 +4,11 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
+	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
 )
 
 // The tests of this file cover the codec side of issue 10's SOAP defects.
@@ -167,5 +169,51 @@ func TestTolerantReader(t *testing.T) {
 	// Requests get none of it: a decimal is written only in its XSD form.
 	if _, err := p.Marshal(fromJSON(t, "Scalars", `{"amount": "1E+3", "when": "2024-01-01T00:00:00Z"}`)); err == nil {
 		t.Error("a decimal in scientific notation was written")
+	}
+}
+
+// TestRepeatedChoiceKeepsOrder (issue 10, item 4): a field with xml.xsd_type xs:choice
+// is a repeated xs:choice: each item one alternative, written and read in document
+// order with no element of its own, so an Exchange FindItem reply's Message,
+// CalendarItem, Message stays in that order both ways.
+func TestRepeatedChoiceKeepsOrder(t *testing.T) {
+	p := plan(t, "RealItems")
+	const doc = `<t:Items xmlns:t="urn:ews:types"><t:Folder>inbox</t:Folder><t:Message><t:Subject>m1</t:Subject></t:Message>
+		<t:CalendarItem>c1</t:CalendarItem><t:Message><t:Subject>m2</t:Subject></t:Message><t:Item><t:Subject>i1</t:Subject></t:Item>
+		<t:CalendarItem/><t:More>yes</t:More></t:Items>`
+	const js = `{"folder":"inbox","item_choice":[{"message":{"subject":"m1"}},{"calendar_item":"c1"},{"message":{"subject":"m2"}},{"item":{"subject":"i1"}},{"calendar_item":""}],"more":"yes"}`
+	m := dynamicpb.NewMessage(p.Descriptor())
+	if err := p.Unmarshal([]byte(doc), m, xmlcodec.DecodeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := toJSON(t, m); got != js {
+		t.Errorf("decoded\n got %s\nwant %s", got, js)
+	}
+	out, err := p.Marshal(fromJSON(t, "RealItems", js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff, err := xmltest.Diff([]byte(doc), out, xmltest.Options{}); err != nil || diff != "" {
+		t.Errorf("encoded infoset differs (-want +got), %v:\n%s\n%s", err, diff, out)
+	}
+	// An item with no alternative set cannot be written.
+	if _, err := p.Marshal(fromJSON(t, "RealItems", `{"itemChoice":[{"calendarItem":"c"},{}]}`)); err == nil || !strings.Contains(err.Error(), "item 1 has none of its alternatives set") {
+		t.Errorf("empty item: %v", err)
+	}
+	// Select keeps the alternatives' names.
+	sel := p.Select(func(protoreflect.FieldDescriptor) bool { return true })
+	m = dynamicpb.NewMessage(p.Descriptor())
+	if err := sel.Unmarshal([]byte(doc), m, xmlcodec.DecodeOptions{}); err != nil || toJSON(t, m) != js {
+		t.Errorf("selected plan: %v %s", err, toJSON(t, m))
+	}
+	for name, want := range map[string]string{
+		"BadChoiceSingular": "must be a repeated message field",
+		"BadChoiceNamed":    "without name",
+		"BadChoiceItem":     "must all be members of one oneof",
+		"BadChoiceClash":    "another field maps to element a",
+	} {
+		if _, err := xmlcodec.Compile(msgDesc(t, name)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", name, err, want)
+		}
 	}
 }

@@ -58,6 +58,14 @@
 // Choice (xs:choice) is a oneof: the set member is written; decoding sets the
 // member whose element appears.
 //
+// Repeated choice ((a|b|c)*) is a repeated message field with xml.xsd_type
+// "{http://www.w3.org/2001/XMLSchema}choice" and no name: each item is a
+// message whose fields are the members of one oneof, the alternatives. The
+// field has no element of its own: each item is written as its set
+// alternative's element in the parent, in list order, and each alternative's
+// element read appends an item, so the order of the alternatives survives
+// both ways. An item with no alternative set fails to encode.
+//
 // # Nil (xsi:nil)
 //
 // Absence, empty and nil stay distinct. A field with xml.nillable gets a

@@ -54,6 +54,10 @@ type field struct {
 	enum     *enumMap
 	// anyTypes are the candidate types of a google.protobuf.Any field.
 	anyTypes *typeSet
+	// group marks a repeated xs:choice (xml.xsd_type xs:choice): a repeated message
+	// field with no element of its own, each item one of msg's oneof members, whose
+	// elements sit in the parent.
+	group bool
 	// slot identifies what a singular element field fills, for decoding to notice a
 	// second element for it: the field's number, or for a member of a oneof (an
 	// xs:choice) the negative 1+index of the oneof, shared by its members. 0 for
@@ -104,7 +108,7 @@ func (p *Plan) Select(keep func(protoreflect.FieldDescriptor) bool) *Plan {
 			if f.raw {
 				q.raw = f
 			} else {
-				q.byElem[f.name] = f
+				_ = q.indexElem(f) // no clash: p's index had none
 			}
 		}
 	}
@@ -177,17 +181,52 @@ func (c *compiler) plan(md protoreflect.MessageDescriptor) (*Plan, error) {
 			p.raw = f
 			p.elems = append(p.elems, f)
 		default:
-			if _, dup := p.byElem[f.name]; dup {
-				return nil, fmt.Errorf("field %s: another field maps to element %s", fd.FullName(), FormatQName(f.name))
+			if err := p.indexElem(f); err != nil {
+				return nil, fmt.Errorf("field %s: %w", fd.FullName(), err)
 			}
 			p.elems = append(p.elems, f)
-			p.byElem[f.name] = f
 		}
 	}
 	if p.text != nil && len(p.elems) > 0 {
 		return nil, fmt.Errorf("message %s: field %s holds the element's text (simpleContent), so the message cannot have element or raw fields", md.FullName(), p.text.fd.Name())
 	}
 	return p, nil
+}
+
+// indexElem indexes the element names f takes: its own, or a choice group's
+// alternatives.
+func (p *Plan) indexElem(f *field) error {
+	names := []xml.Name{f.name}
+	if f.group {
+		names = names[:0]
+		for _, m := range f.msg.elems {
+			names = append(names, m.name)
+		}
+	}
+	for _, n := range names {
+		if _, dup := p.byElem[n]; dup {
+			return fmt.Errorf("another field maps to element %s", FormatQName(n))
+		}
+		p.byElem[n] = f
+	}
+	return nil
+}
+
+// checkGroup checks the item message of a choice group: element fields only, all
+// members of one oneof (a choice's alternatives).
+func checkGroup(sub *Plan) error {
+	if len(sub.attrs) > 0 || sub.text != nil || sub.raw != nil || len(sub.elems) == 0 {
+		return fmt.Errorf("the items of an xs:choice field (%s) must hold element fields only", sub.md.FullName())
+	}
+	var od protoreflect.OneofDescriptor
+	for _, m := range sub.elems {
+		o := m.fd.ContainingOneof()
+		if o == nil || o.IsSynthetic() || od != nil && o != od {
+			return fmt.Errorf("the fields of %s, the items of an xs:choice field, must all be members of one oneof", sub.md.FullName())
+		}
+		od = o
+	}
+	return nil
 }
 
 // nilMarker returns the nil marker of a nillable field: the field named
@@ -206,6 +245,9 @@ func nilMarker(fd protoreflect.FieldDescriptor) protoreflect.FieldDescriptor {
 	}
 	return nil
 }
+
+// choiceType is the xml.xsd_type marking a repeated xs:choice field.
+var choiceType = xml.Name{Space: XSDNamespace, Local: "choice"}
 
 var wrapperTypes = map[protoreflect.FullName]bool{
 	"google.protobuf.DoubleValue": true, "google.protobuf.FloatValue": true,
@@ -301,6 +343,15 @@ func (c *compiler) field(fd protoreflect.FieldDescriptor) (*field, error) {
 				return nil, err
 			}
 			f.msg = sub
+			if f.xsdType == choiceType {
+				if !fd.IsList() || f.wrapped || f.nillable || o.GetName() != "" || o.GetNamespace() != "" {
+					return nil, fmt.Errorf("an xs:choice field must be a repeated message field without name, namespace, wrapped or nillable")
+				}
+				if err := checkGroup(sub); err != nil {
+					return nil, err
+				}
+				f.group = true
+			}
 			return f, nil
 		}
 		if f.special == specialAny && (f.attr || f.text) {
