@@ -140,7 +140,11 @@ func normaliseString(lex xsdLexical, s string, reading bool) (string, error) {
 	case lexCollapse:
 		return collapse(s), nil
 	}
-	s = collapse(s)
+	if lex > lexUnsigned {
+		s = collapse(s)
+	} else {
+		s = strings.TrimSpace(s) // numbers hold no inner white space to collapse
+	}
 	if s == "" {
 		return "", fmt.Errorf("a value is required (the XSD type is %s)", lexicalName(lex))
 	}
