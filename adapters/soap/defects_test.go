@@ -136,7 +136,8 @@ func TestRepeatedElementGoesToAny(t *testing.T) {
 		ep, r, _ := bindWSDL(t, doc, reply, bridge.Upstream{XMLLax: lax})
 		got, err := call(t, ep, r, `{"q": "select Id, Id, Name from Account"}`)
 		if err != nil {
-			t.Fatalf("xml_lax %v: %v", lax, err)
+			t.Errorf("xml_lax %v: %v", lax, err)
+			continue
 		}
 		var out struct {
 			Records []struct{ Type, ID, Any string } `json:"records"`
@@ -145,7 +146,8 @@ func TestRepeatedElementGoesToAny(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(out.Records) != 2 {
-			t.Fatalf("xml_lax %v: reply %s, want 2 records", lax, got)
+			t.Errorf("xml_lax %v: reply %s, want 2 records", lax, got)
+			continue
 		}
 		for i, name := range []string{"Acme", "Beta"} {
 			rec, id := out.Records[i], "001"+string(rune('A'+i))
