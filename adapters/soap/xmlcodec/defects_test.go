@@ -206,6 +206,20 @@ func TestRepeatedChoiceKeepsOrder(t *testing.T) {
 	if err := sel.Unmarshal([]byte(doc), m, xmlcodec.DecodeOptions{}); err != nil || toJSON(t, m) != js {
 		t.Errorf("selected plan: %v %s", err, toJSON(t, m))
 	}
+	// A recursive choice, compiled from its item message first (the parent's plan is
+	// then built while the item's is under construction).
+	fc, err := xmlcodec.Compile(msgDesc(t, "Folder.FolderChoice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = dynamicpb.NewMessage(fc.Descriptor())
+	const nested = `<FolderChoice><t:Folder xmlns:t="urn:ews:types"><t:Note>a</t:Note><t:Folder><t:Note>b</t:Note></t:Folder><t:Note>c</t:Note></t:Folder></FolderChoice>`
+	if err := fc.Unmarshal([]byte(nested), m, xmlcodec.DecodeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := toJSON(t, m), `{"folder":{"folder_choice":[{"note":"a"},{"folder":{"folder_choice":[{"note":"b"}]}},{"note":"c"}]}}`; got != want {
+		t.Errorf("recursive choice\n got %s\nwant %s", got, want)
+	}
 	for name, want := range map[string]string{
 		"BadChoiceSingular": "must be a repeated message field",
 		"BadChoiceNamed":    "without name",

@@ -159,10 +159,9 @@ func (f *field) writeList(w *Writer, m protoreflect.Message) {
 // its one alternative.
 func (f *field) writeGroup(w *Writer, m protoreflect.Message) {
 	l := m.Get(f.fd).List()
-	od := f.msg.elems[0].fd.ContainingOneof()
 	for i := 0; i < l.Len() && w.Err() == nil; i++ {
 		item := l.Get(i).Message()
-		if item.WhichOneof(od) == nil {
+		if item.WhichOneof(f.choice) == nil {
 			w.fail("field %s: item %d has none of its alternatives set", f.fd.Name(), i)
 			return
 		}

@@ -56,8 +56,10 @@ type field struct {
 	anyTypes *typeSet
 	// group marks a repeated xs:choice (xml.xsd_type xs:choice): a repeated message
 	// field with no element of its own, each item one of msg's oneof members, whose
-	// elements sit in the parent.
-	group bool
+	// elements sit in the parent. alts are their names, choice their oneof.
+	group  bool
+	alts   []xml.Name
+	choice protoreflect.OneofDescriptor
 	// slot identifies what a singular element field fills, for decoding to notice a
 	// second element for it: the field's number, or for a member of a oneof (an
 	// xs:choice) the negative 1+index of the oneof, shared by its members. 0 for
@@ -198,10 +200,7 @@ func (c *compiler) plan(md protoreflect.MessageDescriptor) (*Plan, error) {
 func (p *Plan) indexElem(f *field) error {
 	names := []xml.Name{f.name}
 	if f.group {
-		names = names[:0]
-		for _, m := range f.msg.elems {
-			names = append(names, m.name)
-		}
+		names = f.alts
 	}
 	for _, n := range names {
 		if _, dup := p.byElem[n]; dup {
@@ -212,21 +211,37 @@ func (p *Plan) indexElem(f *field) error {
 	return nil
 }
 
-// checkGroup checks the item message of a choice group: element fields only, all
-// members of one oneof (a choice's alternatives).
-func checkGroup(sub *Plan) error {
-	if len(sub.attrs) > 0 || sub.text != nil || sub.raw != nil || len(sub.elems) == 0 {
-		return fmt.Errorf("the items of an xs:choice field (%s) must hold element fields only", sub.md.FullName())
-	}
-	var od protoreflect.OneofDescriptor
-	for _, m := range sub.elems {
-		o := m.fd.ContainingOneof()
+// groupAlternatives returns the oneof and the element names of the alternatives of
+// a choice group's item message md, checking that its fields are element fields,
+// all members of one oneof. It reads the descriptor, not md's plan, which may still
+// be under construction when types recurse.
+func groupAlternatives(md protoreflect.MessageDescriptor) (protoreflect.OneofDescriptor, []xml.Name, error) {
+	var (
+		od    protoreflect.OneofDescriptor
+		names []xml.Name
+	)
+	fs := md.Fields()
+	for i := 0; i < fs.Len(); i++ {
+		fd := fs.Get(i)
+		o := fd.ContainingOneof()
 		if o == nil || o.IsSynthetic() || od != nil && o != od {
-			return fmt.Errorf("the fields of %s, the items of an xs:choice field, must all be members of one oneof", sub.md.FullName())
+			return nil, nil, fmt.Errorf("the fields of %s, the items of an xs:choice field, must all be members of one oneof", md.FullName())
 		}
 		od = o
+		x := fieldOptions(fd)
+		if x.GetAttribute() || x.GetText() || x.GetRaw() || x.GetWrapped() {
+			return nil, nil, fmt.Errorf("the items of an xs:choice field (%s) must hold element fields only", md.FullName())
+		}
+		n := xml.Name{Space: x.GetNamespace(), Local: x.GetName()}
+		if n.Local == "" {
+			n.Local = string(fd.Name())
+		}
+		names = append(names, n)
 	}
-	return nil
+	if od == nil {
+		return nil, nil, fmt.Errorf("the items of an xs:choice field (%s) have no alternatives", md.FullName())
+	}
+	return od, names, nil
 }
 
 // nilMarker returns the nil marker of a nillable field: the field named
@@ -347,7 +362,7 @@ func (c *compiler) field(fd protoreflect.FieldDescriptor) (*field, error) {
 				if !fd.IsList() || f.wrapped || f.nillable || o.GetName() != "" || o.GetNamespace() != "" {
 					return nil, fmt.Errorf("an xs:choice field must be a repeated message field without name, namespace, wrapped or nillable")
 				}
-				if err := checkGroup(sub); err != nil {
+				if f.choice, f.alts, err = groupAlternatives(md); err != nil {
 					return nil, err
 				}
 				f.group = true
