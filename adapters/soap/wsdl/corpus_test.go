@@ -164,7 +164,7 @@ func TestLoadCorpus(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("corpus: loaded %d/%d WSDLs (%d excluded)", loaded, len(files), len(corpusExclusions))
+	t.Logf("corpus: loaded %d/%d WSDLs (%d of them with IgnoreUnreadableImports; %d excluded)", loaded, len(files), len(corpusUnreadableImports), len(corpusExclusions))
 }
 
 // checkInvariants asserts what every loaded model guarantees.
