@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/protobridge/protobridge/adapters/soap"
 	"github.com/protobridge/protobridge/adapters/soap/protogen"
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
@@ -133,7 +134,7 @@ func TestRepeatedElementGoesToAny(t *testing.T) {
 	reply := `<GetResponse xmlns="urn:t"><records><type>Account</type><Id>001A</Id><Id>001A</Id><Name>Acme</Name></records>
 		<records><type>Account</type><Id>001B</Id><Id>001B</Id><Name>Beta</Name></records></GetResponse>`
 	for _, lax := range []bool{false, true} {
-		ep, r, _ := bindWSDL(t, doc, reply, bridge.Upstream{XMLLax: lax})
+		ep, r, _ := bindWSDL(t, doc, reply, bridge.Upstream{Config: soapConfig(t, soap.Config{XMLLax: lax})})
 		got, err := call(t, ep, r, `{"q": "select Id, Id, Name from Account"}`)
 		if err != nil {
 			t.Errorf("xml_lax %v: %v", lax, err)

@@ -169,7 +169,7 @@ func TestIssue10Defects(t *testing.T) {
 	g := genWSDL(t, wsdl, "issue10")
 	up := startCanned(t, issue10Replies)
 	strict := serve(t, g, up.URL, "")
-	lax := serve(t, g, up.URL, "    xml_lax: true\n")
+	lax := serve(t, g, up.URL, "    soap: {xml_lax: true}\n")
 
 	t.Run("repeated Id goes to xs:any", func(t *testing.T) {
 		for name, d := range map[string]*daemon{"strict": strict, "xml_lax": lax} {
@@ -258,7 +258,7 @@ func TestIssue10TrimmedNames(t *testing.T) {
 	}
 	// xml_lax, so that this test shows item 3 alone: strict, the repeated Ids of the
 	// reply needed item 1's fix too.
-	d := serve(t, g, startCanned(t, issue10Replies).URL, "    xml_lax: true\n")
+	d := serve(t, g, startCanned(t, issue10Replies).URL, "    soap: {xml_lax: true}\n")
 	resp, err := d.call(t, g, "Query", `{"queryString": "x"}`)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, d.Out)
