@@ -61,7 +61,7 @@ func (d *Daemon) AdminHandler() http.Handler {
 	}
 	want := []byte("Bearer " + d.adminTk)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
 			mux.ServeHTTP(w, r)
 			return
 		}

@@ -420,3 +420,28 @@ func gauge(t *testing.T, m *telemetry.Metrics, name, label, value string) float6
 	t.Fatalf("no %s{%s=%q}", name, label, value)
 	return 0
 }
+
+// TestProbesNeedNoAdminToken: with admin.token set, /healthz and /readyz
+// (GET and HEAD) answer without it, as Kubernetes probes send none; every
+// other endpoint still needs it.
+func TestProbesNeedNoAdminToken(t *testing.T) {
+	t.Setenv("PB_ADMIN_TOKEN", "adm1n-t0ken")
+	td := startDaemon(t, strings.Replace(daemonConfig("v1", ""), "admin:\n  listen: 127.0.0.1:0\n", "admin:\n  listen: 127.0.0.1:0\n  token: {env: PB_ADMIN_TOKEN}\n", 1))
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/healthz", 200}, {"HEAD", "/healthz", 200}, {"GET", "/readyz", 200}, {"HEAD", "/readyz", 200},
+		{"GET", "/metrics", 401}, {"GET", "/config", 401}, {"POST", "/healthz", 401},
+	} {
+		req, _ := http.NewRequest(c.method, td.admin+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s %s without a token: %d, want %d", c.method, c.path, resp.StatusCode, c.want)
+		}
+	}
+}
