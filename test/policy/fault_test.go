@@ -39,6 +39,26 @@ func TestRetryAfterPastDeadlineFailsAtOnce(t *testing.T) {
 	}
 }
 
+// TestHugeRetryAfterFailsAtOnce: a Retry-After too large for a duration
+// is clamped, not overflowed into a negative wait that retries at once: the
+// call fails after one attempt, as for any wait past its deadline, with a
+// positive RetryInfo.
+func TestHugeRetryAfterFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, tooHuge, tooHuge, tooHuge, tooHuge)
+	b := startBridge(t, config(up.srv.URL, fastRetry, ""))
+	st := b.call(ctx(t), t, "GetItem", 1).want(t, codes.ResourceExhausted, "UPSTREAM_HTTP_429", 1)
+	var delay time.Duration
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			delay = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	if delay < 50*365*24*time.Hour || up.count() != 1 {
+		t.Fatalf("RetryInfo %v, requests %d", delay, up.count())
+	}
+}
+
 func TestRetry5xxBurstIdempotent(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t, err500, err502, err503)

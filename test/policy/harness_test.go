@@ -56,6 +56,7 @@ const (
 	ok        fault = "ok"        // 200 with the item
 	tooMany   fault = "429"       // 429 with Retry-After: 0
 	tooLong   fault = "429-long"  // 429 with Retry-After: 3600
+	tooHuge   fault = "429-huge"  // 429 with Retry-After: the largest int64
 	err500    fault = "500"       // 500 with a body
 	err502    fault = "502"       // 502
 	err503    fault = "503"       // 503
@@ -122,8 +123,8 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	switch f {
 	case ok:
 		fmt.Fprintf(w, `{"id": %q, "name": "item-%d"}`, id, n)
-	case tooMany, tooLong:
-		w.Header().Set("Retry-After", map[fault]string{tooMany: "0", tooLong: "3600"}[f])
+	case tooMany, tooLong, tooHuge:
+		w.Header().Set("Retry-After", map[fault]string{tooMany: "0", tooLong: "3600", tooHuge: "9223372036854775807"}[f])
 		w.WriteHeader(http.StatusTooManyRequests)
 		fmt.Fprint(w, `{"error": "slow down"}`)
 	case err500, err502, err503:
