@@ -30,7 +30,6 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/stats"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -195,9 +194,8 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 	m := route.Method
 	if m.IsStreamingClient() || m.IsStreamingServer() {
 		if !m.IsStreamingClient() {
-			req := bridge.NewWireMessage(m.Input(), nil)
-			if err := ss.RecvMsg(req); err != nil {
-				err = recvError(err)
+			req, err := newIncoming(m.Input()).recv(ss)
+			if err != nil {
 				s.router.ObserveFailedCall(call, start, err)
 				return err
 			}
@@ -208,9 +206,8 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 		st.setRequestID()
 		return err
 	}
-	req := bridge.NewWireMessage(m.Input(), nil)
-	if err := ss.RecvMsg(req); err != nil {
-		err = recvError(err)
+	req, err := newIncoming(m.Input()).recv(ss)
+	if err != nil {
 		s.router.ObserveFailedCall(call, start, err)
 		return err
 	}
@@ -225,16 +222,6 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 
 // frontDoor labels the calls of this front door in logs, metrics and traces.
 const frontDoor = "grpc"
-
-// recvError words a failure to read the caller's request: bytes that do
-// not decode as the input message are the caller's mistake.
-func recvError(err error) error {
-	st := status.Convert(err)
-	if st.Code() == codes.Internal && strings.Contains(st.Message(), "unmarshal") {
-		return bridge.Wrap(err, codes.InvalidArgument, reason.BadRequestMessage, nil, "the request does not decode as the method's input message: %s", st.Message())
-	}
-	return err
-}
 
 // peerOf is the call's network peer and verified client certificates.
 func peerOf(ctx context.Context) bridge.Peer {
@@ -305,8 +292,8 @@ func (st *serverStream) setRequestID() {
 // Recv receives the caller's next message as a WireMessage: checked, kept
 // as its encoding, and decoded only if something looks inside it.
 func (st *serverStream) Recv() (proto.Message, error) {
-	m := bridge.NewWireMessage(st.in, nil)
-	if err := st.ss.RecvMsg(m); err != nil {
+	m, err := newIncoming(st.in).recv(st.ss)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
