@@ -262,7 +262,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 			return false, cerr
 		}
 		return mt == sseContentType && st.resumable(), bridge.Errorf(codes.Unavailable, reason.UpstreamStreamDropped, e.meta(),
-			"upstream %s's stream broke off: %s", e.a.u.Name, httpx.DescribeNetError(dropped.err))
+			"upstream %s's stream broke off: %s", e.a.u.Name, httpx.DescribeCutOff(dropped.err))
 	}
 	return false, err
 }

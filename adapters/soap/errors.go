@@ -39,10 +39,7 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		if cerr := e.ctxError(ctx); cerr != nil {
-			return nil, cerr
-		}
-		return nil, e.badResponse(resp, body, reason.UpstreamBadResponse, nil, "a body that could not be read: "+httpx.DescribeNetError(err))
+		return nil, httpx.BodyError(ctx, err, len(body), e.a.u.Name, e.meta())
 	}
 	if int64(len(body)) > limit {
 		return nil, e.tooLarge(-1)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,18 +125,42 @@ func TestStallCutByPerAttemptTimeout(t *testing.T) {
 
 func TestHalfWrittenBodyServedStale(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, ok, half)
+	up := newUpstream(t, ok, half, half, half, half)
 	b := startBridge(t, config(up.srv.URL, fastRetry+"fallback: {stale: true}\n", ""))
 	first := b.call(ctx(t), t, "GetItem", 1)
 	first.want(t, codes.OK, "", 1)
 	r := b.call(ctx(t), t, "GetItem", 1)
-	r.want(t, codes.OK, "", 1) // a cut body is not retried by default
+	r.want(t, codes.OK, "", 4) // a cut body is retried, then the stale reply served
 	if got := r.header.Get("x-protobridge-fallback"); len(got) != 1 || got[0] != "stale" || r.field("name") != "item-1" {
 		t.Fatalf("header %v, answer %q", got, r.field("name"))
 	}
 	// Without a good response to fall back on, the failure shows.
-	up.then(half)
-	b.call(ctx(t), t, "GetItem", 2).want(t, codes.Internal, "UPSTREAM_BAD_RESPONSE", 1)
+	up.then(half, half, half, half)
+	b.call(ctx(t), t, "GetItem", 2).want(t, codes.Unavailable, "UPSTREAM_UNAVAILABLE", 4)
+}
+
+// TestCutBodyRetriedWhenIdempotent: a body cut off after the headers, by a
+// close or a reset, is a transport failure: UNAVAILABLE saying so, retried
+// for an idempotent GET, not for a create that the upstream may have done.
+func TestCutBodyRetriedWhenIdempotent(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, half, halfReset)
+	b := startBridge(t, config(up.srv.URL, fastRetry, ""))
+	r := b.call(ctx(t), t, "GetItem", 1)
+	r.want(t, codes.OK, "", 3)
+	if r.field("name") != "item-3" {
+		t.Fatalf("answer %q", r.field("name"))
+	}
+	for _, f := range []fault{half, halfReset} {
+		up.then(f)
+		st := b.call(ctx(t), t, "CreateItem", 1).want(t, codes.Unavailable, "UPSTREAM_UNAVAILABLE", 1)
+		if !strings.Contains(st.Message(), "body was cut off") {
+			t.Errorf("%s: message %q does not say the body was cut off", f, st.Message())
+		}
+	}
+	if up.count() != 5 {
+		t.Fatalf("requests %d, want 5", up.count())
+	}
 }
 
 func TestBreakerTransitionsAndStaticFallback(t *testing.T) {

@@ -63,6 +63,7 @@ const (
 	reset     fault = "reset"     // the connection is reset before any reply
 	stall     fault = "stall"     // no reply until the request is cancelled
 	half      fault = "half"      // a 200 whose body stops half way
+	halfReset fault = "half-rst"  // a 200 whose connection is reset half way through the body
 	malformed fault = "malformed" // a 200 whose body is not JSON
 )
 
@@ -145,6 +146,15 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"id": "1", "na`)
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler)
+	case halfReset:
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, `{"id": "1", "na`)
+		w.(http.Flusher).Flush()
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			_ = conn.(*net.TCPConn).SetLinger(0)
+			_ = conn.Close()
+		}
 	case malformed:
 		fmt.Fprint(w, `{"id": "1", "name": `)
 	}
