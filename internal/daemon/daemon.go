@@ -44,7 +44,7 @@ func (d *Daemon) shutdownTracing() {
 	if d.tp == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), closeBudget)
 	defer cancel()
 	if err := d.tp.Shutdown(ctx); err != nil {
 		d.log.Warn("flushing traces", "error", err)
@@ -181,25 +181,43 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 		grace := d.cfg.Load().Server.ShutdownGrace
 		d.log.Info("draining", "grace", grace)
 		if !d.srv.Shutdown(grace) {
-			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE")
+			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE (reason DRAINING)")
 		}
 		serveErr = <-errc
 	}
+	// The calls are over: what is left (the admin listener, adapters'
+	// connections, the trace flush) runs at once and together, bounded so
+	// that a peer that does not answer a close cannot hold the exit.
+	var wg sync.WaitGroup
 	if admin != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = admin.Shutdown(sctx)
-		cancel()
-		if err := <-adminErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Warn("admin listener", "error", err)
+		wg.Go(func() {
+			_ = admin.Close()
+			if err := <-adminErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Warn("admin listener", "error", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := d.router.Table().Close(); err != nil {
+			d.log.Warn("closing adapters", "error", err)
 		}
+	})
+	wg.Go(d.shutdownTracing)
+	closed := make(chan struct{})
+	go func() { wg.Wait(); close(closed) }()
+	t := time.NewTimer(closeBudget)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		d.log.Warn("closing upstream connections and flushing traces took too long; stopping without them", "waited", closeBudget)
 	}
-	if err := d.router.Table().Close(); err != nil {
-		d.log.Warn("closing adapters", "error", err)
-	}
-	d.shutdownTracing()
 	d.log.Info("stopped")
 	return serveErr
 }
+
+// closeBudget bounds what Run does after the calls ended.
+const closeBudget = time.Second
 
 func addrString(a net.Addr) string {
 	if a == nil {
