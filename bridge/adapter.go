@@ -79,6 +79,12 @@ type Env struct {
 	// assertions) from the upstream's credentials block. Adapters must wrap
 	// every transport they build. Never nil.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Redactor holds the upstream's outbound secrets, configured and
+	// fetched. Adapters redact every upstream text they quote to callers
+	// or log with it (Redactor.Quote for bodies), and add the secrets of
+	// their own config blocks (Redactor.Add). The core redacts the
+	// statuses adapters return once more. Never nil.
+	Redactor *Redactor
 }
 
 // Notice is a health signal an upstream sent about a route.

@@ -64,11 +64,9 @@ func (e *endpoint) httpError(resp *http.Response, body []byte) error {
 	return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: quoted, Truncated: truncated})
 }
 
+// quote is the start of a body for a status, its secrets redacted.
 func (e *endpoint) quote(body []byte) ([]byte, bool) {
-	if int64(len(body)) > e.a.maxErrorBody {
-		return body[:e.a.maxErrorBody], true
-	}
-	return body, false
+	return e.a.red.Quote(body, e.a.maxErrorBody, false)
 }
 
 // decodeError maps a reply that is not the expected envelope.

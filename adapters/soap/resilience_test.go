@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/protobridge/protobridge/adapters/soap"
 	"github.com/protobridge/protobridge/bridge"
 )
 
@@ -42,6 +43,35 @@ func TestBodyCutOff(t *testing.T) {
 			msg := status.Convert(err).Message()
 			if code != codes.Unavailable || info.Reason != "UPSTREAM_UNAVAILABLE" || !strings.Contains(msg, "cut off after 60 bytes") || bridge.IsNotSent(err) {
 				t.Errorf("got %v %s %q", code, info.Reason, msg)
+			}
+		})
+	}
+}
+
+// TestQuotedSecretsRedacted: a fault or an error body quoting the
+// WS-Security password, or a credential the core's Redactor holds, never
+// reaches the caller; the fault string and quoted body show [REDACTED].
+func TestQuotedSecretsRedacted(t *testing.T) {
+	t.Setenv("SOAP_TEST_PASS", "wss-pa<ss>-s3cret")
+	fault := envelope11(`<s:Fault><faultcode>s:Client</faultcode><faultstring>password wss-pa&lt;ss&gt;-s3cret or token core-s3cret-token rejected</faultstring></s:Fault>`)
+	for name, reply := range map[string]http.HandlerFunc{
+		"fault":    replyXML(500, "text/xml", fault),
+		"http 401": replyXML(401, "text/plain", "password wss-pa<ss>-s3cret or token core-s3cret-token rejected"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			up := newUpstream(t, reply)
+			red := bridge.NewRedactor()
+			red.Add("core-s3cret-token")
+			u := &bridge.Upstream{BaseURL: up.srv.URL, Config: soapConfig(t, soap.Config{
+				WSSecurity: &soap.WSSecurityConfig{Username: "bob", Password: bridge.Secret{Env: "SOAP_TEST_PASS"}}})}
+			ep, r := bindEnv(t, u, "Add", &bridge.Env{Redactor: red})
+			_, err := call(t, ep, r, `{"int_a": 1}`)
+			all := err.Error()
+			for _, d := range status.Convert(err).Proto().GetDetails() {
+				all += string(d.GetValue())
+			}
+			if err == nil || strings.Contains(all, "s3cret") || !strings.Contains(all, "[REDACTED]") {
+				t.Errorf("status quotes a secret or shows no redaction: %q", all)
 			}
 		})
 	}
