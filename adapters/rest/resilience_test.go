@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
 // TestBodyResetAfterHeaders: a connection reset after the reply's headers
@@ -46,5 +47,25 @@ func TestBodyResetAfterHeaders(t *testing.T) {
 				t.Fatalf("got %v (%s)", err, reason)
 			}
 		})
+	}
+}
+
+// TestEventLimitOverSendLimit: a stream's max_event_bytes over what the
+// front door can send (Env.MaxSendBytes) is refused at bind: such an event
+// could never reach the caller, so it is never buffered.
+func TestEventLimitOverSendLimit(t *testing.T) {
+	u := testUpstream("http://127.0.0.1:1")
+	a, err := New(u, &bridge.Env{MaxSendBytes: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for n, ok := range map[uint64]bool{1 << 10: true, 1<<10 + 1: false} {
+		r := newRoute(u, "Events", withResponseBody(get("/v1/events"), "book"), "")
+		r.Options.Stream = &pbv1.StreamRoute{MaxEventBytes: n}
+		_, err := a.Bind(r)
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "over server.max_send_bytes")) {
+			t.Errorf("max_event_bytes %d: %v", n, err)
+		}
 	}
 }

@@ -65,6 +65,8 @@ type adapter struct {
 	tracer trace.Tracer
 	// red removes outbound secrets from what is quoted to callers.
 	red *bridge.Redactor
+	// maxSend is the front door's message limit; zero when unknown.
+	maxSend int64
 }
 
 var _ bridge.Adapter = (*adapter)(nil)
@@ -119,6 +121,7 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	if env.Redactor != nil {
 		a.red = env.Redactor
 	}
+	a.maxSend = env.MaxSendBytes
 	if a.tracer == nil {
 		a.tracer = noop.NewTracerProvider().Tracer("")
 	}

@@ -119,6 +119,9 @@ func (e *endpoint) bindStream() error {
 	}
 	if n := opt.GetMaxEventBytes(); n > 0 {
 		p.maxEvent = int64(min(n, 1<<40))
+		if e.a.maxSend > 0 && p.maxEvent > e.a.maxSend {
+			return fmt.Errorf("stream max_event_bytes %d is over server.max_send_bytes (%d): such an event could never be sent; lower it or raise server.max_send_bytes", n, e.a.maxSend)
+		}
 	}
 	e.stream = p
 	return nil

@@ -87,6 +87,8 @@ type adapter struct {
 	connect time.Duration
 	// red removes outbound secrets from what is quoted to callers.
 	red *bridge.Redactor
+	// maxSend is the front door's message limit; zero when unknown.
+	maxSend int64
 
 	// ctx ends when the adapter is closed; shared sockets live under it.
 	ctx    context.Context
@@ -118,9 +120,14 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 			red = env.Redactor
 		}
 	}
+	var maxSend int64
+	if env != nil {
+		maxSend = env.MaxSendBytes
+	}
 	a := &adapter{
 		u:       u,
 		red:     red,
+		maxSend: maxSend,
 		log:     log,
 		notify:  notify,
 		headers: http.Header{},
@@ -216,6 +223,9 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	o, err := ParseOptions(r)
 	if err != nil {
 		return nil, err
+	}
+	if a.maxSend > 0 && o.ReadLimit > a.maxSend {
+		return nil, fmt.Errorf("websocket read_limit %d is over server.max_send_bytes (%d): such a frame could never be sent; lower it or raise server.max_send_bytes", o.ReadLimit, a.maxSend)
 	}
 	md := r.Method
 	cd, err := newCodec(o.Encoding, md)

@@ -109,7 +109,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 		// adapter made it, so a key sent as a query parameter never
 		// reaches a span's url.full.
 		wrap := func(rt http.RoundTripper) http.RoundTripper { return traced(creds(rt)) }
-		a, err := buildAdapter(f, &u.Upstream, &bridge.Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: wrap, Redactor: red})
+		a, err := buildAdapter(f, &u.Upstream, &bridge.Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: wrap, Redactor: red, MaxSendBytes: int64(cfg.Server.MaxSendBytes)})
 		if err != nil {
 			var aps bridge.Problems
 			if errors.As(err, &aps) {

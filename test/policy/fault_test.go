@@ -2,7 +2,11 @@ package policy
 
 import (
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,5 +238,49 @@ func (b *bridgeUnderTest) waitBreaker(t *testing.T, state string) {
 			t.Fatalf("breaker never became %s", state)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLargeReplyNotBufferedPastSendLimit: with server.max_send_bytes at
+// 64 KiB and no max_response_bytes, a 50 MB reply (chunked, or announced
+// by Content-Length) fails with RESPONSE_TOO_LARGE at the send limit: the
+// bridge stops reading there rather than reading it whole and failing to
+// send it. The upstream counts what it managed to write.
+func TestLargeReplyNotBufferedPastSendLimit(t *testing.T) {
+	t.Parallel()
+	const size = 50 << 20
+	var written atomic.Int64
+	chunk := []byte(strings.Repeat("x", 32<<10))
+	announce := atomic.Bool{}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if announce.Load() {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+		}
+		for n := 0; n < size; n += len(chunk) {
+			m, err := w.Write(chunk)
+			written.Add(int64(m))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	defer up.Close()
+	b := startBridge(t, config(up.URL, "", "server:\n  max_send_bytes: 64KiB\n"))
+	for _, withLength := range []bool{false, true} {
+		announce.Store(withLength)
+		written.Store(0)
+		st := b.call(ctx(t), t, "GetItem", 1).want(t, codes.ResourceExhausted, "RESPONSE_TOO_LARGE", 1)
+		limit := ""
+		for _, d := range st.Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok {
+				limit = ei.GetMetadata()["limit"]
+			}
+		}
+		// What TCP buffers hold is written too; far from all of it.
+		if limit != "65536" || written.Load() >= size/2 {
+			t.Errorf("Content-Length %v: limit %q, upstream wrote %d of %d bytes", withLength, limit, written.Load(), size)
+		}
+		t.Logf("Content-Length %v: the upstream wrote %d bytes of %d", withLength, written.Load(), size)
 	}
 }
