@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,7 @@ func New(ctx context.Context, path string, logOut io.Writer) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{path: path, log: NewLogger(cfg.Server.LogFormat, logOut), metrics: telemetry.NewMetrics()}
+	routeLibraryLogs(d.log)
 	if cfg.Admin.Token != nil {
 		if d.adminTk, err = cfg.Admin.Token.Resolve(cfg.BaseDir); err != nil {
 			return nil, err
@@ -134,11 +136,21 @@ func (d *Daemon) reloadLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The table serving now has its JWKS: give the new one's a moment to
+	// load so that JWTs are not denied after the swap.
+	wctx, cancel := context.WithTimeout(ctx, reloadKeysWait)
+	if !t.WaitReady(wctx) {
+		d.log.Warn("reloading before the JWKS loaded; JWTs of these issuers are denied until they do", "waited", reloadKeysWait, "not_ready", strings.Join(t.NotReady(), "; "))
+	}
+	cancel()
 	d.warn(cfg, t)
 	d.cfg.Store(cfg)
 	d.router.Swap(t)
 	return nil
 }
+
+// reloadKeysWait bounds how long a reload waits for the new table's JWKS.
+const reloadKeysWait = 10 * time.Second
 
 // Run serves gRPC (and the admin listener when configured) until ctx ends,
 // then drains: health and /readyz turn NOT_SERVING, new calls are refused,

@@ -128,7 +128,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 	for _, rc := range cfg.Routes {
 		overrides[strings.TrimPrefix(rc.Method, "/")] = rc
 	}
-	pol, err := policy.New(cfg, o.Telemetry)
+	pol, err := policy.New(cfg, o.Telemetry, logger)
 	if err != nil {
 		ps.Add(bridge.Pos{File: cfg.File, Line: 1}, "", "%v", err)
 		_ = t.Close()
@@ -334,6 +334,25 @@ func (t *Table) lookup(method string) *boundRoute {
 		method = method[1:]
 	}
 	return t.routes[method]
+}
+
+// NotReady lists what keeps the table from serving every caller: the JWT
+// issuers whose JWKS has not loaded yet (their tokens are denied).
+func (t *Table) NotReady() []string {
+	if t.policies == nil {
+		return nil
+	}
+	var out []string
+	for _, iss := range t.policies.Auth().Pending() {
+		out = append(out, "JWKS of issuer "+iss+" not loaded")
+	}
+	return out
+}
+
+// WaitReady waits until NotReady is empty or ctx ends, and reports whether
+// it is.
+func (t *Table) WaitReady(ctx context.Context) bool {
+	return t.policies == nil || t.policies.Auth().WaitKeys(ctx)
 }
 
 // Config returns the config the table was built from.
