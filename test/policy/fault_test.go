@@ -175,7 +175,7 @@ func TestBreakerTransitionsAndStaticFallback(t *testing.T) {
   policies:
     fallback: {static: {id: "0", name: "queued"}}
 `
-	b := startBridge(t, config(up.srv.URL, "circuit_breaker: {failures: 2, open_timeout: 50ms}\n", routes))
+	b := startBridge(t, config(up.srv.URL, "circuit_breaker: {failures: 2, open_timeout: 1s}\n", routes))
 	b.call(ctx(t), t, "GetItem", 1).want(t, codes.Internal, "UPSTREAM_BAD_RESPONSE", 1)
 	b.call(ctx(t), t, "GetItem", 1).want(t, codes.Internal, "UPSTREAM_HTTP_500", 1)
 	b.wantBreaker(t, "open", 2)
