@@ -7,30 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // calculatorWSDL is the corpus calculator (../shared/corpus beside the repository);
 // the test skips without it unless CI=true.
 func calculatorWSDL(t *testing.T) string {
 	t.Helper()
-	return corpusFile(t, "wsdl", "postman", "valid", "calculator-soap11and12.wsdl")
-}
-
-// corpusFile is a file of ../shared/corpus beside the repository; the test
-// skips without it unless CI=true.
-func corpusFile(t *testing.T, parts ...string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join(append([]string{"..", "..", "shared", "corpus"}, parts...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus WSDL %s is missing (CI=true never skips)", p)
-		}
-		t.Skipf("corpus WSDL %s not found", p)
-	}
-	return p
+	return testenv.Corpus(t, "wsdl", "postman", "valid", "calculator-soap11and12.wsdl")
 }
 
 func TestGenUsageAndExitCodes(t *testing.T) {
@@ -142,7 +127,7 @@ func TestGenPackageDefault(t *testing.T) {
 // TestGenWSDLIgnoreUnreadableImports: a WSDL importing a schema that is not
 // there fails with the import's position, and loads with the flag.
 func TestGenWSDLIgnoreUnreadableImports(t *testing.T) {
-	wsdlFile := corpusFile(t, "wsdl", "postman", "imports", "counting", "CountingCategoryService.wsdl")
+	wsdlFile := testenv.Corpus(t, "wsdl", "postman", "imports", "counting", "CountingCategoryService.wsdl")
 	var stdout, stderr bytes.Buffer
 	out := filepath.Join(t.TempDir(), "counting", "v1")
 	if code := genCommand([]string{"wsdl", wsdlFile, "--out", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "CommonData.xsd") {

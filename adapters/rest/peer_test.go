@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/protobridge/protobridge/internal/daemontest"
+	"github.com/protobridge/protobridge/internal/testenv"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -28,14 +29,7 @@ const peersDir = "../../test/peers"
 // or the peers are not installed.
 func ssePeer(t *testing.T) (string, func(prefix string)) {
 	t.Helper()
-	_, errNode := exec.LookPath("node")
-	_, errPkg := os.Stat(filepath.Join(peersDir, "node_modules", "better-sse", "package.json"))
-	if err := errors.Join(errNode, errPkg); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("SSE test peer is missing (%v): run `make peers`", err)
-		}
-		t.Skipf("SSE test peer is missing (%v): run `make peers`", err)
-	}
+	testenv.Peer(t, "better-sse")
 	cmd := exec.Command("node", filepath.Join(peersDir, "sse", "server.js"), "0")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

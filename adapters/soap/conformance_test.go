@@ -29,6 +29,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
 	"github.com/protobridge/protobridge/bridge"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // The conformance test runs node-soap's test cases (../shared/corpus/soap-samples)
@@ -149,25 +150,8 @@ var conformanceExclusions = map[string]map[string]string{
 	},
 }
 
-// conformanceCorpus returns ../shared/corpus/soap-samples beside the repository root,
-// skipping the test when it is absent outside CI.
-func conformanceCorpus(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus", "soap-samples"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s is missing (CI=true never skips): %v", dir, err)
-		}
-		t.Skipf("corpus %s not found", dir)
-	}
-	return dir
-}
-
 func TestConformance(t *testing.T) {
-	corpus := conformanceCorpus(t)
+	corpus := testenv.Corpus(t, "soap-samples")
 	entries, err := os.ReadDir(corpus)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/internal/auth"
 	"github.com/protobridge/protobridge/internal/config"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 const (
@@ -33,11 +33,10 @@ func envelope12(body string) string { return strings.Replace(env12, "%s", body, 
 // TestCalls runs successful calls: the request envelope (compared by
 // infoset), its HTTP headers, and the decoded reply.
 func TestCalls(t *testing.T) {
-	corpus := "../../../shared/corpus/soap-samples"
 	sample := func(dir, file string) string {
-		b, err := os.ReadFile(filepath.Join(corpus, dir, file))
+		b, err := os.ReadFile(testenv.Corpus(t, "soap-samples", dir, file))
 		if err != nil {
-			t.Skipf("corpus sample missing: %v", err)
+			t.Fatal(err)
 		}
 		return string(b)
 	}

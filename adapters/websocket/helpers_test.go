@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/protobridge/protobridge/bridge"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // TestMain stops the node peers after the tests and then checks that no
@@ -284,14 +284,7 @@ const peersDir = "../../test/peers"
 // peers are not installed.
 func requirePeers(t testing.TB) {
 	t.Helper()
-	_, errNode := exec.LookPath("node")
-	_, errWS := os.Stat(filepath.Join(peersDir, "node_modules", "ws", "package.json"))
-	if err := errors.Join(errNode, errWS); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ws test peers are missing (%v): run `make peers`", err)
-		}
-		t.Skipf("ws test peers are missing (%v): run `make peers`", err)
-	}
+	testenv.Peer(t, "ws")
 }
 
 // peer returns the node peer running script, starting it on first use. It

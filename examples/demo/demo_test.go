@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,44 +14,17 @@ import (
 	_ "github.com/protobridge/protobridge/adapters/all"
 	"github.com/protobridge/protobridge/internal/config"
 	"github.com/protobridge/protobridge/internal/daemontest"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// grpcurlPath returns the repo's bin/grpcurl (built by `make tools`). Without
-// it the test is skipped, unless CI=true, where it fails.
-func grpcurlPath(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "bin", "grpcurl")
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: run `make tools`", p)
-		}
-		t.Skipf("%s is missing: run `make tools` to build it", p)
-	}
-	return p
-}
-
 // TestCommands serves the demo config in process and runs every command the
 // demo prints, pointed at the server, checking exit status and output.
 func TestCommands(t *testing.T) {
-	grpcurl := grpcurlPath(t)
+	grpcurl := testenv.Tool(t, "grpcurl")
 	d, err := Start(config.DefaultListen)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // petService is the example's petstore.v1.PetService.
@@ -105,8 +105,7 @@ func wantErrorInfo(t *testing.T, info *errdetails.ErrorInfo, reason string, meta
 // output and exit status.
 func grpcurl(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	path := filepath.Join(root, "bin", "grpcurl")
-	need(t, path, "run `make tools`")
+	path := testenv.Tool(t, "grpcurl")
 	ctx, cancel := context.WithTimeout(context.Background(), lifetime)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()

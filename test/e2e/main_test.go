@@ -105,21 +105,6 @@ func compileProto(importPath, file string) (protoreflect.FileDescriptor, error) 
 	return files[0], nil
 }
 
-// ci reports whether missing peers or tools must fail tests instead of
-// skipping them.
-func ci() bool { return os.Getenv("CI") == "true" }
-
-// need skips (or, with CI=true, fails) the test when path is missing.
-func need(t *testing.T, path, how string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if ci() {
-			t.Fatalf("%s is missing: %s", path, how)
-		}
-		t.Skipf("%s is missing: %s", path, how)
-	}
-}
-
 // daemon is a running `protobridge serve`.
 type daemon struct {
 	*proc.Process

@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"google.golang.org/grpc/codes"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 var adminRE = regexp.MustCompile(`msg=serving address=\S+ admin=(\S+)`)
@@ -45,8 +47,7 @@ upstreams:
 // Chromium and reads what a person would see: the health badge and, per
 // route, calls, errors and error rate.
 func TestStatusPageInChromium(t *testing.T) {
-	chromium := "/usr/bin/chromium"
-	need(t, chromium, "run `make test` (it installs Debian's chromium) or apt-get install chromium")
+	chromium := testenv.LookPath(t, "/usr/bin/chromium")
 	up := newFakePetstore(t)
 	d := startDaemon(t, opsConfig(t, filepath.Join(t.TempDir(), "c.yaml"), up.URL, ""))
 	m, ok := d.Out.Wait(adminRE)

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/protobridge/protobridge/internal/testenv"
 	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
@@ -27,10 +28,8 @@ var prismListeningRE = regexp.MustCompile(`Prism is listening on (http://\S+)`)
 // (failed with CI=true).
 func startPrism(t *testing.T) string {
 	t.Helper()
-	prism := filepath.Join(root, "test", "peers", "node_modules", ".bin", "prism")
-	need(t, prism, "run `make peers`")
-	spec := filepath.Join(root, "..", "shared", "corpus", "openapi", "petstore.yaml")
-	need(t, spec, "the Petstore spec comes from ../shared/corpus")
+	prism := testenv.Peer(t, ".bin/prism")
+	spec := testenv.Corpus(t, "openapi", "petstore.yaml")
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/protobridge/protobridge/internal/testenv"
 	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
@@ -22,11 +22,7 @@ import (
 // skipped, except with CI=true, where it fails.
 func startRedis(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		need(t, "/usr/bin/redis-server", "run `make deps` (Debian package redis-server)")
-		bin = "/usr/bin/redis-server"
-	}
+	bin := testenv.LookPath(t, "redis-server")
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // startRedis runs a throwaway redis-server on a free loopback port with a
@@ -28,13 +30,7 @@ func startRedis(t *testing.T) (addr, passwordFile string) {
 // startRedisProc is startRedis also returning the server's process id.
 func startRedisProc(t *testing.T) (addr, passwordFile string, pid int) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed; make test installs the Debian package redis-server")
-		}
-		t.Skip("redis-server is not installed: apt-get install -y redis-server (or make deps)")
-	}
+	bin := testenv.LookPath(t, "redis-server")
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -2,13 +2,13 @@ package soap
 
 import (
 	"mime"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // calculatorWSDL is the corpus calculator (service Calculator, one port
@@ -18,7 +18,7 @@ import (
 // CalculatorSoap12; everything else is the corpus file.
 func calculatorWSDL(t *testing.T, soap12 bool) string {
 	t.Helper()
-	src := filepath.Join(corpus, "wsdl", "postman", "valid", "calculator-soap11and12.wsdl")
+	src := testenv.Corpus(t, "wsdl", "postman", "valid", "calculator-soap11and12.wsdl")
 	if !soap12 {
 		return src
 	}

@@ -1,15 +1,19 @@
 package soap
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // checkVatWSDL is the EU VIES service from the corpus.
-func checkVatWSDL() string { return filepath.Join(corpus, "wsdl", "public", "checkVatService.wsdl") }
+func checkVatWSDL(t *testing.T) string {
+	t.Helper()
+	return testenv.Corpus(t, "wsdl", "public", "checkVatService.wsdl")
+}
 
 // TestNodeSoapCheckVat serves the VIES checkVatService with node-soap and
 // calls it through the daemon: qualified elements, xsd:date kept verbatim,
@@ -18,10 +22,10 @@ func checkVatWSDL() string { return filepath.Join(corpus, "wsdl", "public", "che
 // MS_UNAVAILABLE → UNAVAILABLE, Server with detail → INTERNAL), grpcurl.
 func TestNodeSoapCheckVat(t *testing.T) {
 	t.Parallel()
-	g := genWSDL(t, checkVatWSDL(), "checkvat")
+	g := genWSDL(t, checkVatWSDL(t), "checkvat")
 	// node-soap's nil replies need the xsi declaration added
 	// (TestNodeSoapUndeclaredXSI calls it without).
-	peer := startNodeSoap(t, "checkvat", checkVatWSDL(), "--declare-xsi")
+	peer := startNodeSoap(t, "checkvat", checkVatWSDL(t), "--declare-xsi")
 	d := serve(t, g, peer.url, "")
 	svc := string(g.service(t).FullName())
 
@@ -81,8 +85,8 @@ func TestNodeSoapCheckVat(t *testing.T) {
 // refuse it with a precise status quoting the reply, not guess.
 func TestNodeSoapUndeclaredXSI(t *testing.T) {
 	t.Parallel()
-	g := genWSDL(t, checkVatWSDL(), "checkvat")
-	peer := startNodeSoap(t, "checkvat", checkVatWSDL())
+	g := genWSDL(t, checkVatWSDL(t), "checkvat")
+	peer := startNodeSoap(t, "checkvat", checkVatWSDL(t))
 	d := serve(t, g, peer.url, "")
 	// Without nil elements the reply is fine.
 	d.mustCall(t, g, "CheckVat", `{"countryCode": "DE", "vatNumber": "123456789"}`,

@@ -1,19 +1,19 @@
 package soap
 
 import (
-	"path/filepath"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // countryWSDL is the corpus CountryInfoService; for SOAP 1.2 a copy whose
 // service lists only the CountryInfoServiceSoap12 port (see calculatorWSDL).
 func countryWSDL(t *testing.T, soap12 bool) string {
 	t.Helper()
-	src := filepath.Join(corpus, "wsdl", "postman", "valid", "countryInformation.wsdl")
+	src := testenv.Corpus(t, "wsdl", "postman", "valid", "countryInformation.wsdl")
 	if !soap12 {
 		return src
 	}

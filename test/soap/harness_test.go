@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/testenv"
 	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
@@ -293,8 +294,7 @@ func (f soapFault) wantAt(t *testing.T, want any, path ...string) {
 // output and exit status.
 func grpcurl(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	path := filepath.Join(root, "bin", "grpcurl")
-	need(t, path, "run `make tools`")
+	path := testenv.Tool(t, "grpcurl")
 	stdout, stderr, code := runCommand(t, root, path, args...)
 	return stdout + stderr, code
 }

@@ -8,8 +8,8 @@
 // grpc-go client (dynamic messages) and with bin/grpcurl.
 //
 // Missing peers skip the tests with the command that installs them (`make
-// peers`, `make tools`, `apt-get install php-cli php-soap python3-zeep`);
-// with CI=true they fail instead. Every process started is killed in
+// peers`, `make tools`, `make deps`); with CI=true they fail instead
+// (internal/testenv). Every process started is killed in
 // t.Cleanup. Tests assert outcomes, never durations.
 package soap
 
@@ -28,8 +28,8 @@ import (
 )
 
 var (
-	// root is the repository's root directory; corpus is ../shared/corpus.
-	root, corpus string
+	// root is the repository's root directory.
+	root string
 	// binary is the protobridge binary built by TestMain.
 	binary string
 )
@@ -49,7 +49,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	root = filepath.Clean(filepath.Join(wd, "..", ".."))
-	corpus = filepath.Join(root, "..", "shared", "corpus")
 	dir, err := os.MkdirTemp("", "protobridge-soap-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -75,27 +74,6 @@ func run(m *testing.M) int {
 		}
 	}
 	return code
-}
-
-// ci reports whether missing peers must fail tests instead of skipping them.
-func ci() bool { return os.Getenv("CI") == "true" }
-
-// missing skips the test (fails it with CI=true) saying what is missing and
-// how to install it.
-func missing(t *testing.T, what, how string) {
-	t.Helper()
-	if ci() {
-		t.Fatalf("%s is missing: %s", what, how)
-	}
-	t.Skipf("%s is missing: %s", what, how)
-}
-
-// need skips (or, with CI=true, fails) the test when path does not exist.
-func need(t *testing.T, path, how string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		missing(t, path, how)
-	}
 }
 
 // callCtx is a context for one call, bounded by lifetime.

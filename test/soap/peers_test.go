@@ -2,6 +2,8 @@ package soap
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protobridge/protobridge/internal/testenv"
 	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
@@ -31,11 +34,8 @@ var nodeListeningRE = regexp.MustCompile(`node-soap listening on (http://\S+)`)
 // --declare-xsi).
 func startNodeSoap(t *testing.T, name, wsdl string, flags ...string) *nodePeer {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing(t, "node", "install Node.js, then run `make peers`")
-	}
-	need(t, filepath.Join(root, "test", "peers", "node_modules", "soap", "package.json"), "run `make peers` (npm soap, pinned in test/peers)")
+	testenv.Peer(t, "soap")
+	node := testenv.LookPath(t, "node")
 	args := append([]string{filepath.Join(peersDir(), "server.js"), name, wsdl}, flags...)
 	// server.js finds the soap package in test/peers/node_modules.
 	p := proc.Start(t, peersDir(), nil, node, args...)
@@ -78,14 +78,10 @@ func (p *nodePeer) skipReceived() { p.seen = p.Out.Len() }
 // phpSoap returns the php binary when php-cli with ext/soap is installed.
 func phpSoap(t *testing.T) string {
 	t.Helper()
-	const how = "apt-get install php-cli php-soap (or run `make deps`)"
-	php, err := exec.LookPath("php")
-	if err != nil {
-		missing(t, "php", how)
-	}
-	out, _, code := runCommand(t, root, php, "-m")
-	if code != 0 || !regexp.MustCompile(`(?m)^soap\s*$`).MatchString(out) {
-		missing(t, "PHP's soap extension", how)
+	php := testenv.LookPath(t, "php")
+	if out, _, code := runCommand(t, root, php, "-m"); code != 0 || !regexp.MustCompile(`(?m)^soap\s*$`).MatchString(out) {
+		testenv.Require(t, "PHP's soap extension", "`make test` installs it with `make deps` (Debian package php-soap)",
+			fmt.Errorf("`php -m` exits %d without listing soap", code))
 	}
 	return php
 }
@@ -119,7 +115,8 @@ func zeepPython(t *testing.T) string {
 			return path
 		}
 	}
-	missing(t, "python3-zeep", "apt-get install python3-zeep (or run `make deps`)")
+	testenv.Require(t, "python3 with zeep", "`make test` installs it with `make deps` (Debian package python3-zeep)",
+		errors.New("neither /usr/bin/python3 nor python3 on PATH imports zeep and lxml"))
 	return ""
 }
 

@@ -12,10 +12,14 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // sample is the folder of one case of ../shared/corpus/soap-samples.
-func sample(name string) string { return filepath.Join(corpus, "soap-samples", name) }
+func sample(t *testing.T, name string) string {
+	t.Helper()
+	return testenv.Corpus(t, "soap-samples", name)
+}
 
 // elementsIn lists the {namespace}local names of the elements of an XML
 // document, and "@{namespace}local=value" for their attributes, in document
@@ -66,7 +70,7 @@ func TestNodeSoapSamples(t *testing.T) {
 		t.Parallel()
 		// Dummy__should_handle_attributes_in_response and
 		// Dummy__should_handle_nil share this soap.wsdl (document/literal bare).
-		wsdl := filepath.Join(sample("Dummy__should_handle_attributes_in_response"), "soap.wsdl")
+		wsdl := filepath.Join(sample(t, "Dummy__should_handle_attributes_in_response"), "soap.wsdl")
 		g := genWSDL(t, wsdl, "dummy")
 		peer := startNodeSoap(t, "dummy", wsdl, "--declare-xsi")
 		d := serve(t, g, peer.url, "")
@@ -78,7 +82,7 @@ func TestNodeSoapSamples(t *testing.T) {
 					{"value": "Humpty", "language": "en-US"}, {"value": "  Dumpty  ", "language": "de-DE"}]}}}}`)
 			// What the daemon sent is what node-soap's client sent for the same
 			// arguments (the sample's request.xml), infoset for infoset.
-			want, err := os.ReadFile(filepath.Join(sample("Dummy__should_handle_attributes_in_response"), "request.xml"))
+			want, err := os.ReadFile(filepath.Join(sample(t, "Dummy__should_handle_attributes_in_response"), "request.xml"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +106,7 @@ func TestNodeSoapSamples(t *testing.T) {
 
 	t.Run("GetItemInformation", func(t *testing.T) {
 		t.Parallel()
-		wsdl := filepath.Join(sample("GetItemInformation__should_ignore_default_namespace_from_schema"), "soap.wsdl")
+		wsdl := filepath.Join(sample(t, "GetItemInformation__should_ignore_default_namespace_from_schema"), "soap.wsdl")
 		g := genWSDL(t, wsdl, "items")
 		peer := startNodeSoap(t, "items", wsdl)
 		d := serve(t, g, peer.url, "")
@@ -144,7 +148,7 @@ func TestNodeSoapSamples(t *testing.T) {
 		// ChoiceInProperties.wsdl binds a soap:header part of a message it
 		// never defines; `gen wsdl` refuses that, so the test serves a copy
 		// without the dangling soap:header.
-		wsdl := copyWSDL(t, filepath.Join(corpus, "wsdl", "postman", "valid", "ChoiceInProperties.wsdl"),
+		wsdl := copyWSDL(t, testenv.Corpus(t, "wsdl", "postman", "valid", "ChoiceInProperties.wsdl"),
 			[2]string{`<soapbind:header message="wd-wsdl:Workday_Common_HeaderMsg" part="header" use="literal" />`, ""})
 		g := genWSDL(t, wsdl, "workday")
 		peer := startNodeSoap(t, "workday", wsdl)
@@ -176,7 +180,7 @@ func TestNodeSoapSamples(t *testing.T) {
 
 	t.Run("CalculatorChoice", func(t *testing.T) {
 		t.Parallel()
-		wsdl := filepath.Join(corpus, "wsdl", "postman", "valid", "CalculatorChoice.wsdl")
+		wsdl := testenv.Corpus(t, "wsdl", "postman", "valid", "CalculatorChoice.wsdl")
 		g := genWSDL(t, wsdl, "calculatorchoice")
 		peer := startNodeSoap(t, "calculatorchoice", wsdl)
 		d := serve(t, g, peer.url, "")

@@ -43,7 +43,7 @@ func TestZeepOracle(t *testing.T) {
 			calls: []zeepCall{{"Add", `{"intA": 2147483647, "intB": 0}`, "Add", `{"intA": 2147483647, "intB": 0}`}},
 		},
 		{
-			name: "checkVat", service: "checkvat", wsdl: checkVatWSDL(),
+			name: "checkVat", service: "checkvat", wsdl: checkVatWSDL(t),
 			zeepService: "checkVatService", zeepPort: "checkVatPort",
 			calls: []zeepCall{
 				{"CheckVat", `{"countryCode": "DE", "vatNumber": "123456789"}`, "checkVat", `{"countryCode": "DE", "vatNumber": "123456789"}`},

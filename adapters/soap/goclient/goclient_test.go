@@ -7,24 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // repoRoot is the repository root, relative to this package.
 const repoRoot = "../../.."
-
-// corpusDir is ../shared/corpus beside the repository; tests skip without it
-// unless CI=true.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot, "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s", dir)
-		}
-		t.Skipf("corpus missing at %s", dir)
-	}
-	return dir
-}
 
 // goClientBinary builds cmd/protobridge-goclient without the race detector:
 // gowsdl v0.5.0's Start writes one map from two goroutines, a race inside
@@ -42,7 +30,7 @@ func goClientBinary(t *testing.T) string {
 // TestGoClientsAreCurrent regenerates the committed gowsdl clients in gen/soap
 // with the protobridge-goclient command.
 func TestGoClientsAreCurrent(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := testenv.Corpus(t)
 	bin := goClientBinary(t)
 	for _, c := range []struct{ pkg, wsdl string }{
 		{"calculator", "wsdl/postman/valid/calculator-soap11and12.wsdl"},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // largestWSDL is the largest corpus WSDL that wsdl.Load accepts (75 KB; the larger
@@ -17,7 +19,7 @@ var p6 = flag.Bool("p6", false, "print the BENCH P6 line (gen wsdl on the larges
 // BenchmarkGenerateLargest measures what `protobridge gen wsdl` does for the largest
 // corpus WSDL, without writing files: load, generate, and compile the output.
 func BenchmarkGenerateLargest(b *testing.B) {
-	corpus := corpusDir(b)
+	corpus := testenv.Corpus(b)
 	file := filepath.Join(corpus, filepath.FromSlash(largestWSDL))
 	for b.Loop() {
 		d, err := loadCorpus(corpus, file)

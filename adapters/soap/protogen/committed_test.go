@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // repoRoot is the repository root, relative to this package.
@@ -14,7 +16,7 @@ const repoRoot = "../../.."
 // calculator with its committed lock: the committed .proto must match (and compile,
 // which generateChecked checks).
 func TestExampleIsCurrent(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := testenv.Corpus(t)
 	dir := filepath.Join(repoRoot, "examples", "soap", "calculator", "v1")
 	data, err := os.ReadFile(filepath.Join(dir, "calculator.lock.json"))
 	if err != nil {

@@ -18,26 +18,10 @@ import (
 
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the generator's output")
-
-// corpusDir returns ../shared/corpus beside the repository root, skipping the test when
-// it is absent outside CI (CI=true never skips).
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "corpus"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s is missing (CI=true never skips): %v", dir, err)
-		}
-		t.Skipf("corpus %s not found; it is expected at ../shared/corpus beside the repository", dir)
-	}
-	return dir
-}
 
 // corpusRemotePrefix is where the postman corpus's remote imports point; the corpus
 // holds the same files under wsdl/postman/imports.
@@ -124,7 +108,7 @@ func numbered(content []byte) string {
 // TestCorpus generates every corpus WSDL that wsdl.Load accepts; each must compile and
 // pass the lint checks.
 func TestCorpus(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := testenv.Corpus(t)
 	var loaded, generated, empty int
 	for _, file := range corpusWSDLs(t, corpus) {
 		rel, _ := filepath.Rel(corpus, file)
@@ -170,7 +154,7 @@ func TestGolden(t *testing.T) {
 			if gt.file == "" {
 				d, err = wsdl.Load(filepath.Join("testdata", gt.name+".wsdl"), wsdl.Options{})
 			} else {
-				corpus := corpusDir(t)
+				corpus := testenv.Corpus(t)
 				d, err = loadCorpus(corpus, filepath.Join(corpus, filepath.FromSlash(gt.file)))
 			}
 			if err != nil {

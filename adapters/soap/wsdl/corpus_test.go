@@ -8,35 +8,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-)
 
-// corpusDir returns ../shared/corpus beside the repository root, skipping the test when
-// it is absent outside CI (CI=true never skips).
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found above the test directory")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(corpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s is missing (CI=true never skips): %v", corpus, err)
-		}
-		t.Skipf("corpus %s not found; it is expected at ../shared/corpus beside the repository", corpus)
-	}
-	return corpus
-}
+	"github.com/protobridge/protobridge/internal/testenv"
+)
 
 // corpusRemotePrefix is where the postman corpus's remote imports point; the corpus
 // holds the same files locally under wsdl/postman/imports.
@@ -130,7 +104,7 @@ func corpusWSDLs(t *testing.T, corpus string) []string {
 }
 
 func TestLoadCorpus(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := testenv.Corpus(t)
 	files := corpusWSDLs(t, corpus)
 	if len(files) == 0 {
 		t.Fatalf("no WSDL found under %s", corpus)

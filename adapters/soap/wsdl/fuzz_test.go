@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // FuzzLoad parses arbitrary bytes as a WSDL document. Imports are refused, so only
@@ -12,11 +14,9 @@ import (
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(featureFiles["/mem/svc.wsdl"]))
 	f.Add([]byte(featureFiles["/mem/b.xsd"]))
-	if dir, err := os.Getwd(); err == nil {
-		for _, rel := range []string{"wsdl/public/checkVatService.wsdl", "wsdl/postman/valid/calculator-soap11and12.wsdl", "wsdl/zeep/wsdl_files/soap_header.wsdl"} {
-			if data, err := os.ReadFile(filepath.Join(dir, "..", "..", "..", "..", "shared", "corpus", rel)); err == nil {
-				f.Add(data)
-			}
+	for _, rel := range []string{"wsdl/public/checkVatService.wsdl", "wsdl/postman/valid/calculator-soap11and12.wsdl", "wsdl/zeep/wsdl_files/soap_header.wsdl"} {
+		if data, err := os.ReadFile(filepath.Join(testenv.CorpusDir(f), filepath.FromSlash(rel))); err == nil {
+			f.Add(data)
 		}
 	}
 	opts := Options{Fetch: func(string) ([]byte, error) { return nil, errors.New("no imports while fuzzing") }}

@@ -11,13 +11,14 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 // FuzzDecode feeds arbitrary documents to the decoder: through schema plans
 // (strict and lax) and as schema-less trees. It must never panic, every
 // failure must be an *xmlcodec.Error, and a decoded message must encode.
 func FuzzDecode(f *testing.F) {
-	samples, _ := filepath.Glob(filepath.Join(corpus, "*", "*.xml"))
+	samples, _ := filepath.Glob(filepath.Join(testenv.CorpusDir(f), "soap-samples", "*", "*.xml"))
 	for _, s := range samples {
 		if b, err := os.ReadFile(s); err == nil && len(b) < 64<<10 {
 			f.Add(b)

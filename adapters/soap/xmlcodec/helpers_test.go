@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -17,11 +16,10 @@ import (
 
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-const corpus = "../../../../shared/corpus/soap-samples"
 
 var (
 	filesOnce sync.Once
@@ -122,9 +120,9 @@ func toJSON(t testing.TB, m protoreflect.Message) string {
 
 func sample(t testing.TB, dir, file string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpus, dir, file))
+	b, err := os.ReadFile(testenv.Corpus(t, "soap-samples", dir, file))
 	if err != nil {
-		t.Skipf("corpus sample missing: %v", err)
+		t.Fatal(err)
 	}
 	return b
 }
