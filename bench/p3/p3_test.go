@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -20,6 +19,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 	"github.com/protobridge/protobridge/gen/soap/calculator"
 	"github.com/protobridge/protobridge/gen/soap/checkvat"
 )
@@ -339,19 +339,15 @@ func TestBenchP3(t *testing.T) {
 		fmt.Printf("P3 %-11s ns/op=%.0f allocs/op=%.0f B/op=%.0f  [median of %d rounds; one op = Add and checkVat, request and response, each encoded and decoded]\n",
 			s.name, median(ns[s.name]), median(allocs[s.name]), median(bytesOp[s.name]), *rounds)
 	}
-	fmt.Printf("BENCH P3 soap-codec protobridge/gowsdl time=%.2f allocs=%.2f\n",
-		median(ns["protobridge"])/median(ns["gowsdl"]), median(allocs["protobridge"])/median(allocs["gowsdl"]))
+	var rs ratio.Set
+	line := fmt.Sprintf("BENCH P3 soap-codec protobridge/gowsdl time=%.2f allocs=%.2f",
+		rs.Of("P3 time protobridge/gowsdl", median(ns["protobridge"]), median(ns["gowsdl"])),
+		rs.Of("P3 allocs protobridge/gowsdl", median(allocs["protobridge"]), median(allocs["gowsdl"])))
+	if err := rs.Err(); err != nil {
+		t.Fatalf("no BENCH P3 line: %v", err)
+	}
+	fmt.Println(line)
 }
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
+// median is the median of xs, ratio.Missing (NaN) when there are none.
+var median = ratio.Median

@@ -10,10 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 )
+
+// median is the median of xs, ratio.Missing (NaN) when there are none.
+var median = ratio.Median
 
 const usage = `usage:
   benchrun p1 -test P1.TEST [-out DIR] [-rounds N] [-count N] [-benchtime D]
@@ -65,19 +69,6 @@ func loadavg() string {
 	return strings.Fields(string(b))[0]
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 func minMax(xs []float64) (lo, hi float64) {
 	for i, x := range xs {
 		if i == 0 || x < lo {
@@ -88,11 +79,4 @@ func minMax(xs []float64) (lo, hi float64) {
 		}
 	}
 	return lo, hi
-}
-
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 	"github.com/protobridge/protobridge/bench/internal/shop"
 )
 
@@ -186,9 +187,17 @@ func runP2(ctx context.Context, args []string) (err error) {
 			return fmt.Errorf("%s exited during the run (see %s)", p.name, p.logPath)
 		}
 	}
+	// A missing or zero denominator fails the run instead of printing 0.
+	var rs ratio.Set
 	pb, vg := sums["protobridge"], sums["vanguard"]
+	benchLine := fmt.Sprintf("BENCH P2 load-rps protobridge/vanguard rps=%.2f p99=%.2f cpu=%.2f",
+		rs.Of("P2 rps protobridge/vanguard", pb.rps, vg.rps), rs.Of("P2 p99 protobridge/vanguard", pb.p99, vg.p99),
+		rs.Of("P2 daemon-cpu/call protobridge/vanguard", pb.cpu, vg.cpu))
 	rep.printf("P2 took %s; load average at end: %s", time.Since(start).Round(time.Second), loadavg())
-	rep.printf("BENCH P2 load-rps protobridge/vanguard rps=%.2f p99=%.2f cpu=%.2f", ratio(pb.rps, vg.rps), ratio(pb.p99, vg.p99), ratio(pb.cpu, vg.cpu))
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("p2: no BENCH line (see %s): %w", dir, err)
+	}
+	rep.printf("%s", benchLine)
 	return nil
 }
 
