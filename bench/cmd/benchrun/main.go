@@ -1,7 +1,8 @@
 // Command benchrun drives `make bench` in bench/: it runs the in-process
 // benchmark (p1) and the loopback load run (p2), keeps raw output in the
 // results folder, and prints absolute figures followed by one
-// "BENCH ..." ratio line (protobridge ÷ vanguard) per comparison.
+// "BENCH ..." ratio line (protobridge ÷ vanguard) per vanguard set-up
+// (generated Go types, dynamicpb).
 package main
 
 import (
