@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/protobridge/protobridge/bench/internal/anchor"
 	"github.com/protobridge/protobridge/bench/internal/shop"
 	"github.com/protobridge/protobridge/internal/config"
 	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
@@ -21,13 +20,13 @@ import (
 	_ "github.com/protobridge/protobridge/adapters/rest"
 )
 
-// Sub-benchmark names. "protobridge" and "vanguard" do the same work and
-// make the BENCH line; "protobridge-default" is protobridge with its default
-// json_int64 ("number": 64-bit integers as JSON numbers, which vanguard does
-// not offer), measured to show what that default costs.
+// Sub-benchmark names. "protobridge" and each vanguard (see vanguards) do
+// the same work and make the BENCH lines; "protobridge-default" is
+// protobridge with its default json_int64 ("number": 64-bit integers as JSON
+// numbers, which vanguard does not offer), measured to show what that
+// default costs.
 const (
 	nameProtobridge = "protobridge"
-	nameVanguard    = "vanguard"
 	nameDefault     = "protobridge-default"
 )
 
@@ -71,26 +70,14 @@ func setup(tb testing.TB) *env {
 		nameProtobridge: startProtobridge(tb, upSrv.URL, "string"),
 		nameDefault:     startProtobridge(tb, upSrv.URL, ""),
 	}
-	// vanguard: the same .proto compiled at run time, rebuilt with the
-	// protobuf runtime's descriptors (as generated code or a descriptor set
-	// gives them), and a transcoder in front of a reverse proxy to the same
-	// upstream.
-	std, err := schema.Standard()
-	if err != nil {
-		tb.Fatal(err)
+	// vanguard, with generated Go types and with dynamicpb: a transcoder in
+	// front of a reverse proxy to the same upstream (vanguard_test.go).
+	for _, v := range vanguards {
+		addrs[v.name] = startVanguard(tb, v.types, schema, upURL)
 	}
-	h, err := anchor.NewHandler(std.Service, upURL, anchor.NewTransport())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	vg := anchor.NewServer(h)
-	vgLis := listen(tb)
-	go func() { _ = vg.Serve(vgLis) }()
-	tb.Cleanup(func() { _ = vg.Close() })
-	addrs[nameVanguard] = vgLis.Addr().String()
 
 	bodies := map[string][]byte{}
-	for _, name := range []string{nameProtobridge, nameVanguard, nameDefault} {
+	for _, name := range targetNames() {
 		cc, err := shop.Dial(addrs[name])
 		if err != nil {
 			tb.Fatal(err)
@@ -101,8 +88,10 @@ func setup(tb testing.TB) *env {
 			tb.Fatalf("%s: %v", name, err)
 		}
 	}
-	if err := shop.SameJSON(bodies[nameProtobridge], bodies[nameVanguard]); err != nil {
-		tb.Fatalf("protobridge and vanguard send different bodies: %v", err)
+	for _, v := range vanguards {
+		if err := shop.SameJSON(bodies[nameProtobridge], bodies[v.name]); err != nil {
+			tb.Fatalf("protobridge and %s send different bodies: %v", v.name, err)
+		}
 	}
 	return e
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -20,6 +19,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec"
 	"github.com/protobridge/protobridge/adapters/soap/xmlcodec/xmltest"
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 	"github.com/protobridge/protobridge/gen/soap/calculator"
 	"github.com/protobridge/protobridge/gen/soap/checkvat"
 )
@@ -297,21 +297,62 @@ func BenchmarkCodec(b *testing.B) {
 }
 
 // TestBenchP3 runs both sides in alternating rounds and prints the medians
-// and the BENCH P3 line (ratios protobridge ÷ gowsdl) when run with -p3:
+// and the BENCH P3 lines (ratios protobridge ÷ gowsdl) when run with -p3:
+// soap-codec for the four small bodies, soap-codec-large for the
+// Salesforce-style queryResponse (query_test.go), whose decode and encode
+// alone are also shown.
 //
 //	go test ./p3 -run TestBenchP3 -p3 -v
 func TestBenchP3(t *testing.T) {
 	if !*p3 {
 		t.Skip("run with -p3 to print the BENCH P3 line")
 	}
-	pb, gw := newProtobridgeSide(t), newGowsdlSide(t)
+	pb, gw, q := newProtobridgeSide(t), newGowsdlSide(t), newQuery(t)
+	small := compare(t, pb.run, gw.run)
+	large := compare(t, q.protobridge, q.gowsdl)
+	largeDecode := compare(t, q.protobridgeDecode, q.gowsdlDecode)
+	largeEncode := compare(t, q.protobridgeEncode, q.gowsdlEncode)
+
+	var rs ratio.Set
+	var lines []string
+	abs := func(label, what string, m measured) {
+		for _, side := range []string{"protobridge", "gowsdl"} {
+			lines = append(lines, fmt.Sprintf("P3 %s%-11s ns/op=%.0f allocs/op=%.0f B/op=%.0f  [median of %d rounds; one op = %s]",
+				label, side, median(m.ns[side]), median(m.allocs[side]), median(m.bytes[side]), *rounds, what))
+		}
+	}
+	ratios := func(prefix, what string, m measured) {
+		lines = append(lines, fmt.Sprintf("%s protobridge/gowsdl time=%.2f allocs=%.2f", prefix,
+			rs.Of("P3 "+what+" time protobridge/gowsdl", median(m.ns["protobridge"]), median(m.ns["gowsdl"])),
+			rs.Of("P3 "+what+" allocs protobridge/gowsdl", median(m.allocs["protobridge"]), median(m.allocs["gowsdl"]))))
+	}
+	abs("", "Add and checkVat, request and response, each encoded and decoded", small)
+	ratios("BENCH P3 soap-codec", "soap-codec", small)
+	largeWhat := fmt.Sprintf("a Salesforce-style queryResponse of %d Contact records (%d KB), encoded and decoded", queryRecords, len(q.wire)/1024)
+	abs("large ", largeWhat, large)
+	ratios("P3 large decode", "large decode", largeDecode)
+	ratios("P3 large encode", "large encode", largeEncode)
+	ratios("BENCH P3 soap-codec-large", "soap-codec-large", large)
+	if err := rs.Err(); err != nil {
+		t.Fatalf("no BENCH P3 lines: %v", err)
+	}
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+}
+
+// measured are the samples of both sides of one comparison, by side name.
+type measured struct{ ns, allocs, bytes map[string][]float64 }
+
+// compare runs protobridge's and gowsdl's op in -p3.rounds alternating
+// rounds, each a testing.Benchmark of one side.
+func compare(t *testing.T, protobridge, gowsdl func() error) measured {
+	t.Helper()
 	sides := []struct {
 		name string
 		run  func() error
-	}{{"protobridge", pb.run}, {"gowsdl", gw.run}}
-	ns := map[string][]float64{}
-	allocs := map[string][]float64{}
-	bytesOp := map[string][]float64{}
+	}{{"protobridge", protobridge}, {"gowsdl", gowsdl}}
+	m := measured{ns: map[string][]float64{}, allocs: map[string][]float64{}, bytes: map[string][]float64{}}
 	for r := range *rounds {
 		order := []int{0, 1}
 		if r%2 == 1 {
@@ -330,28 +371,13 @@ func TestBenchP3(t *testing.T) {
 			if res.N == 0 {
 				t.Fatalf("%s did not run", s.name)
 			}
-			ns[s.name] = append(ns[s.name], float64(res.NsPerOp()))
-			allocs[s.name] = append(allocs[s.name], float64(res.AllocsPerOp()))
-			bytesOp[s.name] = append(bytesOp[s.name], float64(res.AllocedBytesPerOp()))
+			m.ns[s.name] = append(m.ns[s.name], float64(res.NsPerOp()))
+			m.allocs[s.name] = append(m.allocs[s.name], float64(res.AllocsPerOp()))
+			m.bytes[s.name] = append(m.bytes[s.name], float64(res.AllocedBytesPerOp()))
 		}
 	}
-	for _, s := range sides {
-		fmt.Printf("P3 %-11s ns/op=%.0f allocs/op=%.0f B/op=%.0f  [median of %d rounds; one op = Add and checkVat, request and response, each encoded and decoded]\n",
-			s.name, median(ns[s.name]), median(allocs[s.name]), median(bytesOp[s.name]), *rounds)
-	}
-	fmt.Printf("BENCH P3 soap-codec protobridge/gowsdl time=%.2f allocs=%.2f\n",
-		median(ns["protobridge"])/median(ns["gowsdl"]), median(allocs["protobridge"])/median(allocs["gowsdl"]))
+	return m
 }
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
+// median is the median of xs, ratio.Missing (NaN) when there are none.
+var median = ratio.Median

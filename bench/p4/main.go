@@ -24,7 +24,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -36,6 +35,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 	"github.com/protobridge/protobridge/internal/config"
 	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
 	"github.com/protobridge/protobridge/internal/router"
@@ -150,11 +150,15 @@ func run(out string, n, rounds int) error {
 			rates[s.name] = append(rates[s.name], float64(n)/time.Since(start).Seconds())
 		}
 	}
-	pb, dr := median(rates["protobridge"]), median(rates["direct"])
+	pb, dr := ratio.Median(rates["protobridge"]), ratio.Median(rates["direct"])
+	msgs, err := ratio.Of("P4 msgs/s protobridge/direct", pb, dr)
+	if err != nil {
+		return err
+	}
 	lines := []string{
 		fmt.Sprintf("P4 ws-bidi protobridge msgs/s=%.0f (rounds %v)", pb, rounded(rates["protobridge"])),
 		fmt.Sprintf("P4 ws-bidi direct      msgs/s=%.0f (rounds %v)", dr, rounded(rates["direct"])),
-		fmt.Sprintf("BENCH P4 ws-bidi protobridge/direct msgs=%.2f", pb/dr),
+		fmt.Sprintf("BENCH P4 ws-bidi protobridge/direct msgs=%.2f", msgs),
 	}
 	return report(out, lines)
 }
@@ -241,18 +245,6 @@ func direct(url string, out protoreflect.MessageDescriptor, msg proto.Message, n
 		return err
 	}
 	return c.Close(ws.StatusNormalClosure, "")
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func rounded(xs []float64) []int {

@@ -1,7 +1,8 @@
 // Command benchrun drives `make bench` in bench/: it runs the in-process
 // benchmark (p1) and the loopback load run (p2), keeps raw output in the
 // results folder, and prints absolute figures followed by one
-// "BENCH ..." ratio line (protobridge ÷ vanguard) per comparison.
+// "BENCH ..." ratio line (protobridge ÷ vanguard) per vanguard set-up
+// (generated Go types, dynamicpb).
 package main
 
 import (
@@ -10,10 +11,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 )
+
+// median is the median of xs, ratio.Missing (NaN) when there are none.
+var median = ratio.Median
 
 const usage = `usage:
   benchrun p1 -test P1.TEST [-out DIR] [-rounds N] [-count N] [-benchtime D]
@@ -65,19 +70,6 @@ func loadavg() string {
 	return strings.Fields(string(b))[0]
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 func minMax(xs []float64) (lo, hi float64) {
 	for i, x := range xs {
 		if i == 0 || x < lo {
@@ -88,11 +80,4 @@ func minMax(xs []float64) (lo, hi float64) {
 		}
 	}
 	return lo, hi
-}
-
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
 }

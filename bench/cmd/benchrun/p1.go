@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +15,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 )
 
-// The sub-benchmarks of BenchmarkUnary: the two that do the same work, then
-// protobridge with its default json_int64 (informational).
-var p1Targets = []string{"protobridge", "vanguard", "protobridge-default"}
+// The sub-benchmarks of BenchmarkUnary: protobridge and the two vanguards
+// that do the same work (with the Go types generated from the .proto, what
+// vanguard's users run, and with dynamicpb messages), then protobridge with
+// its default json_int64 (informational).
+var p1Targets = []string{"protobridge", "vanguard-generated", "vanguard-dynamicpb", "protobridge-default"}
 
 var (
 	benchLineRE = regexp.MustCompile(`^BenchmarkUnary/([\w-]+?)(?:-\d+)?\s+\d+\s+(.*)$`)
@@ -131,13 +136,35 @@ func runP1(ctx context.Context, args []string) error {
 			name, m["ns/op"], dur(m["ns/op"]), m["cpu-ns/op"], dur(m["cpu-ns/op"]), m["B/op"], m["allocs/op"],
 			len(s["ns/op"]), dur(lo), dur(hi))
 	}
-	pb, vg, def := med["protobridge"], med["vanguard"], med["protobridge-default"]
-	rep.printf("P1 protobridge-default (json_int64: number, not offered by vanguard) vs protobridge (json_int64: string): time=%.2f cpu=%.2f allocs=%.2f",
-		ratio(def["ns/op"], pb["ns/op"]), ratio(def["cpu-ns/op"], pb["cpu-ns/op"]), ratio(def["allocs/op"], pb["allocs/op"]))
+	// Every ratio is checked before anything is printed: a missing or zero
+	// denominator fails the run instead of printing a ratio nobody measured.
+	var rs ratio.Set
+	pb, gen, dyn, def := med["protobridge"], med["vanguard-generated"], med["vanguard-dynamicpb"], med["protobridge-default"]
+	of := func(what, unit string, num, den map[string]float64) float64 {
+		return rs.Of("P1 "+what+" ("+unit+")", ratio.Get(num, unit), ratio.Get(den, unit))
+	}
+	defLine := fmt.Sprintf("P1 protobridge-default (json_int64: number, not offered by vanguard) vs protobridge (json_int64: string): time=%.2f cpu=%.2f allocs=%.2f",
+		of("protobridge-default/protobridge", "ns/op", def, pb), of("protobridge-default/protobridge", "cpu-ns/op", def, pb),
+		of("protobridge-default/protobridge", "allocs/op", def, pb))
+	dynLine := fmt.Sprintf("P1 vanguard-dynamicpb vs vanguard-generated: time=%.2f cpu=%.2f allocs=%.2f",
+		of("vanguard-dynamicpb/vanguard-generated", "ns/op", dyn, gen), of("vanguard-dynamicpb/vanguard-generated", "cpu-ns/op", dyn, gen),
+		of("vanguard-dynamicpb/vanguard-generated", "allocs/op", dyn, gen))
+	// One BENCH line per anchor, the one users run (generated) first.
+	var benchLines []string
+	for _, vg := range []string{"vanguard-generated", "vanguard-dynamicpb"} {
+		what, den := "protobridge/"+vg, med[vg]
+		benchLines = append(benchLines, fmt.Sprintf("BENCH P1 grpc->rest-json %s time=%.2f allocs=%.2f cpu=%.2f bytes=%.2f", what,
+			of(what, "ns/op", pb, den), of(what, "allocs/op", pb, den), of(what, "cpu-ns/op", pb, den), of(what, "B/op", pb, den)))
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("p1: no BENCH line (see %s): %w", raw.Name(), err)
+	}
+	rep.printf("%s", defLine)
+	rep.printf("%s", dynLine)
 	rep.printf("P1 took %s; load average at end: %s", time.Since(start).Round(time.Second), loadavg())
-	rep.printf("BENCH P1 grpc->rest-json protobridge/vanguard time=%.2f allocs=%.2f cpu=%.2f bytes=%.2f",
-		ratio(pb["ns/op"], vg["ns/op"]), ratio(pb["allocs/op"], vg["allocs/op"]),
-		ratio(pb["cpu-ns/op"], vg["cpu-ns/op"]), ratio(pb["B/op"], vg["B/op"]))
+	for _, l := range benchLines {
+		rep.printf("%s", l)
+	}
 	return nil
 }
 
@@ -148,6 +175,9 @@ func atof(s string) float64 {
 
 // dur formats nanoseconds as a rounded duration.
 func dur(ns float64) string {
+	if math.IsNaN(ns) {
+		return "missing"
+	}
 	d := time.Duration(ns)
 	switch {
 	case d >= time.Millisecond:

@@ -17,12 +17,20 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/protobridge/protobridge/bench/internal/ratio"
 	"github.com/protobridge/protobridge/bench/internal/shop"
 )
 
-// runP2 starts the upstream, the protobridge daemon and vanguardd on
-// 127.0.0.1, checks that both bridges do the same work, then loads each with
-// ghz at the same concurrency for the same time, in alternating order over
+// p2Vanguards are the anchor daemons: vanguardd with the Go types generated
+// from the .proto (what vanguard's users run) and with dynamicpb messages.
+var p2Vanguards = []struct{ name, types string }{
+	{"vanguard-generated", "generated"},
+	{"vanguard-dynamicpb", "dynamicpb"},
+}
+
+// runP2 starts the upstream, the protobridge daemon and the two vanguardd
+// on 127.0.0.1, checks that the bridges do the same work, then loads each
+// with ghz at the same concurrency for the same time, in rotating order over
 // several rounds, and reports medians.
 func runP2(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("p2", flag.ContinueOnError)
@@ -76,11 +84,11 @@ func runP2(ctx context.Context, args []string) (err error) {
 		return err
 	}
 
-	ports, err := freePorts(3)
+	ports, err := freePorts(2 + len(p2Vanguards))
 	if err != nil {
 		return err
 	}
-	upAddr, pbAddr, vgAddr := addr(ports[0]), addr(ports[1]), addr(ports[2])
+	upAddr, pbAddr := addr(ports[0]), addr(ports[1])
 	upURL := "http://" + upAddr
 	// json_int64 "string": int64s as protojson writes them, as vanguard does.
 	cfgPath, err := shop.WriteProtobridgeConfig(filepath.Join(dir, "protobridge"), pbAddr, upURL, "string")
@@ -94,14 +102,22 @@ func runP2(ctx context.Context, args []string) (err error) {
 			procs[i].stop()
 		}
 	}()
-	for _, p := range []struct {
+	type daemon struct {
 		name, addr string
 		argv       []string
-	}{
+	}
+	daemons := []daemon{
 		{"upstream", upAddr, []string{*upBin, "-listen", upAddr}},
 		{"protobridge", pbAddr, []string{*pbBin, "serve", "--config", cfgPath}},
-		{"vanguard", vgAddr, []string{*vgBin, "-listen", vgAddr, "-upstream", upURL}},
-	} {
+	}
+	for i, v := range p2Vanguards {
+		a := addr(ports[2+i])
+		daemons = append(daemons, daemon{v.name, a, []string{*vgBin, "-listen", a, "-upstream", upURL, "-types", v.types}})
+	}
+	type target struct{ name, addr string }
+	var targets []target
+	pids := map[string]int{}
+	for _, p := range daemons {
 		pr, err := startProc(ctx, p.name, filepath.Join(dir, p.name+".log"), p.argv)
 		if err != nil {
 			return err
@@ -110,10 +126,11 @@ func runP2(ctx context.Context, args []string) (err error) {
 		if err := waitTCP(ctx, p.addr, 20*time.Second, pr); err != nil {
 			return fmt.Errorf("%s did not start (see %s): %w", p.name, pr.logPath, err)
 		}
+		if p.name != "upstream" {
+			targets = append(targets, target{p.name, p.addr})
+			pids[p.name] = pr.cmd.Process.Pid
+		}
 	}
-
-	targets := []struct{ name, addr string }{{"protobridge", pbAddr}, {"vanguard", vgAddr}}
-	pids := map[string]int{"protobridge": procs[1].cmd.Process.Pid, "vanguard": procs[2].cmd.Process.Pid}
 	up := shop.RemoteUpstream{BaseURL: upURL}
 	bodies := map[string][]byte{}
 	for _, t := range targets {
@@ -127,8 +144,10 @@ func runP2(ctx context.Context, args []string) (err error) {
 			return fmt.Errorf("p2 same-work check, %s: %w", t.name, err)
 		}
 	}
-	if err := shop.SameJSON(bodies["protobridge"], bodies["vanguard"]); err != nil {
-		return fmt.Errorf("p2 same-work check: protobridge and vanguard send different bodies: %w", err)
+	for _, v := range p2Vanguards {
+		if err := shop.SameJSON(bodies["protobridge"], bodies[v.name]); err != nil {
+			return fmt.Errorf("p2 same-work check: protobridge and %s send different bodies: %w", v.name, err)
+		}
 	}
 
 	results := map[string][]ghzResult{}
@@ -139,11 +158,10 @@ func runP2(ctx context.Context, args []string) (err error) {
 		})
 	}
 	for r := range *rounds {
-		order := targets
-		if r%2 == 1 {
-			order = []struct{ name, addr string }{targets[1], targets[0]}
-		}
-		for _, t := range order {
+		// Each round starts one target later, so drift on a shared machine
+		// hits every target alike.
+		for i := range targets {
+			t := targets[(i+r)%len(targets)]
 			if *warmup > 0 {
 				if _, err := run(t.name, t.addr, *warmup, filepath.Join(dir, fmt.Sprintf("ghz-%s-r%d-warmup.json", t.name, r+1))); err != nil {
 					return fmt.Errorf("%s warm-up: %w", t.name, err)
@@ -159,7 +177,7 @@ func runP2(ctx context.Context, args []string) (err error) {
 			if hits < res.OK {
 				return fmt.Errorf("%s round %d: ghz counted %d OK calls but the upstream answered only %d", t.name, r+1, res.OK, hits)
 			}
-			fmt.Printf("P2 round %d %-11s rps=%.0f p50=%s p99=%s cpu/call=%s ok=%d errors=%d upstream_hits=%d\n",
+			fmt.Printf("P2 round %d %-18s rps=%.0f p50=%s p99=%s cpu/call=%s ok=%d errors=%d upstream_hits=%d\n",
 				r+1, t.name, res.RPS, dur(res.P50), dur(res.P99), dur(res.CPUPerCall), res.OK, res.Errors, hits)
 			results[t.name] = append(results[t.name], res)
 		}
@@ -178,7 +196,7 @@ func runP2(ctx context.Context, args []string) (err error) {
 		s := summary{median(rps), median(p50), median(p99), median(cpu)}
 		sums[t.name] = s
 		lo, hi := minMax(rps)
-		rep.printf("P2 %-11s rps=%.0f p50=%s p99=%s daemon-cpu/call=%s ok=%d errors=%d  [median of %d x %s at -c %d, %d conn; rps range %.0f..%.0f]",
+		rep.printf("P2 %-18s rps=%.0f p50=%s p99=%s daemon-cpu/call=%s ok=%d errors=%d  [median of %d x %s at -c %d, %d conn; rps range %.0f..%.0f]",
 			t.name, s.rps, dur(s.p50), dur(s.p99), dur(s.cpu), ok, errs, len(rps), *duration, *conc, *conns, lo, hi)
 	}
 	for _, p := range procs {
@@ -186,9 +204,35 @@ func runP2(ctx context.Context, args []string) (err error) {
 			return fmt.Errorf("%s exited during the run (see %s)", p.name, p.logPath)
 		}
 	}
-	pb, vg := sums["protobridge"], sums["vanguard"]
+	// A missing or zero denominator fails the run instead of printing 0.
+	var rs ratio.Set
+	get := func(name string) summary {
+		if s, ok := sums[name]; ok {
+			return s
+		}
+		return summary{ratio.Missing, ratio.Missing, ratio.Missing, ratio.Missing}
+	}
+	pb, gen, dyn := get("protobridge"), get("vanguard-generated"), get("vanguard-dynamicpb")
+	dynLine := fmt.Sprintf("P2 vanguard-dynamicpb vs vanguard-generated: rps=%.2f p99=%.2f cpu=%.2f",
+		rs.Of("P2 rps vanguard-dynamicpb/vanguard-generated", dyn.rps, gen.rps),
+		rs.Of("P2 p99 vanguard-dynamicpb/vanguard-generated", dyn.p99, gen.p99),
+		rs.Of("P2 daemon-cpu/call vanguard-dynamicpb/vanguard-generated", dyn.cpu, gen.cpu))
+	// One BENCH line per anchor, the one users run (generated) first.
+	var benchLines []string
+	for _, v := range p2Vanguards {
+		what, vg := "protobridge/"+v.name, get(v.name)
+		benchLines = append(benchLines, fmt.Sprintf("BENCH P2 load-rps %s rps=%.2f p99=%.2f cpu=%.2f", what,
+			rs.Of("P2 rps "+what, pb.rps, vg.rps), rs.Of("P2 p99 "+what, pb.p99, vg.p99),
+			rs.Of("P2 daemon-cpu/call "+what, pb.cpu, vg.cpu)))
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("p2: no BENCH line (see %s): %w", dir, err)
+	}
+	rep.printf("%s", dynLine)
 	rep.printf("P2 took %s; load average at end: %s", time.Since(start).Round(time.Second), loadavg())
-	rep.printf("BENCH P2 load-rps protobridge/vanguard rps=%.2f p99=%.2f cpu=%.2f", ratio(pb.rps, vg.rps), ratio(pb.p99, vg.p99), ratio(pb.cpu, vg.cpu))
+	for _, l := range benchLines {
+		rep.printf("%s", l)
+	}
 	return nil
 }
 

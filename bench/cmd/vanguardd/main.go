@@ -1,7 +1,10 @@
 // Command vanguardd is the anchor daemon of the load benchmark: the
-// benchmark's .proto compiled at run time (rebuilt with the protobuf
-// runtime's descriptors, as a descriptor set would give them) and served over
-// gRPC by connectrpc.com/vanguard, which calls the REST (JSON) upstream.
+// benchmark's service served over gRPC by connectrpc.com/vanguard, which
+// calls the REST (JSON) upstream. -types generated (the default) runs it with
+// the Go types generated from the .proto (package shoppb), what vanguard's
+// users run; -types dynamicpb with the .proto compiled at run time (rebuilt
+// with the protobuf runtime's descriptors, as a descriptor set would give
+// them) and dynamicpb messages. See package anchor.
 package main
 
 import (
@@ -22,20 +25,17 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:50061", "gRPC (cleartext HTTP/2) listen address")
 	upstream := flag.String("upstream", "http://127.0.0.1:8080", "base URL of the REST upstream")
+	types := flag.String("types", string(anchor.Generated), "message types: generated (package shoppb) or dynamicpb")
 	flag.Parse()
 	up, err := url.Parse(*upstream)
 	if err != nil || up.Host == "" {
 		log.Fatalf("-upstream %q is not an absolute URL", *upstream)
 	}
-	compiled, err := shop.Compile(context.Background())
+	schema, err := shop.Compile(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
-	schema, err := compiled.Standard()
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := anchor.NewHandler(schema.Service, up, anchor.NewTransport())
+	h, err := anchor.New(anchor.Types(*types), schema, up, anchor.NewTransport())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -38,6 +38,14 @@ const (
 	Shop = "acme-outdoor"
 	// RESTPath is where the HTTP rule sends the request for Shop.
 	RESTPath = "/v1/shops/" + Shop + "/orders"
+	// GeneratedPath is the path under which the generated Go types (package
+	// shoppb, for vanguard-generated) register this same .proto: where it
+	// lives in the repository. It differs from ProtoPath on purpose:
+	// protobridge takes a file it finds in the global registry at the path
+	// its config names instead of compiling it, and the in-process benchmark
+	// links shoppb; under another path protobridge compiles shop.proto from
+	// its config there too, as the shipped daemon does in P2.
+	GeneratedPath = "bench/internal/shop/shop.proto"
 )
 
 // Schema is the compiled .proto.
@@ -75,6 +83,12 @@ func (s *Schema) Standard() (*Schema, error) {
 // with the files named in its config. Imports resolve to the built-in
 // google.api annotations, so the google.api.http option stays typed.
 func Compile(ctx context.Context) (*Schema, error) {
+	return CompileAt(ctx, ProtoPath)
+}
+
+// CompileAt is Compile with the file at path instead of ProtoPath
+// (GeneratedPath for the descriptor set shoppb is generated from).
+func CompileAt(ctx context.Context, path string) (*Schema, error) {
 	builtin := protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
 		fd, err := protoregistry.GlobalFiles.FindFileByPath(path)
 		if err != nil {
@@ -84,11 +98,11 @@ func Compile(ctx context.Context) (*Schema, error) {
 	})
 	comp := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
-			&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{ProtoPath: string(protoSource)})},
+			&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{path: string(protoSource)})},
 			builtin,
 		}),
 	}
-	files, err := comp.Compile(ctx, ProtoPath)
+	files, err := comp.Compile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +112,11 @@ func Compile(ctx context.Context) (*Schema, error) {
 func newSchema(fd protoreflect.FileDescriptor) (*Schema, error) {
 	sd := fd.Services().ByName(protoreflect.Name(strings.TrimPrefix(Service, "bench.v1.")))
 	if sd == nil {
-		return nil, fmt.Errorf("%s: no service %s", ProtoPath, Service)
+		return nil, fmt.Errorf("%s: no service %s", fd.Path(), Service)
 	}
 	md := sd.Methods().ByName("UpdateOrder")
 	if md == nil {
-		return nil, fmt.Errorf("%s: no method %s", ProtoPath, Method)
+		return nil, fmt.Errorf("%s: no method %s", fd.Path(), Method)
 	}
 	return &Schema{File: fd, Service: sd, Method: md, Request: md.Input(), Order: md.Output()}, nil
 }
