@@ -25,6 +25,8 @@
 //     Harness.FailCode.
 //   - Hang never replies. The peer gives up only when the caller goes away
 //     (the request is cancelled or its connection closed) or the peer stops.
+//     A net/http handler notices the caller going away only once it has
+//     read the request body: read it before waiting.
 //   - Count (server streaming) sends n messages {text, id, request_id,
 //     seq: 1..n}, then ends the stream normally; with hold set it keeps the
 //     stream open instead, sending nothing, until the caller goes away.
@@ -56,9 +58,10 @@
 //     request's text, leaves the request unchanged, takes a WireMessage and
 //     a dynamic message alike, and (when Harness.RequestID has Unary) the
 //     peer received the call's request id.
-//   - Error: Fail's error is a gRPC status of code Harness.FailCode with a
-//     message and a google.rpc.ErrorInfo of domain protobridge.dev
-//     (bridge.ErrorDomain) and a reason.
+//   - Error: Fail returns no message and an error that is a gRPC status of
+//     code Harness.FailCode with a message and a google.rpc.ErrorInfo of
+//     domain protobridge.dev (bridge.ErrorDomain) and an UPPER_SNAKE_CASE
+//     reason.
 //   - Deadline: Hang under a 300ms deadline returns DEADLINE_EXCEEDED, as a
 //     status with ErrorInfo, within Grace of the deadline.
 //   - Cancel: Hang cancelled after 100ms returns CANCELLED, as a status
