@@ -29,6 +29,7 @@ demo: $(GRPCURL)
 ## test: install the test peers, clients and Debian packages, then run every test with the race detector
 test: deps tools peers fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd examples/adapter-kv && $(GO) test -race -count=1 ./...
 
 ## gen: regenerate gen/ from proto/ with buf (pinned in tools/go.mod) and lint the protos
 gen:

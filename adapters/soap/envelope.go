@@ -65,7 +65,10 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	if err != nil {
 		return nil, err
 	}
-	return out, e.reply(resp, body, out)
+	if err := e.reply(resp, body, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // newRequest writes the envelope and builds the HTTP request.
