@@ -11,6 +11,11 @@ type Config struct {
 	// (default; what OpenAPI int64 means) or "string" (protojson's form).
 	// Replies are read in either form.
 	JSONInt64 string `yaml:"json_int64"`
+	// JSONNames is the spelling of JSON keys and query parameter names
+	// sent: "as_written" (default: the field's json_name when the .proto
+	// sets one, else the proto field name exactly) or "lower_camel"
+	// (protojson's lowerCamelCase). Replies are read in any spelling.
+	JSONNames string `yaml:"json_names"`
 }
 
 // RouteConfig is a rest route's own block (`rest:` in a routes: entry).

@@ -34,6 +34,7 @@ import (
 	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // Kind is the upstream kind this package registers.
@@ -57,6 +58,8 @@ type adapter struct {
 	// int64Strings writes 64-bit integers in JSON request bodies as
 	// strings (json_int64: string), protojson's form.
 	int64Strings bool
+	// names is the spelling of JSON keys and query names sent (json_names).
+	names wirejson.Names
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
 	maxRequest, maxResponse, maxErrorBody int64
 	// notify reports Deprecation, Sunset and Warning headers; tracer spans
@@ -126,6 +129,14 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		a.int64Strings = true
 	default:
 		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q rest.json_int64 %q is not known", u.Name, cfg.JSONInt64), Hint: `use "number" or "string"`}}
+	}
+	switch cfg.JSONNames {
+	case "", "as_written":
+		a.names = wirejson.NamesAsWritten
+	case "lower_camel":
+		a.names = wirejson.NamesLowerCamel
+	default:
+		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q rest.json_names %q is not known", u.Name, cfg.JSONNames), Hint: `use "as_written" or "lower_camel"`}}
 	}
 	switch u.Encoding {
 	case "", "json", "xml":
@@ -454,7 +465,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	}
 	if e.querySkip != nil {
 		q := url.Values{}
-		if err := appendQuery(q, m, "", e.querySkip); err != nil {
+		if err := appendQuery(q, m, "", e.querySkip, e.a.names); err != nil {
 			return nil, err
 		}
 		if len(q) > 0 {

@@ -63,6 +63,7 @@ import (
 	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // Kind is the upstream kind this package registers.
@@ -85,6 +86,8 @@ type adapter struct {
 	// handshake headers of streaming calls.
 	forward []string
 	connect time.Duration
+	// names is the spelling of keys in JSON frames sent (json_names).
+	names wirejson.Names
 
 	// ctx ends when the adapter is closed; shared sockets live under it.
 	ctx    context.Context
@@ -140,8 +143,17 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	default:
 		return nil, fmt.Errorf("encoding %q is not known; use json, xml or protobuf", u.Encoding)
 	}
-	if err := u.Config.Decode(&struct{}{}); err != nil {
+	var cfg Config
+	if err := u.Config.Decode(&cfg); err != nil {
 		return nil, err
+	}
+	switch cfg.JSONNames {
+	case "", "as_written":
+		a.names = wirejson.NamesAsWritten
+	case "lower_camel":
+		a.names = wirejson.NamesLowerCamel
+	default:
+		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q websocket.json_names %q is not known", u.Name, cfg.JSONNames), Hint: `use "as_written" or "lower_camel"`}}
 	}
 	// Every handshake takes its own connection: an upgraded one is never
 	// pooled, and refusals are rare.
@@ -211,7 +223,7 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		return nil, err
 	}
 	md := r.Method
-	cd, err := newCodec(o.Encoding, md)
+	cd, err := newCodec(o.Encoding, md, a.names)
 	if err != nil {
 		return nil, err
 	}
