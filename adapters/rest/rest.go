@@ -60,6 +60,9 @@ type adapter struct {
 	int64Strings bool
 	// names is the spelling of JSON keys and query names sent (json_names).
 	names wirejson.Names
+	// streamEnd and streamError are the upstream's stream end sentinel and
+	// SSE error event.
+	streamEnd, streamError string
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
 	maxRequest, maxResponse, maxErrorBody int64
 	// notify reports Deprecation, Sunset and Warning headers; tracer spans
@@ -129,6 +132,13 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		a.int64Strings = true
 	default:
 		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q rest.json_int64 %q is not known", u.Name, cfg.JSONInt64), Hint: `use "number" or "string"`}}
+	}
+	a.streamEnd, a.streamError = DefaultStreamEnd, DefaultStreamErrorEvent
+	if cfg.StreamEnd != nil {
+		a.streamEnd = *cfg.StreamEnd
+	}
+	if cfg.StreamErrorEvent != nil {
+		a.streamError = *cfg.StreamErrorEvent
 	}
 	switch cfg.JSONNames {
 	case "", "as_written":
@@ -201,6 +211,9 @@ type endpoint struct {
 	reqXML, respXML *xmlMessage
 	// stream maps the events of a server-streaming route; nil for unary.
 	stream *streamPlan
+	// streamEnd and streamError are the route's end sentinel and SSE error
+	// event ("" when off).
+	streamEnd, streamError string
 	// fast transcodes JSON bodies from and to wire bytes; nil when the
 	// route's bodies go through dynamic messages (wire.go).
 	fast *fastPath
@@ -249,7 +262,14 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if err := r.Config.Decode(&rc); err != nil {
 		return nil, err
 	}
+	e.streamEnd, e.streamError = a.streamEnd, a.streamError
 	if rc.Stream != nil {
+		if rc.Stream.End != nil {
+			e.streamEnd = *rc.Stream.End
+		}
+		if rc.Stream.ErrorEvent != nil {
+			e.streamError = *rc.Stream.ErrorEvent
+		}
 		if !md.IsStreamingServer() {
 			return nil, bridge.Problems{{Pos: r.Config.Pos(), Msg: r.Name() + ": rest.stream applies to server-streaming methods only"}}
 		}
