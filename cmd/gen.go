@@ -20,6 +20,15 @@ import (
 
 const genUsage = `Usage:
   protobridge gen wsdl FILE --out DIR [--package PKG] [--upstream NAME] [--go-client DIR] [--allow-remote]
+  protobridge gen openapi SPEC --out DIR [--package PKG] [--upstream NAME] [--one-service] [--allow-remote]
+
+gen openapi generates one .proto from an OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or
+YAML, local and relative $refs; remote ones with --allow-remote): a service per tag (or one,
+--one-service), an rpc per operation with its google.api.http binding, messages for the
+schemas with json_name set to each property's exact spelling. It also writes NAME.lock.json
+(field numbers, as for gen wsdl) and NAME.config.yaml, a config that serves the file: base_url
+from the spec's servers and credentials placeholders from its security schemes. The
+conventions are in adapters/rest/openapi's package documentation.
 
 Generates one .proto from a WSDL 1.1 document: a service per WSDL service with an rpc
 per operation, each carrying its (protobridge.v1.route).soap binding, and a message or
@@ -48,8 +57,11 @@ func genCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, genUsage)
 		return 0
 	}
+	if len(args) > 0 && args[0] == "openapi" {
+		return genOpenAPICommand(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "wsdl" {
-		fmt.Fprintf(stderr, "protobridge gen: want `gen wsdl FILE --out DIR`\n\n%s", genUsage)
+		fmt.Fprintf(stderr, "protobridge gen: want `gen wsdl FILE --out DIR` or `gen openapi SPEC --out DIR`\n\n%s", genUsage)
 		return 2
 	}
 	fset := flag.NewFlagSet("gen wsdl", flag.ContinueOnError)

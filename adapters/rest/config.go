@@ -27,6 +27,10 @@ type RouteConfig struct {
 	// Stream tunes a server-streaming route (SSE/NDJSON), with
 	// (protobridge.v1.route).stream's fields; set keys override the proto's.
 	Stream *StreamConfig `yaml:"stream"`
+	// Headers sends top-level scalar request fields as request headers
+	// (field name → header name) instead of query parameters: OpenAPI's
+	// header parameters. Configured headers still win.
+	Headers map[string]string `yaml:"headers"`
 }
 
 // StreamConfig mirrors protobridge.v1.StreamRoute.

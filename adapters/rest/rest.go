@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -211,6 +212,8 @@ type endpoint struct {
 	reqXML, respXML *xmlMessage
 	// stream maps the events of a server-streaming route; nil for unary.
 	stream *streamPlan
+	// headerFields are request fields sent as headers (rest.headers).
+	headerFields []headerField
 	// streamEnd and streamError are the route's end sentinel and SSE error
 	// event ("" when off).
 	streamEnd, streamError string
@@ -296,6 +299,9 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if err := e.bindResponse(r.HTTP.GetResponseBody()); err != nil {
 		return nil, err
 	}
+	if err := e.bindHeaders(rc.Headers); err != nil {
+		return nil, bridge.Problems{{Pos: r.Config.Pos(), Msg: r.Name() + ": rest.headers: " + err.Error()}}
+	}
 	e.bindFast()
 	if md.IsStreamingServer() {
 		if err := e.bindStream(); err != nil {
@@ -303,6 +309,47 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		}
 	}
 	return e, nil
+}
+
+// bindHeaders binds request fields sent as headers (rest.headers).
+func (e *endpoint) bindHeaders(h map[string]string) error {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		header := h[name]
+		fd, err := topLevelField(e.in, name, "headers")
+		if err != nil {
+			return err
+		}
+		if fd.IsList() || fd.IsMap() || fd.Message() != nil {
+			return fmt.Errorf("field %q is %s; only a singular scalar field can be a header", name, kindLabel(fd))
+		}
+		if !httpguts.ValidHeaderFieldName(header) || reservedHeaders[http.CanonicalHeaderKey(header)] {
+			return fmt.Errorf("%q cannot be set as a request header", header)
+		}
+		if sub, ok := e.pathSkip[fd.Number()]; (ok && sub == nil) || fd == e.bodyField {
+			return fmt.Errorf("field %q is already bound to the path or the body", name)
+		}
+		p := fieldPath{fd}
+		if e.querySkip != nil {
+			e.querySkip.Add(p)
+		}
+		if e.bodyAll {
+			e.pathFields = append(e.pathFields, p)
+			e.pathSkip.Add(p)
+		}
+		e.headerFields = append(e.headerFields, headerField{fd: fd, name: http.CanonicalHeaderKey(header)})
+	}
+	return nil
+}
+
+// headerField is a request field sent as a header.
+type headerField struct {
+	fd   protoreflect.FieldDescriptor
+	name string
 }
 
 // bindBody compiles the rule's body and the query parameters.
@@ -525,6 +572,13 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	}
 	if c.RequestID != "" {
 		req.Header.Set("X-Request-Id", c.RequestID)
+	}
+	for _, h := range e.headerFields {
+		if m.Has(h.fd) {
+			if v := scalarString(h.fd, m.Get(h.fd)); httpguts.ValidHeaderFieldValue(v) {
+				req.Header.Set(h.name, v)
+			}
+		}
 	}
 	for k, v := range e.a.headers {
 		req.Header[k] = v
