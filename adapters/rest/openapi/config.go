@@ -74,14 +74,11 @@ func ConfigStub(s *Spec, f *File, o StubOptions) []byte {
 		creds = append(creds, fmt.Sprintf("%s\x00%s", yamlComment(sc.Name), c))
 	}
 	if len(creds) > 0 {
-		b.WriteString("    # Credentials from the spec's security schemes: set the variable (one kind per upstream).\n")
-		for i, c := range creds {
+		b.WriteString("    # Credentials from the spec's security schemes: uncomment one line and set\n")
+		b.WriteString("    # its variable (check refuses a variable that is not set).\n")
+		for _, c := range creds {
 			scheme, body, _ := strings.Cut(c, "\x00")
-			if i == 0 {
-				fmt.Fprintf(&b, "    credentials:               # security scheme %s\n      %s\n", scheme, body)
-				continue
-			}
-			fmt.Fprintf(&b, "    # or, security scheme %s: credentials: {%s}\n", scheme, body)
+			fmt.Fprintf(&b, "    # credentials: {%s}   # security scheme %s\n", body, scheme)
 		}
 	}
 	if len(f.Routes) > 0 {

@@ -96,14 +96,14 @@ type gen struct {
 	building map[string]bool
 	// byNode finds named schemas by their YAML node; inline holds the
 	// inline schemas being generated (recursion through resolved refs).
-	byNode map[*yamlNode]*NamedSchema
-	inline map[*yamlNode]bool
-	lock     *Lock
-	newLock  *Lock
-	imports  map[string]bool
-	warn     []string
-	errs     []error
-	xml      bool
+	byNode  map[*yamlNode]*NamedSchema
+	inline  map[*yamlNode]bool
+	lock    *Lock
+	newLock *Lock
+	imports map[string]bool
+	warn    []string
+	errs    []error
+	xml     bool
 }
 
 // Generate turns a loaded spec into one .proto file.
@@ -242,6 +242,10 @@ func (g *gen) operations() ([]*service, error) {
 	// Names first: rpc, request and response names are fixed by buf's
 	// RPC_REQUEST_STANDARD_NAME; schemas yield to them.
 	for _, op := range g.spec.Operations {
+		if p, _, _ := strings.Cut(op.Path, "#"); partialSegment(p) {
+			g.warnf("%s: left out: a path variable that is part of a segment (%s) has no google.api.http template", op.Pointer, op.Path)
+			continue
+		}
 		key := "service " + defaultSvc
 		svcName, comment := defaultSvc, g.spec.Description
 		if !g.opts.OneService && len(op.Tags) > 0 {
@@ -334,7 +338,7 @@ func (g *gen) operation(op *Operation, r *rpc) error {
 		f.optional = false
 		pathFields[m[1]] = f.name
 	}
-	tmpl := pathVar.ReplaceAllStringFunc(op.Path, func(v string) string {
+	tmpl := pathVar.ReplaceAllStringFunc(g.urlPath(op), func(v string) string {
 		return "{" + pathFields[v[1:len(v)-1]] + "}"
 	})
 	r.path = tmpl
@@ -444,6 +448,33 @@ func (g *gen) operation(op *Operation, r *rpc) error {
 		}
 	}
 	return nil
+}
+
+// urlPath is an operation's path as google.api.http takes it: a "#..."
+// or "?..." suffix some specs use to tell operations on one path apart
+// (AWS's "/#X-Amz-Target=..." and "/{Bucket}?acl") is left out, with a
+// warning: the bridge cannot send it.
+func (g *gen) urlPath(op *Operation) string {
+	p := op.Path
+	if i := strings.IndexAny(p, "#?"); i >= 0 {
+		g.warnf("%s: %q is left out of the path; the upstream may need it (a fixed query or header)", op.Pointer, p[i:])
+		p = p[:i]
+		if p == "" {
+			p = "/"
+		}
+	}
+	return p
+}
+
+// partialSegment reports a path whose variable is part of a segment
+// ("/files/{id}.json"), which google.api.http templates cannot express.
+func partialSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if strings.Contains(seg, "{") && !(strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") && strings.Count(seg, "{") == 1) {
+			return true
+		}
+	}
+	return false
 }
 
 // skipHeader lists headers the bridge or the credentials own.

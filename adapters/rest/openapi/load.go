@@ -15,13 +15,13 @@ import (
 	"strings"
 	"time"
 
+	pyaml "github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi"
 	"github.com/pb33f/libopenapi/datamodel"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v2 "github.com/pb33f/libopenapi/datamodel/high/v2"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 	"github.com/pb33f/libopenapi/orderedmap"
-	pyaml "github.com/pb33f/go-yaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -183,6 +183,9 @@ func Load(path string, o LoadOptions) (*Spec, error) {
 		cfg.BasePath = ""
 	}
 	cfg.Logger = nil
+	// Recursive schemas are fine for protobuf (the generator maps them
+	// itself); the check costs a third of the load on large specs.
+	cfg.SkipCircularReferenceCheck = true
 	doc, err := libopenapi.NewDocumentWithConfiguration(data, cfg)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "not an OpenAPI or Swagger document: " + err.Error()}
