@@ -70,6 +70,9 @@ type message struct {
 	fields  []*field
 	nested  []*message
 	scope   *scope
+	// types holds the nested messages' names (fields and nested types may
+	// share a name up to case: circle and Circle).
+	types   *scope
 	xmlRoot string
 	xmlNS   string
 	oneof   string // name of the single oneof all fields belong to, if any
@@ -834,12 +837,10 @@ func (g *gen) inlineMessage(s *base.Schema, hint string, owner *message, pointer
 		m = &message{name: name, path: name, scope: newScope()}
 		g.msgs = append(g.msgs, m)
 	} else {
-		name := owner.scope.unique(typeName(hint), "", "")
-		// A nested message's name must not be a field name of the owner
-		// ignoring case, nor shadow a top-level type we refer to.
-		for g.top.has(name) {
-			name = owner.scope.unique(name, "", "")
+		if owner.types == nil {
+			owner.types = newScope()
 		}
+		name := owner.types.unique(typeName(hint), "", "")
 		m = &message{name: name, path: owner.path + "." + name, parent: owner, scope: newScope()}
 		owner.nested = append(owner.nested, m)
 	}

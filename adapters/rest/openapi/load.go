@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -182,7 +183,7 @@ func Load(path string, o LoadOptions) (*Spec, error) {
 		cfg.BaseURL = u
 		cfg.BasePath = ""
 	}
-	cfg.Logger = nil
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	// Recursive schemas are fine for protobuf (the generator maps them
 	// itself); the check costs a third of the load on large specs.
 	cfg.SkipCircularReferenceCheck = true
@@ -195,16 +196,16 @@ func Load(path string, o LoadOptions) (*Spec, error) {
 	switch {
 	case info != nil && info.SpecType == "swagger" || strings.HasPrefix(doc.GetVersion(), "2"):
 		m, err := doc.BuildV2Model()
-		if m == nil {
-			return nil, buildError(path, err)
+		if m == nil || buildProblem(err) != nil {
+			return nil, buildError(path, data, buildProblem(err))
 		}
 		if err := s.fromV2(&m.Model); err != nil {
 			return nil, err
 		}
 	default:
 		m, err := doc.BuildV3Model()
-		if m == nil {
-			return nil, buildError(path, err)
+		if m == nil || buildProblem(err) != nil {
+			return nil, buildError(path, data, buildProblem(err))
 		}
 		if err := s.fromV3(&m.Model); err != nil {
 			return nil, err
@@ -311,12 +312,54 @@ func checkVersion(path string, v map[string]any, n *yaml.Node) error {
 	return nil
 }
 
-// buildError words a model that could not be built.
-func buildError(path string, err error) error {
+// buildProblem drops what libopenapi reports that the generator handles
+// itself (circular references) from a model build's errors.
+func buildProblem(err error) error {
+	if err == nil {
+		return nil
+	}
+	var keep []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if strings.Contains(strings.ToLower(e.Error()), "circular reference") {
+			return
+		}
+		keep = append(keep, e)
+	}
+	walk(err)
+	return errors.Join(keep...)
+}
+
+var quotedRef = regexp.MustCompile("`([^`]+)`")
+
+var atLine = regexp.MustCompile(` at line (\d+), col(?:umn)? (\d+)`)
+
+// buildError words a model that could not be built: the first problem,
+// as file:line when libopenapi names the line.
+func buildError(path string, data []byte, err error) error {
 	if err == nil {
 		return &Error{File: path, Msg: "the document could not be read"}
 	}
-	return &Error{File: path, Msg: err.Error()}
+	lines := strings.Split(err.Error(), "\n")
+	for _, msg := range lines {
+		if m := atLine.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &Error{File: path, Line: line, Msg: strings.Replace(msg, m[0], "", 1)}
+		}
+	}
+	// "component `#/x/y` does not exist": the line of the first $ref to it.
+	if m := quotedRef.FindStringSubmatch(lines[0]); m != nil {
+		if i := strings.Index(string(data), m[1]); i >= 0 {
+			return &Error{File: path, Line: 1 + strings.Count(string(data[:i]), "\n"), Msg: "$ref " + m[1] + " does not resolve: " + lines[0]}
+		}
+	}
+	return &Error{File: path, Msg: lines[0]}
 }
 
 var methodOrder = []string{"get", "put", "post", "delete", "options", "head", "patch"}
