@@ -68,6 +68,9 @@ func ConfigStub(s *Spec, f *File, o StubOptions) []byte {
 			}
 			c = fmt.Sprintf("oauth2: {token_url: %s, client_id: EDIT, client_secret: {env: %s_CLIENT_SECRET}, scopes: [%s]}",
 				yamlString(sc.TokenURL), env, strings.Join(scopes, ", "))
+		case sc.Type == "oauth2" || sc.Type == "openIdConnect":
+			// No client-credentials flow: a token obtained elsewhere.
+			c = fmt.Sprintf("bearer: {env: %s_TOKEN}", env)
 		default:
 			continue
 		}
