@@ -72,6 +72,8 @@ func TestGenOpenAPIWithPrism(t *testing.T) {
 		}},
 		{spec: "xml"},
 		{spec: "apis-guru/etmdb.com.json"},
+		{spec: "apis-guru/azure.com/sql-renameDatabase.json"},
+		{spec: "swagger2"}, // the corpus's specs are all OpenAPI 3
 		{spec: "apis-guru/who-hosts-this.com.json"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
@@ -86,6 +88,9 @@ func TestGenOpenAPIWithPrism(t *testing.T) {
 				spec = proc.WriteFile(t, t.TempDir(), "xml.yaml", xmlSpec)
 				url = xmlPeer(t)
 			} else {
+				if tc.spec == "swagger2" {
+					spec = filepath.Join(root, "adapters", "rest", "openapi", "testdata", "swagger.json")
+				}
 				url = prismSpec(t, spec)
 			}
 			dir := t.TempDir()
@@ -443,4 +448,3 @@ func exampleValue(sp *base.SchemaProxy, depth int) any {
 	}
 	return out
 }
-
