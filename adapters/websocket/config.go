@@ -33,6 +33,12 @@ type RouteConfig struct {
 		ResumeCursor   string `yaml:"resume_cursor"`
 		ResumeField    string `yaml:"resume_field"`
 	} `yaml:"reconnect"`
+	// End declares a stream's end by a frame (see EndConfig).
+	End *EndConfig `yaml:"end"`
+	// HalfClose is what the caller's half-close does: keep, close or send
+	// (see HalfCloseKeep); HalfCloseFrame is the text frame send sends.
+	HalfClose      string `yaml:"half_close"`
+	HalfCloseFrame string `yaml:"half_close_frame"`
 }
 
 // proto converts the block to its proto form.

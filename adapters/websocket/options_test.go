@@ -51,7 +51,7 @@ func TestParseOptionsErrors(t *testing.T) {
 	for _, tc := range []struct{ name, url, options, want string }{
 		{"scheme", "ftp://h/", "", "scheme"},
 		{"fragment", "ws://h/#buffer=3", "", "base_url has a fragment"},
-		{"templated path", "ws://h/", `websocket {path: "/t/{id}"}`, "literal path"},
+		{"wildcard path", "ws://h/", `websocket {path: "/t/*"}`, "literal path"},
 		{"buffer", "ws://h/", "websocket {buffer: 70000}", "at most 65536"},
 		{"duration", "ws://h/", `websocket {keepalive: "soon"}`, `keepalive "soon"`},
 		{"keepalive timeout", "ws://h/", `websocket {keepalive_timeout: "0s"}`, "keepalive_timeout must be positive"},

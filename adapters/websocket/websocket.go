@@ -47,6 +47,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -210,6 +211,10 @@ type endpoint struct {
 	cursor, resume []protoreflect.FieldDescriptor
 	// sharedKey names the shared socket of a unary route.
 	sharedKey string
+	// ends declares the stream's end and the caller's half-close.
+	ends *ends
+	// tmpl fills the path from the request; nil for a literal path.
+	tmpl *pathTemplate
 }
 
 var _ bridge.Endpoint = (*endpoint)(nil)
@@ -228,6 +233,17 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		return nil, err
 	}
 	e := &endpoint{a: a, r: r, opts: o, codec: cd}
+	if e.ends, err = compileEnds(&o.block, md); err != nil {
+		return nil, err
+	}
+	if o.PathTemplate != "" {
+		if !md.IsStreamingServer() || md.IsStreamingClient() {
+			return nil, fmt.Errorf("websocket path %q: {field} variables need a server-streaming method (its request is known when the socket opens)", o.PathTemplate)
+		}
+		if e.tmpl, err = parsePathTemplate(o.PathTemplate, md.Input()); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case !md.IsStreamingClient() && !md.IsStreamingServer():
 		if e.corr, err = newCorrelation(md, o.CorrelationField); err != nil {
@@ -272,7 +288,7 @@ func (e *endpoint) Describe() string {
 // dial performs the handshake, bounded by the connect timeout and ctx.
 // Caller metadata named by forward_metadata goes along when md is given,
 // and the call's request id as X-Request-Id when rid is.
-func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Conn, error) {
+func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string, req proto.Message) (*ws.Conn, error) {
 	hctx, cancel := e.handshakeContext(ctx)
 	defer cancel()
 	h := e.a.headers.Clone()
@@ -287,7 +303,20 @@ func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Co
 		}
 	}
 	tctx, mark := httpx.TraceSend(hctx)
-	conn, resp, err := ws.Dial(tctx, e.opts.URL.String(), &ws.DialOptions{
+	target := e.opts.URL
+	if e.tmpl != nil && req != nil {
+		p, err := e.tmpl.expand(req)
+		if err != nil {
+			return nil, bridge.Errorf(codes.InvalidArgument, reason.InvalidPath, e.meta(), "%v", err)
+		}
+		u := *e.opts.URL
+		u.RawPath = strings.TrimSuffix(u.EscapedPath(), "/") + "/" + strings.TrimPrefix(p, "/")
+		if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+			return nil, bridge.Errorf(codes.InvalidArgument, reason.InvalidPath, e.meta(), "websocket path: %v", err)
+		}
+		target = &u
+	}
+	conn, resp, err := ws.Dial(tctx, target.String(), &ws.DialOptions{
 		HTTPClient:   e.a.client,
 		HTTPHeader:   h,
 		Subprotocols: e.opts.Subprotocols,
