@@ -34,7 +34,9 @@ Generates one .proto from a WSDL 1.1 document: a service per WSDL service with a
 per operation, each carrying its (protobridge.v1.route).soap binding, and a message or
 enum per schema component the operations use. Field numbers are kept in a lock file
 beside the .proto (NAME.lock.json); keep it under version control and regenerate with
-it in place, so numbers never change and removed fields are reserved.
+it in place, so numbers never change and removed fields are reserved. NAME.config.yaml
+beside it is a config that serves the file (base_url from the WSDL's soap:address,
+credentials as commented lines).
 
 Flags:
   --out DIR          directory to write NAME.proto and NAME.lock.json into (required);
@@ -161,7 +163,11 @@ func (g wsdlGen) Main(stdout, stderr io.Writer) error {
 	if err := os.WriteFile(lockPath, f.Lock.Marshal(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (package %s) and %s\n", protoFile, g.pkg, lockPath)
+	cfgPath, err := writeWSDLStub(d, g.upstream, g.out, g.pkg, protoFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (package %s), %s and %s\n", protoFile, g.pkg, lockPath, cfgPath)
 	if code != nil {
 		if err := os.MkdirAll(g.goClient, 0o755); err != nil {
 			return err

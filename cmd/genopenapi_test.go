@@ -149,3 +149,35 @@ func bufLint(t *testing.T, buf []string, root, file string) {
 		t.Errorf("buf lint: %v\n%s", err, out)
 	}
 }
+
+// TestGenWSDLConfigStub: `gen wsdl` writes a config that `check` accepts,
+// with base_url from the WSDL's soap:address.
+func TestGenWSDLConfigStub(t *testing.T) {
+	wsdlFile := "../../shared/corpus/wsdl/postman/valid/calculator-soap11and12.wsdl"
+	if _, err := os.Stat(wsdlFile); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	out := filepath.Join(t.TempDir(), "proto", "calculator", "v1")
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"gen", "wsdl", wsdlFile, "--out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("gen wsdl: %d: %s", code, stderr.String())
+	}
+	cfgs, _ := filepath.Glob(filepath.Join(out, "*.config.yaml"))
+	if len(cfgs) != 1 {
+		t.Fatalf("config stubs %v", cfgs)
+	}
+	cfg, _ := os.ReadFile(cfgs[0])
+	for _, want := range []string{"kind: soap", `base_url: "http://www.dneonline.com/calculator.asmx"`, `protos: ["calculator/v1/`, "# credentials: {basic:"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("stub lacks %q:\n%s", want, cfg)
+		}
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := Main([]string{"check", "--config", cfgs[0]}, &stdout, &stderr); code != 0 {
+		t.Fatalf("check: %d: %s\n%s", code, stderr.String(), cfg)
+	}
+}
