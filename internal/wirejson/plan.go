@@ -11,6 +11,10 @@
 // where protojson would fail, so does the transcoder, though its error
 // wording differs: callers that quote errors re-run protojson for them.
 //
+// Two departures, both opt-in or lenient: NewCodecOptions can write the
+// field names as the .proto spells them (Names), and reading also accepts a
+// field's lowerCamelCase name when an explicit json_name differs from it.
+//
 // A Codec is compiled once per message type and is safe for concurrent use.
 package wirejson
 
