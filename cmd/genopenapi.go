@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/protobridge/protobridge/adapters/rest/openapi"
@@ -62,6 +63,9 @@ type openAPIGen struct {
 }
 
 func (g openAPIGen) Main(stdout, stderr io.Writer) error {
+	// A one-shot batch job that builds a large model: collect garbage
+	// less often (a quarter less CPU on the 5 MB mailchimp spec).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	spec, err := openapi.Load(g.file, openapi.LoadOptions{AllowRemote: g.allowRemote})
 	if err != nil {
 		return err
