@@ -21,12 +21,23 @@ import (
 const genUsage = `Usage:
   protobridge gen wsdl FILE --out DIR [--package PKG] [--upstream NAME] [--go-client DIR] [--allow-remote]
                        [--ignore-unreadable-imports]
+  protobridge gen openapi SPEC --out DIR [--package PKG] [--upstream NAME] [--one-service] [--allow-remote]
+
+gen openapi generates one .proto from an OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or
+YAML, local and relative $refs; remote ones with --allow-remote): a service per tag (or one,
+--one-service), an rpc per operation with its google.api.http binding, messages for the
+schemas with json_name set to each property's exact spelling. It also writes NAME.lock.json
+(field numbers, as for gen wsdl) and NAME.config.yaml, a config that serves the file: base_url
+from the spec's servers and credentials placeholders from its security schemes. The
+conventions are in adapters/rest/openapi's package documentation.
 
 Generates one .proto from a WSDL 1.1 document: a service per WSDL service with an rpc
 per operation, each carrying its (protobridge.v1.route).soap binding, and a message or
 enum per schema component the operations use. Field numbers are kept in a lock file
 beside the .proto (NAME.lock.json); keep it under version control and regenerate with
-it in place, so numbers never change and removed fields are reserved.
+it in place, so numbers never change and removed fields are reserved. NAME.config.yaml
+beside it is a config that serves the file (base_url from the WSDL's soap:address,
+credentials as commented lines).
 
 Flags:
   --out DIR          directory to write NAME.proto and NAME.lock.json into (required);
@@ -52,8 +63,11 @@ func genCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, genUsage)
 		return 0
 	}
+	if len(args) > 0 && args[0] == "openapi" {
+		return genOpenAPICommand(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "wsdl" {
-		fmt.Fprintf(stderr, "protobridge gen: want `gen wsdl FILE --out DIR`\n\n%s", genUsage)
+		fmt.Fprintf(stderr, "protobridge gen: want `gen wsdl FILE --out DIR` or `gen openapi SPEC --out DIR`\n\n%s", genUsage)
 		return 2
 	}
 	fset := flag.NewFlagSet("gen wsdl", flag.ContinueOnError)
@@ -154,7 +168,11 @@ func (g wsdlGen) Main(stdout, stderr io.Writer) error {
 	if err := os.WriteFile(lockPath, f.Lock.Marshal(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (package %s) and %s\n", protoFile, g.pkg, lockPath)
+	cfgPath, err := writeWSDLStub(d, g.upstream, g.out, g.pkg, protoFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (package %s), %s and %s\n", protoFile, g.pkg, lockPath, cfgPath)
 	if code != nil {
 		if err := os.MkdirAll(g.goClient, 0o755); err != nil {
 			return err

@@ -43,6 +43,8 @@ Usage:
   protobridge demo   [--listen ADDR] serve the demo: sample upstreams built in, grpcurl lines printed
   protobridge gen wsdl FILE --out DIR [--package PKG] [--upstream NAME] [--go-client DIR] [--allow-remote]
                                      generate a .proto (+ field-number lock file) from a WSDL; see gen wsdl -h
+  protobridge gen openapi SPEC --out DIR [--package PKG] [--upstream NAME] [--one-service] [--allow-remote]
+                                     generate a .proto, lock file and config from an OpenAPI/Swagger spec
   protobridge help                   show this text
 
 Exit status: 0 on success, 1 when the config has problems or serving fails, 2 on bad usage.

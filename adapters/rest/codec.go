@@ -15,6 +15,7 @@ import (
 
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/reason"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // Media types sent with request bodies.
@@ -44,8 +45,8 @@ func (e *endpoint) encodeBody(m protoreflect.Message, pre []byte) ([]byte, strin
 		src = m.Get(e.bodyField).Message()
 	case e.bodyField != nil:
 		b, err := jsonField(m, e.bodyField)
-		if err == nil && e.int64Numbers && is64(e.bodyField) {
-			b, err = fieldAsNumbers(b, e.bodyField)
+		if err == nil && e.rewrites(e.bodyField) {
+			b, err = rewriteField(b, e.bodyField, e.int64Numbers, e.a.names)
 		}
 		return b, jsonContentType, e.encodeErr(err)
 	default:
@@ -75,8 +76,8 @@ func (e *endpoint) encodeBody(m protoreflect.Message, pre []byte) ([]byte, strin
 		src = clone
 	}
 	b, err := protojson.Marshal(src.Interface())
-	if err == nil && e.int64Numbers && has64(src.Descriptor()) {
-		b, err = int64AsNumbers(b, src.Descriptor())
+	if err == nil && (e.int64Numbers && has64(src.Descriptor()) || e.a.names != wirejson.NamesLowerCamel) {
+		b, err = rewriteMessage(b, src.Descriptor(), e.int64Numbers, e.a.names)
 	}
 	return b, jsonContentType, e.encodeErr(err)
 }
@@ -86,6 +87,18 @@ func (e *endpoint) encodeErr(err error) error {
 		return nil
 	}
 	return bridge.Errorf(codes.InvalidArgument, reason.BadRequestBody, e.meta(), "cannot encode the request body: %v", err)
+}
+
+// rewrites reports whether protojson's rendering of field fd needs
+// rewriting: int64 numbers or key spellings.
+func (e *endpoint) rewrites(fd protoreflect.FieldDescriptor) bool {
+	if e.int64Numbers && is64(fd) {
+		return true
+	}
+	if fd.IsMap() {
+		fd = fd.MapValue()
+	}
+	return fd.Message() != nil && (e.a.names != wirejson.NamesLowerCamel || e.int64Numbers && has64(fd.Message()))
 }
 
 // jsonField renders one field of m as a JSON value, exactly as protojson

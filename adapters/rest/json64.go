@@ -1,9 +1,12 @@
 package rest
 
 import (
+	"encoding/json"
 	"errors"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // has64 reports whether md (or a message reachable from it) has a 64-bit
@@ -44,16 +47,22 @@ func is64(fd protoreflect.FieldDescriptor) bool {
 // It copies the document in one pass, guided by the descriptor, without
 // decoding it into maps.
 func int64AsNumbers(b []byte, md protoreflect.MessageDescriptor) ([]byte, error) {
-	return rewrite64(b, func(r *rewriter) error { return r.message(md) })
+	return rewriteMessage(b, md, true, wirejson.NamesLowerCamel)
 }
 
-// fieldAsNumbers is int64AsNumbers for the JSON value of one field.
-func fieldAsNumbers(b []byte, fd protoreflect.FieldDescriptor) ([]byte, error) {
-	return rewrite64(b, func(r *rewriter) error { return r.field(fd) })
+// rewriteMessage rewrites protojson output of a message of type md: 64-bit
+// integers as numbers when nums is set, and keys spelled by names.
+func rewriteMessage(b []byte, md protoreflect.MessageDescriptor, nums bool, names wirejson.Names) ([]byte, error) {
+	return rewrite64(b, nums, names, func(r *rewriter) error { return r.message(md) })
 }
 
-func rewrite64(b []byte, top func(*rewriter) error) ([]byte, error) {
-	r := &rewriter{in: b, out: make([]byte, 0, len(b))}
+// rewriteField is rewriteMessage for the JSON value of one field.
+func rewriteField(b []byte, fd protoreflect.FieldDescriptor, nums bool, names wirejson.Names) ([]byte, error) {
+	return rewrite64(b, nums, names, func(r *rewriter) error { return r.field(fd) })
+}
+
+func rewrite64(b []byte, nums bool, names wirejson.Names, top func(*rewriter) error) ([]byte, error) {
+	r := &rewriter{in: b, out: make([]byte, 0, len(b)), nums: nums, names: names}
 	if err := top(r); err != nil {
 		return nil, err
 	}
@@ -67,11 +76,16 @@ func rewrite64(b []byte, top func(*rewriter) error) ([]byte, error) {
 var errJSON = errors.New("malformed JSON from protojson")
 
 // rewriter copies JSON from in to out, dropping the quotes around 64-bit
-// integer values.
+// integer values (nums) and respelling message keys (names).
 type rewriter struct {
-	in  []byte
-	i   int
-	out []byte
+	in    []byte
+	i     int
+	out   []byte
+	nums  bool
+	names wirejson.Names
+	// rename, when set, gives the key to write for the member key being
+	// copied (nil: keep it).
+	rename func(key []byte) []byte
 }
 
 func (r *rewriter) ws() {
@@ -135,11 +149,22 @@ func (r *rewriter) members(each func(key []byte) error) error {
 		if err != nil {
 			return err
 		}
-		r.out = append(r.out, r.in[s:e]...)
+		key := r.in[s+1 : e-1]
+		if rename := r.rename; rename != nil {
+			r.rename = nil
+			if k := rename(key); k != nil {
+				r.out = append(r.out, k...)
+			} else {
+				r.out = append(r.out, r.in[s:e]...)
+			}
+			r.rename = rename
+		} else {
+			r.out = append(r.out, r.in[s:e]...)
+		}
 		if err := r.expect(':'); err != nil {
 			return err
 		}
-		if err := each(r.in[s+1 : e-1]); err != nil {
+		if err := each(key); err != nil {
 			return err
 		}
 		if r.peek() == ',' {
@@ -157,7 +182,22 @@ func (r *rewriter) message(md protoreflect.MessageDescriptor) error {
 		return r.any()
 	}
 	fields := md.Fields()
+	outer := r.rename
+	defer func() { r.rename = outer }()
+	r.rename = nil
+	if r.names != wirejson.NamesLowerCamel {
+		r.rename = func(key []byte) []byte {
+			fd := fields.ByJSONName(string(key))
+			if fd == nil {
+				return nil
+			}
+			return appendQuoted(nil, wirejson.OutName(fd, r.names))
+		}
+	}
 	return r.members(func(key []byte) error {
+		inner := r.rename
+		r.rename = nil
+		defer func() { r.rename = inner }()
 		fd := fields.ByJSONName(string(key))
 		if fd == nil {
 			fd = fields.ByTextName(string(key))
@@ -200,7 +240,7 @@ func (r *rewriter) field(fd protoreflect.FieldDescriptor) error {
 
 // element copies one value of fd's type.
 func (r *rewriter) element(fd protoreflect.FieldDescriptor) error {
-	if is64(fd) {
+	if is64(fd) && r.nums {
 		return r.number()
 	}
 	md := fd.Message()
@@ -210,7 +250,7 @@ func (r *rewriter) element(fd protoreflect.FieldDescriptor) error {
 	if md.FullName().Parent() == "google.protobuf" {
 		// Int64Value and UInt64Value render as a bare value; other
 		// well-known types (Struct, Any, Timestamp...) are copied as they are.
-		if v := md.Fields().ByName("value"); v != nil && md.Fields().Len() == 1 && is64(v) {
+		if v := md.Fields().ByName("value"); v != nil && md.Fields().Len() == 1 && is64(v) && r.nums {
 			return r.number()
 		}
 		return r.any()
@@ -282,4 +322,10 @@ func (r *rewriter) any() error {
 		r.out = append(r.out, r.in[start:r.i]...)
 		return nil
 	}
+}
+
+// appendQuoted appends s as a JSON string.
+func appendQuoted(dst []byte, s string) []byte {
+	b, _ := json.Marshal(s)
+	return append(dst, b...)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/protobridge/protobridge/adapters/internal/xmlmap"
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/reason"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // fieldTree marks fields that do not go into the query string because the
@@ -46,10 +47,10 @@ var opaqueWKT = map[protoreflect.FullName]bool{
 
 // appendQuery adds the set fields of m that skip does not cover as query
 // parameters: repeated fields repeat the parameter, nested messages use
-// dotted names (JSON field names), map fields are skipped. A set field with
+// dotted names (the JSON names the upstream's json_names setting spells), map fields are skipped. A set field with
 // no query-string form (a repeated message, Struct, Any) is an
 // INVALID_ARGUMENT error: the binding should carry it in the body.
-func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip fieldTree) error {
+func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip fieldTree, names wirejson.Names) error {
 	fields := m.Descriptor().Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
@@ -57,7 +58,7 @@ func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip field
 		if fd.IsMap() || (skipped && sub == nil) || !m.Has(fd) {
 			continue
 		}
-		name := prefix + fd.JSONName()
+		name := prefix + wirejson.OutName(fd, names)
 		v := m.Get(fd)
 		if md := fd.Message(); md != nil && !scalarWKT[md.FullName()] && (fd.IsList() || opaqueWKT[md.FullName()]) {
 			return bridge.Errorf(codes.InvalidArgument, reason.InvalidQueryField, map[string]string{"field": name},
@@ -74,7 +75,7 @@ func appendQuery(q url.Values, m protoreflect.Message, prefix string, skip field
 				q.Add(name, s)
 			}
 		case fd.Message() != nil && !scalarWKT[fd.Message().FullName()]:
-			if err := appendQuery(q, v.Message(), name+".", sub); err != nil {
+			if err := appendQuery(q, v.Message(), name+".", sub, names); err != nil {
 				return err
 			}
 		default:

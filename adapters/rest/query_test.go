@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 func TestAppendQuery(t *testing.T) {
@@ -40,7 +42,7 @@ func TestAppendQuery(t *testing.T) {
 				skip.Add(p)
 			}
 			q := url.Values{}
-			if err := appendQuery(q, newMsg(t, md, tt.req), "", skip); err != nil {
+			if err := appendQuery(q, newMsg(t, md, tt.req), "", skip, wirejson.NamesAsWritten); err != nil {
 				t.Fatal(err)
 			}
 			if got := q.Encode(); got != tt.want {
@@ -58,7 +60,7 @@ func TestAppendQueryRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.req, func(t *testing.T) {
-			err := appendQuery(url.Values{}, newMsg(t, messageDesc(tt.msg), tt.req), "", fieldTree{})
+			err := appendQuery(url.Values{}, newMsg(t, messageDesc(tt.msg), tt.req), "", fieldTree{}, wirejson.NamesAsWritten)
 			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}

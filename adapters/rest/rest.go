@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -34,6 +35,7 @@ import (
 	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // Kind is the upstream kind this package registers.
@@ -57,6 +59,11 @@ type adapter struct {
 	// int64Strings writes 64-bit integers in JSON request bodies as
 	// strings (json_int64: string), protojson's form.
 	int64Strings bool
+	// names is the spelling of JSON keys and query names sent (json_names).
+	names wirejson.Names
+	// streamEnd and streamError are the upstream's stream end sentinel and
+	// SSE error event.
+	streamEnd, streamError string
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
 	maxRequest, maxResponse, maxErrorBody int64
 	// notify reports Deprecation, Sunset and Warning headers; tracer spans
@@ -136,6 +143,21 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	default:
 		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q rest.json_int64 %q is not known", u.Name, cfg.JSONInt64), Hint: `use "number" or "string"`}}
 	}
+	a.streamEnd, a.streamError = DefaultStreamEnd, DefaultStreamErrorEvent
+	if cfg.StreamEnd != nil {
+		a.streamEnd = *cfg.StreamEnd
+	}
+	if cfg.StreamErrorEvent != nil {
+		a.streamError = *cfg.StreamErrorEvent
+	}
+	switch cfg.JSONNames {
+	case "", "as_written":
+		a.names = wirejson.NamesAsWritten
+	case "lower_camel":
+		a.names = wirejson.NamesLowerCamel
+	default:
+		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q rest.json_names %q is not known", u.Name, cfg.JSONNames), Hint: `use "as_written" or "lower_camel"`}}
+	}
 	switch u.Encoding {
 	case "", "json", "xml":
 	default:
@@ -199,6 +221,11 @@ type endpoint struct {
 	reqXML, respXML *xmlMessage
 	// stream maps the events of a server-streaming route; nil for unary.
 	stream *streamPlan
+	// headerFields are request fields sent as headers (rest.headers).
+	headerFields []headerField
+	// streamEnd and streamError are the route's end sentinel and SSE error
+	// event ("" when off).
+	streamEnd, streamError string
 	// fast transcodes JSON bodies from and to wire bytes; nil when the
 	// route's bodies go through dynamic messages (wire.go).
 	fast *fastPath
@@ -247,7 +274,14 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if err := r.Config.Decode(&rc); err != nil {
 		return nil, err
 	}
+	e.streamEnd, e.streamError = a.streamEnd, a.streamError
 	if rc.Stream != nil {
+		if rc.Stream.End != nil {
+			e.streamEnd = *rc.Stream.End
+		}
+		if rc.Stream.ErrorEvent != nil {
+			e.streamError = *rc.Stream.ErrorEvent
+		}
 		if !md.IsStreamingServer() {
 			return nil, bridge.Problems{{Pos: r.Config.Pos(), Msg: r.Name() + ": rest.stream applies to server-streaming methods only"}}
 		}
@@ -274,6 +308,9 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if err := e.bindResponse(r.HTTP.GetResponseBody()); err != nil {
 		return nil, err
 	}
+	if err := e.bindHeaders(rc.Headers); err != nil {
+		return nil, bridge.Problems{{Pos: r.Config.Pos(), Msg: r.Name() + ": rest.headers: " + err.Error()}}
+	}
 	e.bindFast()
 	if md.IsStreamingServer() {
 		if err := e.bindStream(); err != nil {
@@ -281,6 +318,47 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		}
 	}
 	return e, nil
+}
+
+// bindHeaders binds request fields sent as headers (rest.headers).
+func (e *endpoint) bindHeaders(h map[string]string) error {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		header := h[name]
+		fd, err := topLevelField(e.in, name, "headers")
+		if err != nil {
+			return err
+		}
+		if fd.IsList() || fd.IsMap() || fd.Message() != nil {
+			return fmt.Errorf("field %q is %s; only a singular scalar field can be a header", name, kindLabel(fd))
+		}
+		if !httpguts.ValidHeaderFieldName(header) || reservedHeaders[http.CanonicalHeaderKey(header)] {
+			return fmt.Errorf("%q cannot be set as a request header", header)
+		}
+		if sub, ok := e.pathSkip[fd.Number()]; (ok && sub == nil) || fd == e.bodyField {
+			return fmt.Errorf("field %q is already bound to the path or the body", name)
+		}
+		p := fieldPath{fd}
+		if e.querySkip != nil {
+			e.querySkip.Add(p)
+		}
+		if e.bodyAll {
+			e.pathFields = append(e.pathFields, p)
+			e.pathSkip.Add(p)
+		}
+		e.headerFields = append(e.headerFields, headerField{fd: fd, name: http.CanonicalHeaderKey(header)})
+	}
+	return nil
+}
+
+// headerField is a request field sent as a header.
+type headerField struct {
+	fd   protoreflect.FieldDescriptor
+	name string
 }
 
 // bindBody compiles the rule's body and the query parameters.
@@ -463,7 +541,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	}
 	if e.querySkip != nil {
 		q := url.Values{}
-		if err := appendQuery(q, m, "", e.querySkip); err != nil {
+		if err := appendQuery(q, m, "", e.querySkip, e.a.names); err != nil {
 			return nil, err
 		}
 		if len(q) > 0 {
@@ -503,6 +581,13 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Reques
 	}
 	if c.RequestID != "" {
 		req.Header.Set("X-Request-Id", c.RequestID)
+	}
+	for _, h := range e.headerFields {
+		if m.Has(h.fd) {
+			if v := scalarString(h.fd, m.Get(h.fd)); httpguts.ValidHeaderFieldValue(v) {
+				req.Header.Set(h.name, v)
+			}
+		}
 	}
 	for k, v := range e.a.headers {
 		req.Header[k] = v

@@ -93,8 +93,10 @@ func TestUnary(t *testing.T) {
 		base     string // path prefix of base_url
 		// int64Strings sets the upstream's json_int64 to "string".
 		int64Strings bool
-		req          string
-		reply        reply
+		// camel sets the upstream's json_names to "lower_camel".
+		camel bool
+		req   string
+		reply reply
 		// want* describe the HTTP request; want is the response as protojson.
 		wantMethod, wantURI, wantBody, wantCT, wantAccept string
 		want                                              string
@@ -119,7 +121,7 @@ func TestUnary(t *testing.T) {
 			rule:       post("/v1/{parent=shelves/*}/books", "*"),
 			req:        `{"parent":"shelves/1","book":{"title":"T","id":"9007199254740993"},"requestId":"r1"}`,
 			reply:      reply{status: http.StatusCreated, body: `{"name":"shelves/1/books/9","title":"T"}`},
-			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"title":"T","id":9007199254740993},"requestId":"r1"}`, wantCT: "application/json",
+			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"title":"T","id":9007199254740993},"request_id":"r1"}`, wantCT: "application/json",
 			want: `{"name":"shelves/1/books/9","title":"T"}`,
 		},
 		{
@@ -127,7 +129,7 @@ func TestUnary(t *testing.T) {
 			rule:       post("/v1/{parent=shelves/*}/books", "*"),
 			req:        `{"parent":"shelves/1","book":{"title":"T","id":"9007199254740993"},"requestId":"r1"}`,
 			reply:      reply{status: http.StatusCreated, body: `{"name":"shelves/1/books/9","title":"T"}`},
-			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"title":"T","id":"9007199254740993"},"requestId":"r1"}`, wantCT: "application/json",
+			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"title":"T","id":"9007199254740993"},"request_id":"r1"}`, wantCT: "application/json",
 			want: `{"name":"shelves/1/books/9","title":"T"}`,
 		},
 		{
@@ -135,7 +137,7 @@ func TestUnary(t *testing.T) {
 			rule:       post("/v1/{parent=shelves/*}/books", "book"),
 			req:        `{"parent":"shelves/1","book":{"title":"T"},"requestId":"r 1","ids":["x"]}`,
 			reply:      reply{body: `{"title":"T"}`},
-			wantMethod: "POST", wantURI: "/v1/shelves/1/books?ids=x&requestId=r+1", wantBody: `{"title":"T"}`, wantCT: "application/json",
+			wantMethod: "POST", wantURI: "/v1/shelves/1/books?ids=x&request_id=r+1", wantBody: `{"title":"T"}`, wantCT: "application/json",
 			want: `{"title":"T"}`,
 		},
 		{
@@ -146,7 +148,7 @@ func TestUnary(t *testing.T) {
 		{
 			name: "repeated body field", method: "CreateBook",
 			rule: post("/v1/batch", "ids"), req: `{"ids":["a","b"],"requestId":"r"}`,
-			wantMethod: "POST", wantURI: "/v1/batch?requestId=r", wantBody: `["a","b"]`, wantCT: "application/json", want: `{}`,
+			wantMethod: "POST", wantURI: "/v1/batch?request_id=r", wantBody: `["a","b"]`, wantCT: "application/json", want: `{}`,
 		},
 		{
 			name: "response_body repeated", method: "ListBooks",
@@ -197,7 +199,7 @@ func TestUnary(t *testing.T) {
 			rule:       post("/v1/{parent}/books", "book"),
 			req:        `{"parent":"s1","book":{"title":"T & U","id":"5","tags":["a","b"]},"requestId":"r"}`,
 			reply:      reply{ctype: "application/xml", body: `<book><title>T &amp; U</title></book>`},
-			wantMethod: "POST", wantURI: "/v1/s1/books?requestId=r",
+			wantMethod: "POST", wantURI: "/v1/s1/books?request_id=r",
 			wantBody: `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<ns1:book xmlns:ns1="urn:books" id="5"><title>T &amp; U</title><tag>a</tag><tag>b</tag></ns1:book>`,
 			wantCT:   "application/xml; charset=utf-8", wantAccept: "application/xml",
 			want: `{"title":"T & U"}`,
@@ -220,8 +222,24 @@ func TestUnary(t *testing.T) {
 			name: "HttpBody body field", method: "CreateBook",
 			rule: post("/v1/{parent}:import", "raw"), req: `{"parent":"p","raw":{"data":"AAE="},"requestId":"r"}`,
 			reply:      reply{ctype: "application/json", body: `{"title":"ok"}`},
-			wantMethod: "POST", wantURI: "/v1/p:import?requestId=r", wantBody: "\x00\x01", wantCT: "application/octet-stream",
+			wantMethod: "POST", wantURI: "/v1/p:import?request_id=r", wantBody: "\x00\x01", wantCT: "application/octet-stream",
 			want: `{"title":"ok"}`,
+		},
+		{
+			name: "json_names lower_camel sends protojson's names", method: "CreateBook", camel: true,
+			rule:       post("/v1/{parent=shelves/*}/books", "*"),
+			req:        `{"parent":"shelves/1","book":{"title":"T"},"requestId":"r1"}`,
+			reply:      reply{body: `{"name":"b"}`},
+			wantMethod: "POST", wantURI: "/v1/shelves/1/books", wantBody: `{"book":{"title":"T"},"requestId":"r1"}`, wantCT: "application/json",
+			want: `{"name":"b"}`,
+		},
+		{
+			name: "json_names lower_camel in the query", method: "CreateBook", camel: true,
+			rule:       post("/v1/{parent=shelves/*}/books", "book"),
+			req:        `{"parent":"shelves/1","book":{"title":"T"},"requestId":"r 1"}`,
+			reply:      reply{body: `{}`},
+			wantMethod: "POST", wantURI: "/v1/shelves/1/books?requestId=r+1", wantBody: `{"title":"T"}`, wantCT: "application/json",
+			want: `{}`,
 		},
 		{
 			name: "HttpBody response_body field", method: "GetWrapper",
@@ -234,8 +252,11 @@ func TestUnary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newFakeUpstream(t, tt.reply)
 			u := testUpstream(up.URL + tt.base)
-			if tt.int64Strings {
+			switch {
+			case tt.int64Strings:
 				setConfig(t, u, Config{JSONInt64: "string"})
+			case tt.camel:
+				setConfig(t, u, Config{JSONNames: "lower_camel"})
 			}
 			r := newRoute(u, tt.method, tt.rule, tt.encoding)
 			ep := bindRoute(t, r)
@@ -633,6 +654,9 @@ func TestNewErrors(t *testing.T) {
 		{"bad json_int64", func(u *bridge.Upstream) {
 			u.Config, _ = bridge.RawConfigOf(Config{JSONInt64: "text"})
 		}, `json_int64 "text" is not known`},
+		{"bad json_names", func(u *bridge.Upstream) {
+			u.Config, _ = bridge.RawConfigOf(Config{JSONNames: "camel"})
+		}, `json_names "camel" is not known`},
 		{"bad encoding", func(u *bridge.Upstream) { u.Encoding = "yaml" }, `encoding "yaml" is not known`},
 	}
 	for _, tt := range tests {

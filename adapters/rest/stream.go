@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/bridge/reason"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
 // Media types of streamed replies.
@@ -132,7 +135,11 @@ func (e *endpoint) bindStream() error {
 // per event or line, in order, each sent only once the caller has taken
 // the previous one (the body is not read meanwhile, so a slow caller holds
 // the upstream back through TCP). The upstream's end of the body ends the
-// call with OK, as does a 204 reply (SSE's "do not reconnect"). The
+// call with OK, as does a 204 reply (SSE's "do not reconnect") and an event
+// or line that is the end sentinel (stream end, default "[DONE]"); an SSE
+// event of the error type (stream error_event, default "error") ends it
+// with an error status quoting the event's data. Comments and keep-alive
+// lines (": ping", blank lines) are skipped. The
 // upstream's timeout bounds the wait for the reply's headers; the route's
 // timeout, when set, and the caller's deadline bound the whole call.
 // Cancelling the call closes the body. One event, or line, is bounded by
@@ -257,9 +264,12 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 		err = e.relaySSE(resp, lines, st, send)
 	}
 	var dropped *streamDropped
+	var ended *streamEnded
 	switch {
 	case err == nil:
 		return false, nil
+	case errors.As(err, &ended):
+		return false, ended.status
 	case errors.As(err, &dropped):
 		if cerr := e.ctxError(ctx); cerr != nil {
 			return false, cerr
@@ -268,6 +278,63 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 			"upstream %s's stream broke off: %s", e.a.u.Name, httpx.DescribeCutOff(dropped.err))
 	}
 	return false, err
+}
+
+// streamEnded is an SSE stream ended by its end sentinel (status nil) or
+// its error event; it is not resumed.
+type streamEnded struct{ status error }
+
+func (s *streamEnded) Error() string { return "stream ended" }
+
+// streamErrorStatus is the status of an SSE error event: the reply status
+// the data names (a "status" or "code" of 400-599, at the top or inside
+// "error"), mapped as that HTTP reply; else UNKNOWN. Either way the data is
+// quoted.
+func (e *endpoint) streamErrorStatus(resp *http.Response, data []byte) error {
+	quoted, truncated := data, false
+	if int64(len(quoted)) > e.a.maxErrorBody {
+		quoted, truncated = quoted[:e.a.maxErrorBody], true
+	}
+	if code := errorEventStatus(data); code != 0 {
+		h := http.Header{"Content-Type": {"application/json"}}
+		return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: code, Header: h, Body: bytes.Clone(quoted), Truncated: truncated})
+	}
+	meta := e.meta()
+	meta["event"] = e.streamError
+	detail := &pbv1.UpstreamError{
+		Upstream:      e.a.u.Name,
+		HttpStatus:    int32(resp.StatusCode),
+		ContentType:   sseContentType,
+		Body:          strings.ToValidUTF8(string(quoted), "\uFFFD"),
+		BodyTruncated: truncated,
+	}
+	return bridge.Error(codes.Unknown, reason.UpstreamStreamError, meta,
+		fmt.Sprintf("upstream %s sent an %q event: %s", e.a.u.Name, e.streamError, strings.ToValidUTF8(string(quoted), "\uFFFD")), detail)
+}
+
+// errorEventStatus finds an HTTP status in an error event's JSON data.
+func errorEventStatus(data []byte) int {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(data, &doc) != nil {
+		return 0
+	}
+	var inner map[string]json.RawMessage
+	if raw, ok := doc["error"]; ok && json.Unmarshal(raw, &inner) == nil {
+		if c := statusIn(inner); c != 0 {
+			return c
+		}
+	}
+	return statusIn(doc)
+}
+
+func statusIn(obj map[string]json.RawMessage) int {
+	for _, k := range []string{"status", "code", "status_code", "statusCode"} {
+		var n int
+		if raw, ok := obj[k]; ok && json.Unmarshal(raw, &n) == nil && n >= 400 && n <= 599 {
+			return n
+		}
+	}
+	return 0
 }
 
 // streamDropped is a body that ended by a transport failure rather than
@@ -305,8 +372,12 @@ func (e *endpoint) relayNDJSON(resp *http.Response, lines *lineReader, send func
 		if err != nil {
 			return e.readError(err)
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
+		trimmed := bytes.TrimSpace(line)
+		if len(trimmed) == 0 {
 			continue
+		}
+		if e.streamEnd != "" && string(trimmed) == e.streamEnd {
+			return nil
 		}
 		m, err := e.eventMessage(line, "", "")
 		if err != nil {
@@ -335,6 +406,12 @@ func (e *endpoint) relaySSE(resp *http.Response, lines *lineReader, st *sseState
 			if hasData {
 				if event == "" {
 					event = "message"
+				}
+				if e.streamError != "" && event == e.streamError {
+					return &streamEnded{e.streamErrorStatus(resp, data)}
+				}
+				if e.streamEnd != "" && string(bytes.TrimSpace(data)) == e.streamEnd {
+					return &streamEnded{}
 				}
 				m, err := e.eventMessage(data, event, st.lastID)
 				if err != nil {

@@ -49,11 +49,11 @@ func (e *endpoint) bindFast() {
 	switch {
 	case e.reqRaw:
 	case e.bodyAll && !googleType(e.in):
-		if c, err := wirejson.NewCodec(e.in); err == nil {
+		if c, err := wirejson.NewCodecOptions(e.in, wirejson.Options{Names: e.a.names}); err == nil {
 			f.body, f.skip, f.params = c, fieldSet(e.pathSkip), fieldSet(e.pathSkip)
 		}
 	case e.bodyField != nil && singularMessage(e.bodyField) && !googleType(e.bodyField.Message()):
-		if c, err := wirejson.NewCodec(e.bodyField.Message()); err == nil {
+		if c, err := wirejson.NewCodecOptions(e.bodyField.Message(), wirejson.Options{Names: e.a.names}); err == nil {
 			f.body, f.bodyNum, f.params = c, e.bodyField.Number(), wirejson.FieldSet{}
 			fields := e.in.Fields()
 			for i := 0; i < fields.Len(); i++ {

@@ -90,11 +90,12 @@ func TestFastPathMatchesDynamic(t *testing.T) {
 		{"empty reply", "DeleteBook", get("/v1/{name}"), `{"name":"x"}`, `{}`},
 	}
 	for _, tc := range cases {
-		for _, int64Mode := range []string{"string", "number"} {
-			t.Run(tc.name+"/"+int64Mode, func(t *testing.T) {
+		for _, mode := range []Config{{JSONInt64: "string"}, {JSONInt64: "number"}, {JSONInt64: "number", JSONNames: "lower_camel"}} {
+			int64Mode := mode.JSONInt64
+			t.Run(tc.name+"/"+int64Mode+"/"+mode.JSONNames, func(t *testing.T) {
 				u := testUpstream(srv.URL)
 				u.MaxRequestBytes, u.MaxResponseBytes = 1<<20, 1<<20
-				setConfig(t, u, Config{JSONInt64: int64Mode})
+				setConfig(t, u, mode)
 				r := newRoute(u, tc.method, tc.rule, "")
 				ep := bindRoute(t, r)
 				rec.reply = tc.reply

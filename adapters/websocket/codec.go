@@ -51,12 +51,14 @@ type codec struct {
 	// the wire format and JSON (EncodingJSON only); nil when a type takes
 	// the dynamic path.
 	inJSON, outJSON *wirejson.Codec
+	// names spells the keys of JSON frames sent.
+	names wirejson.Names
 }
 
 // newCodec prepares the codec of a method; XML mappings are checked and
 // JSON transcoders compiled here.
-func newCodec(enc Encoding, md protoreflect.MethodDescriptor) (*codec, error) {
-	c := &codec{enc: enc, inType: md.Input(), outType: md.Output()}
+func newCodec(enc Encoding, md protoreflect.MethodDescriptor, names wirejson.Names) (*codec, error) {
+	c := &codec{enc: enc, inType: md.Input(), outType: md.Output(), names: names}
 	switch enc {
 	case EncodingProtobuf:
 		c.rawIn = partialOK(md.Input(), map[protoreflect.FullName]bool{})
@@ -64,7 +66,7 @@ func newCodec(enc Encoding, md protoreflect.MethodDescriptor) (*codec, error) {
 		return c, nil
 	case EncodingXML:
 	default:
-		c.inJSON, c.outJSON = jsonCodec(md.Input()), jsonCodec(md.Output())
+		c.inJSON, c.outJSON = jsonCodec(md.Input(), names), jsonCodec(md.Output(), names)
 		return c, nil
 	}
 	var err error
@@ -80,11 +82,11 @@ func newCodec(enc Encoding, md protoreflect.MethodDescriptor) (*codec, error) {
 // jsonCodec compiles the transcoder of md; nil for the well-known types of
 // package google.protobuf as a whole message, and for types the transcoder
 // does not take, which stay on the dynamic path.
-func jsonCodec(md protoreflect.MessageDescriptor) *wirejson.Codec {
+func jsonCodec(md protoreflect.MessageDescriptor, names wirejson.Names) *wirejson.Codec {
 	if md.FullName().Parent() == "google.protobuf" {
 		return nil
 	}
-	jc, err := wirejson.NewCodec(md)
+	jc, err := wirejson.NewCodecOptions(md, wirejson.Options{Names: names})
 	if err != nil {
 		return nil
 	}
@@ -104,7 +106,16 @@ func (c *codec) encode(m proto.Message) (frame, error) {
 		b, err := xmlmap.Encode(m.ProtoReflect(), c.in, nil)
 		return frame{ws.MessageText, b}, err
 	}
-	b, err := protojson.Marshal(m)
+	if c.inJSON != nil && m.ProtoReflect().Descriptor() == c.inType {
+		// The transcoder spells keys as the upstream's json_names says.
+		wire, err := proto.MarshalOptions{AllowPartial: true}.Marshal(m)
+		if err == nil {
+			if b, err := c.inJSON.AppendJSON(nil, wire, wirejson.EncodeOptions{}); err == nil {
+				return frame{ws.MessageText, b}, nil
+			}
+		}
+	}
+	b, err := protojson.MarshalOptions{UseProtoNames: c.names == wirejson.NamesAsWritten}.Marshal(m)
 	return frame{ws.MessageText, b}, err
 }
 

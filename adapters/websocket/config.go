@@ -5,9 +5,19 @@ import (
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
+// Config is a websocket upstream's own block (`websocket:` under the
+// upstream).
+type Config struct {
+	// JSONNames is the spelling of keys in JSON frames sent: "as_written"
+	// (default: the field's json_name when the .proto sets one, else the
+	// proto field name exactly) or "lower_camel" (protojson's
+	// lowerCamelCase). Frames received are read in any spelling.
+	JSONNames string `yaml:"json_names"`
+}
+
 // RouteConfig is a websocket route's own block (`websocket:` in a routes:
 // entry), with (protobridge.v1.route).websocket's fields; set keys
-// override the proto's. The upstream takes no block of its own.
+// override the proto's.
 type RouteConfig struct {
 	Path             string          `yaml:"path"`
 	Subprotocols     []string        `yaml:"subprotocols"`
@@ -23,6 +33,12 @@ type RouteConfig struct {
 		ResumeCursor   string `yaml:"resume_cursor"`
 		ResumeField    string `yaml:"resume_field"`
 	} `yaml:"reconnect"`
+	// End declares a stream's end by a frame (see EndConfig).
+	End *EndConfig `yaml:"end"`
+	// HalfClose is what the caller's half-close does: keep, close or send
+	// (see HalfCloseKeep); HalfCloseFrame is the text frame send sends.
+	HalfClose      string `yaml:"half_close"`
+	HalfCloseFrame string `yaml:"half_close_frame"`
 }
 
 // proto converts the block to its proto form.

@@ -392,7 +392,7 @@ func (p *nodePeer) send(t testing.TB, line string) {
 //	/big?n=N    answers the first frame with a text frame of N bytes
 //	/flaky      a ticker whose first socket drops after two frames, whose
 //	            second handshake is refused with 503, and whose third socket
-//	            sends two frames after the subscription's afterSeq and closes
+//	            sends two frames after the subscription's after_seq and closes
 //	/silent     reads and never answers
 //	/nopong     never reads, so never answers pings
 //	/hang       never answers the handshake
@@ -516,7 +516,7 @@ func startGoPeer(t testing.TB) *goPeer {
 			return
 		}
 		var sub struct {
-			AfterSeq int64 `json:"afterSeq,string"`
+			AfterSeq int64 `json:"after_seq,string"`
 		}
 		_ = json.Unmarshal(data, &sub)
 		for seq := sub.AfterSeq + 1; seq <= sub.AfterSeq+2; seq++ {

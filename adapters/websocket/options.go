@@ -78,6 +78,12 @@ type Options struct {
 	KeepaliveTimeout time.Duration
 	// Reconnect lets a server-streaming route survive a dropped socket.
 	Reconnect Reconnect
+	// PathTemplate is the route's path when it has {field} variables,
+	// filled from the request of a server-streaming call (URL is then the
+	// base URL only).
+	PathTemplate string
+	// block is the routes: entry's websocket block (end, half_close).
+	block RouteConfig
 }
 
 // Reconnect says how a server-streaming route reconnects after the socket
@@ -148,10 +154,16 @@ func ParseOptions(r *bridge.Route) (*Options, error) {
 		KeepaliveTimeout:  DefaultKeepaliveTimeout,
 		Reconnect:         Reconnect{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff},
 	}
-	if strings.ContainsAny(w.GetPath(), "{}*?#") {
-		return nil, fmt.Errorf("websocket path %q: a literal path is needed (no templates, query or fragment)", w.GetPath())
+	if strings.ContainsAny(w.GetPath(), "*?#") {
+		return nil, fmt.Errorf("websocket path %q: a literal path or {field} variables are needed (no wildcards, query or fragment)", w.GetPath())
 	}
-	o.URL = joinPath(base, w.GetPath())
+	o.block = block
+	if strings.ContainsAny(w.GetPath(), "{}") {
+		o.PathTemplate = w.GetPath()
+		o.URL = joinPath(base, "")
+	} else {
+		o.URL = joinPath(base, w.GetPath())
+	}
 
 	switch r.Encoding {
 	case "", "json":

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -50,7 +51,7 @@ func TestParseOptionsErrors(t *testing.T) {
 	for _, tc := range []struct{ name, url, options, want string }{
 		{"scheme", "ftp://h/", "", "scheme"},
 		{"fragment", "ws://h/#buffer=3", "", "base_url has a fragment"},
-		{"templated path", "ws://h/", `websocket {path: "/t/{id}"}`, "literal path"},
+		{"wildcard path", "ws://h/", `websocket {path: "/t/*"}`, "literal path"},
 		{"buffer", "ws://h/", "websocket {buffer: 70000}", "at most 65536"},
 		{"duration", "ws://h/", `websocket {keepalive: "soon"}`, `keepalive "soon"`},
 		{"keepalive timeout", "ws://h/", `websocket {keepalive_timeout: "0s"}`, "keepalive_timeout must be positive"},
@@ -162,7 +163,7 @@ func TestReplyID(t *testing.T) {
 	if got, ok := str.replyID(&codec{enc: EncodingProtobuf}, frame{ws.MessageBinary, []byte{0xff}}, md.Output()); ok {
 		t.Errorf("garbage: %q", got)
 	}
-	xc, err := newCodec(EncodingXML, md)
+	xc, err := newCodec(EncodingXML, md, wirejson.NamesAsWritten)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestReplyID(t *testing.T) {
 // TestXMLFrames renders and parses XML frames by the descriptor.
 func TestXMLFrames(t *testing.T) {
 	md := method(t, "Call")
-	c, err := newCodec(EncodingXML, md)
+	c, err := newCodec(EncodingXML, md, wirejson.NamesAsWritten)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func FuzzReplyID(f *testing.F) {
 				t.Fatal(err)
 			}
 			for _, enc := range []Encoding{EncodingJSON, EncodingXML, EncodingProtobuf} {
-				cd, err := newCodec(enc, md)
+				cd, err := newCodec(enc, md, wirejson.NamesAsWritten)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -235,7 +236,7 @@ func FuzzReplyID(f *testing.F) {
 			}
 		}
 		for _, enc := range []Encoding{EncodingJSON, EncodingXML, EncodingProtobuf} {
-			cd, err := newCodec(enc, md)
+			cd, err := newCodec(enc, md, wirejson.NamesAsWritten)
 			if err != nil {
 				t.Fatal(err)
 			}

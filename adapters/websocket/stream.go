@@ -39,7 +39,11 @@ func (e *endpoint) Stream(ctx context.Context, c *bridge.Call, out bridge.Stream
 
 // open dials and starts serving a socket for one call.
 func (e *endpoint) open(ctx context.Context, c *bridge.Call) (*socket, error) {
-	conn, err := e.dial(ctx, c.Metadata, c.RequestID)
+	var req proto.Message
+	if !e.r.Method.IsStreamingClient() {
+		req = c.Request
+	}
+	conn, err := e.dial(ctx, c.Metadata, c.RequestID, req)
 	if err != nil {
 		return nil, err
 	}
@@ -139,8 +143,9 @@ var errWriteFailed = errors.New("socket write failed")
 // clientStream serves client and bidi streams: a pump turns caller
 // messages into frames while the peer's frames are relayed back. A client
 // stream completes with the peer's first frame; a bidi stream when the peer
-// closes. After the caller half-closes, the peer's frames keep coming until
-// the peer closes (WebSocket has no half-close).
+// closes or sends the declared end frame (EndConfig). WebSocket has no
+// half-close: the route's half_close says what the caller's does (keep
+// reading, the default; close the socket; or send a declared frame).
 func (e *endpoint) clientStream(ctx context.Context, c *bridge.Call, out bridge.Stream) error {
 	s, err := e.open(ctx, c)
 	if err != nil {
@@ -205,8 +210,15 @@ func (e *endpoint) relayPumped(ctx context.Context, s *socket, out bridge.Stream
 				return e.endOf(s, s.readErr), nil
 			}
 			m, err := e.codec.decode(*f, e.r.Method.Output())
-			if err != nil {
+			end := e.ends.isEnd(*f, m)
+			if err != nil && !(end && e.ends.frame == f.typ) {
 				return socketEnd{}, e.badFrame(s, *f, err)
+			}
+			if end && (!e.ends.deliver || err != nil) {
+				// The declared end: the call is done, the socket closed
+				// normally.
+				s.shutdown(ws.StatusNormalClosure, "done")
+				return socketEnd{}, nil
 			}
 			if err := out.Send(m); err != nil {
 				s.shutdown(ws.StatusGoingAway, "call ended")
@@ -216,6 +228,10 @@ func (e *endpoint) relayPumped(ctx context.Context, s *socket, out bridge.Stream
 				return socketEnd{}, err
 			}
 			delivered(m)
+			if end {
+				s.shutdown(ws.StatusNormalClosure, "done")
+				return socketEnd{}, nil
+			}
 			if once {
 				s.shutdown(ws.StatusNormalClosure, "done")
 				return socketEnd{}, nil
@@ -223,6 +239,14 @@ func (e *endpoint) relayPumped(ctx context.Context, s *socket, out bridge.Stream
 		case err := <-pumped:
 			pumped = nil
 			switch {
+			case errors.Is(err, io.EOF) && e.ends.halfClose == HalfCloseClose:
+				// The caller is done and so is the socket.
+				s.shutdown(ws.StatusNormalClosure, "")
+				return socketEnd{}, nil
+			case errors.Is(err, io.EOF) && e.ends.halfClose == HalfCloseSend:
+				// The declared frame tells the peer; a failed write ends
+				// the socket, which the reader then reports.
+				_ = s.write(frame{ws.MessageText, e.ends.halfFrame})
 			case errors.Is(err, io.EOF), errors.Is(err, errWriteFailed):
 				// Keep relaying: the peer answers or closes.
 			default:

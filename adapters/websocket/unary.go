@@ -53,7 +53,7 @@ func (a *adapter) sharedFor(ctx context.Context, e *endpoint) (*sharedConn, erro
 		return sc, nil
 	}
 	ch := a.dials.DoChan(e.sharedKey, func() (any, error) {
-		conn, err := e.dial(a.ctx, nil, "")
+		conn, err := e.dial(a.ctx, nil, "", nil)
 		if err != nil {
 			return nil, err
 		}

@@ -47,6 +47,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,7 @@ import (
 	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/bridge/reason"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // Kind is the upstream kind this package registers.
@@ -89,6 +91,8 @@ type adapter struct {
 	red *bridge.Redactor
 	// maxSend is the front door's message limit; zero when unknown.
 	maxSend int64
+	// names is the spelling of keys in JSON frames sent (json_names).
+	names wirejson.Names
 
 	// ctx ends when the adapter is closed; shared sockets live under it.
 	ctx    context.Context
@@ -154,8 +158,17 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	default:
 		return nil, fmt.Errorf("encoding %q is not known; use json, xml or protobuf", u.Encoding)
 	}
-	if err := u.Config.Decode(&struct{}{}); err != nil {
+	var cfg Config
+	if err := u.Config.Decode(&cfg); err != nil {
 		return nil, err
+	}
+	switch cfg.JSONNames {
+	case "", "as_written":
+		a.names = wirejson.NamesAsWritten
+	case "lower_camel":
+		a.names = wirejson.NamesLowerCamel
+	default:
+		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q websocket.json_names %q is not known", u.Name, cfg.JSONNames), Hint: `use "as_written" or "lower_camel"`}}
 	}
 	// Every handshake takes its own connection: an upgraded one is never
 	// pooled, and refusals are rare.
@@ -212,6 +225,10 @@ type endpoint struct {
 	cursor, resume []protoreflect.FieldDescriptor
 	// sharedKey names the shared socket of a unary route.
 	sharedKey string
+	// ends declares the stream's end and the caller's half-close.
+	ends *ends
+	// tmpl fills the path from the request; nil for a literal path.
+	tmpl *pathTemplate
 }
 
 var _ bridge.Endpoint = (*endpoint)(nil)
@@ -228,11 +245,22 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		return nil, fmt.Errorf("websocket read_limit %d is over server.max_send_bytes (%d): such a frame could never be sent; lower it or raise server.max_send_bytes", o.ReadLimit, a.maxSend)
 	}
 	md := r.Method
-	cd, err := newCodec(o.Encoding, md)
+	cd, err := newCodec(o.Encoding, md, a.names)
 	if err != nil {
 		return nil, err
 	}
 	e := &endpoint{a: a, r: r, opts: o, codec: cd}
+	if e.ends, err = compileEnds(&o.block, md); err != nil {
+		return nil, err
+	}
+	if o.PathTemplate != "" {
+		if !md.IsStreamingServer() || md.IsStreamingClient() {
+			return nil, fmt.Errorf("websocket path %q: {field} variables need a server-streaming method (its request is known when the socket opens)", o.PathTemplate)
+		}
+		if e.tmpl, err = parsePathTemplate(o.PathTemplate, md.Input()); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case !md.IsStreamingClient() && !md.IsStreamingServer():
 		if e.corr, err = newCorrelation(md, o.CorrelationField); err != nil {
@@ -277,7 +305,7 @@ func (e *endpoint) Describe() string {
 // dial performs the handshake, bounded by the connect timeout and ctx.
 // Caller metadata named by forward_metadata goes along when md is given,
 // and the call's request id as X-Request-Id when rid is.
-func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Conn, error) {
+func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string, req proto.Message) (*ws.Conn, error) {
 	hctx, cancel := e.handshakeContext(ctx)
 	defer cancel()
 	h := e.a.headers.Clone()
@@ -292,7 +320,20 @@ func (e *endpoint) dial(ctx context.Context, md metadata.MD, rid string) (*ws.Co
 		}
 	}
 	tctx, mark := httpx.TraceSend(hctx)
-	conn, resp, err := ws.Dial(tctx, e.opts.URL.String(), &ws.DialOptions{
+	target := e.opts.URL
+	if e.tmpl != nil && req != nil {
+		p, err := e.tmpl.expand(req)
+		if err != nil {
+			return nil, bridge.Errorf(codes.InvalidArgument, reason.InvalidPath, e.meta(), "%v", err)
+		}
+		u := *e.opts.URL
+		u.RawPath = strings.TrimSuffix(u.EscapedPath(), "/") + "/" + strings.TrimPrefix(p, "/")
+		if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+			return nil, bridge.Errorf(codes.InvalidArgument, reason.InvalidPath, e.meta(), "websocket path: %v", err)
+		}
+		target = &u
+	}
+	conn, resp, err := ws.Dial(tctx, target.String(), &ws.DialOptions{
 		HTTPClient:   e.a.client,
 		HTTPHeader:   h,
 		Subprotocols: e.opts.Subprotocols,

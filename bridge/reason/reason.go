@@ -46,6 +46,7 @@ const (
 	ResponseTooLarge      = "RESPONSE_TOO_LARGE"      // the reply is over max_response_bytes
 	UpstreamStreamDropped = "UPSTREAM_STREAM_DROPPED" // an SSE/NDJSON stream ended and could not resume
 	StreamEventTooLarge   = "STREAM_EVENT_TOO_LARGE"  // one stream event is over max_event_bytes
+	UpstreamStreamError   = "UPSTREAM_STREAM_ERROR"   // an SSE stream sent its error event
 	UpstreamXMLLimit      = "UPSTREAM_XML_LIMIT"      // an XML reply is too deep or too large
 	UpstreamXMLForbidden  = "UPSTREAM_XML_FORBIDDEN"  // an XML reply carries a DTD or entity declaration
 	SOAPFault             = "SOAP_FAULT"              // the upstream answered with a SOAP fault

@@ -11,7 +11,7 @@ import (
 )
 
 // ticker is the demo's WebSocket price feed. A client sends one
-// subscription frame, {"symbol": "GOPH", "count": 3, "afterSeq": "0"} (protojson),
+// subscription frame, {"symbol": "GOPH", "count": 3, "after_seq": "0"} (proto names),
 // and receives count ticks after after_seq as JSON text frames, then a
 // normal close (1000).
 type ticker struct{}
@@ -20,7 +20,7 @@ type ticker struct{}
 type subscription struct {
 	Symbol   string `json:"symbol"`
 	Count    int64  `json:"count"`
-	AfterSeq string `json:"afterSeq"`
+	AfterSeq string `json:"after_seq"`
 }
 
 // tick is one frame of the feed; the price is a decimal string.

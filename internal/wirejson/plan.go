@@ -11,6 +11,10 @@
 // where protojson would fail, so does the transcoder, though its error
 // wording differs: callers that quote errors re-run protojson for them.
 //
+// Two departures, both opt-in or lenient: NewCodecOptions can write the
+// field names as the .proto spells them (Names), and reading also accepts a
+// field's lowerCamelCase name when an explicit json_name differs from it.
+//
 // A Codec is compiled once per message type and is safe for concurrent use.
 package wirejson
 
@@ -114,17 +118,13 @@ var errUnsupported = errors.New("wirejson: unsupported message type")
 // extensions in the global registry (they would decode as fields rather
 // than unknown ones). MessageSets need no check: protodesc refuses them.
 func NewCodec(md protoreflect.MessageDescriptor) (*Codec, error) {
-	c := &compiler{msgs: map[protoreflect.FullName]*message{}, enums: map[protoreflect.FullName]*enum{}}
-	root, err := c.message(md)
-	if err != nil {
-		return nil, err
-	}
-	return &Codec{root: root}, nil
+	return NewCodecOptions(md, Options{})
 }
 
 type compiler struct {
 	msgs  map[protoreflect.FullName]*message
 	enums map[protoreflect.FullName]*enum
+	names Names
 }
 
 func (c *compiler) message(md protoreflect.MessageDescriptor) (*message, error) {
@@ -165,7 +165,14 @@ func (c *compiler) message(md protoreflect.MessageDescriptor) (*message, error) 
 			m.required = append(m.required, f)
 		}
 	}
-	// protojson looks a name up as a JSON name first, then as a text name.
+	// protojson looks a name up as a JSON name first, then as a text name;
+	// the lowerCamelCase name comes last (a json_name set to something else
+	// still accepts it).
+	for _, f := range m.fields {
+		if f.fd.Kind() != protoreflect.GroupKind {
+			m.names[LowerCamel(string(f.fd.Name()))] = f
+		}
+	}
 	for _, f := range m.fields {
 		m.names[f.fd.TextName()] = f
 	}
@@ -184,7 +191,7 @@ func (c *compiler) field(fd protoreflect.FieldDescriptor) (*field, error) {
 	if od := fd.ContainingOneof(); od != nil {
 		f.oneof = od.Index()
 	}
-	f.key = append(appendString(nil, fd.JSONName()), ':')
+	f.key = append(appendString(nil, OutName(fd, c.names)), ':')
 	tagType := f.wt
 	if f.packed && f.packable {
 		tagType = protowire.BytesType
