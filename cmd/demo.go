@@ -22,6 +22,7 @@ func runDemo(listen string, stdout, stderr io.Writer) int {
 		for _, c := range d.Commands {
 			fmt.Fprintln(stdout, c)
 		}
+		fmt.Fprintf(stdout, "\n%s\n", demo.MCPHowTo(d.MCPListen, d.ConfigPath))
 		fmt.Fprintln(stdout, "\nPress Ctrl-C to stop.")
 	})
 }

@@ -40,6 +40,7 @@ Usage:
   protobridge serve  --config FILE   serve gRPC (and the admin listener) until SIGINT/SIGTERM; SIGHUP reloads
   protobridge check  --config FILE   validate everything serve would load; print each problem as file:line
   protobridge routes --config FILE   list the routes the config serves
+  protobridge mcp    --config FILE   serve the routes as MCP tools over stdio (desktop agents, IDEs)
   protobridge demo   [--listen ADDR] serve the demo: sample upstreams built in, grpcurl lines printed
   protobridge gen wsdl FILE --out DIR [--package PKG] [--upstream NAME] [--go-client DIR] [--allow-remote]
                                      generate a .proto (+ field-number lock file) from a WSDL; see gen wsdl -h
@@ -81,6 +82,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 	case "gen":
 		return genCommand(rest, stdout, stderr)
+	case "mcp":
+		return mcpCommand(rest, os.Stdin, stdout, stderr)
 	case "demo":
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)
