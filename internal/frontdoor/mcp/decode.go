@@ -245,19 +245,19 @@ func (c *checker) scalar(path string, v any, k protoreflect.Kind) {
 		case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 			signed = false
 		}
-		var text string
+		var text, shown string
 		switch x := v.(type) {
 		case json.Number:
-			text = string(x)
+			text, shown = string(x), string(x)
 		case string:
-			text = x
+			text, shown = x, strconv.Quote(x)
 		default:
 			c.add(path, "expected an integer (%s), got %s", k, jsonKind(v))
 			return
 		}
 		if !intFits(text, bits, signed) {
 			lo, hi := intRange(bits, signed)
-			c.add(path, "%s is not a %s: use a whole number from %s to %s", text, k, lo, hi)
+			c.add(path, "%s is not an %s: use a whole number from %s to %s", shown, intName(k), lo, hi)
 		}
 	}
 }
@@ -428,4 +428,19 @@ func editDistance(a, b string) int {
 type resolver interface {
 	protoregistry.MessageTypeResolver
 	protoregistry.ExtensionTypeResolver
+}
+
+// intName names an integer kind for the agent ("int32", "uint64").
+func intName(k protoreflect.Kind) string {
+	switch k {
+	case protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return "int32"
+	case protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return "int64"
+	case protoreflect.Fixed32Kind:
+		return "uint32"
+	case protoreflect.Fixed64Kind:
+		return "uint64"
+	}
+	return k.String()
 }

@@ -1,6 +1,7 @@
 package mcpfront
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -48,6 +49,9 @@ func errorResult(tool string, err error) *mcp.CallToolResult {
 	upMsg := ""
 	if up != nil && strings.TrimSpace(up.GetBody()) != "" {
 		upMsg = strings.TrimSpace(up.GetBody())
+		if m := jsonMessage(upMsg); m != "" {
+			upMsg = m
+		}
 		if len(upMsg) > 500 {
 			upMsg = upMsg[:500] + "…"
 		}
@@ -72,7 +76,7 @@ func errorResult(tool string, err error) *mcp.CallToolResult {
 			}
 			what = b.String()
 		}
-		todo = "Correct the arguments named above and call again; do not retry unchanged."
+		todo = "Change the arguments as the message says and call again; do not retry unchanged."
 	case codes.ResourceExhausted:
 		what = fmt.Sprintf("%s is rate limited or over quota: %s", tool, st.Message())
 		todo = "Wait, then call again"
@@ -121,4 +125,33 @@ func errorResult(tool string, err error) *mcp.CallToolResult {
 		lines = append(lines, fmt.Sprintf("(code %s, reason %s)", st.Code(), info.GetReason()))
 	}
 	return errorText(strings.Join(lines, "\n"))
+}
+
+// jsonMessage finds the human message in a JSON error body: a "message",
+// "detail", "error_description" or "title" string at the top or one level
+// down ({"error":{"message":…}}).
+func jsonMessage(body string) string {
+	var v any
+	if json.Unmarshal([]byte(body), &v) != nil {
+		return ""
+	}
+	var find func(v any, depth int) string
+	find = func(v any, depth int) string {
+		obj, ok := v.(map[string]any)
+		if !ok || depth > 2 {
+			return ""
+		}
+		for _, k := range []string{"message", "detail", "error_description", "title", "error"} {
+			if s, ok := obj[k].(string); ok && s != "" {
+				return s
+			}
+		}
+		for _, k := range sortedKeys(obj) {
+			if m := find(obj[k], depth+1); m != "" {
+				return m
+			}
+		}
+		return ""
+	}
+	return find(v, 0)
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -198,9 +196,6 @@ func toolDef(r *bridge.Route, name string, ov config.MCPTool, streams bool, maxI
 	desc := comment(m)
 	title := ov.Title
 	if title == "" {
-		title = firstSentence(desc)
-	}
-	if title == "" {
 		title = splitCamel(string(m.Name()))
 	}
 	var parts []string
@@ -285,18 +280,6 @@ func annotationsOf(r *bridge.Route, title string) *mcp.ToolAnnotations {
 	open := true
 	a.OpenWorldHint = &open
 	return a
-}
-
-func firstSentence(s string) string {
-	s = strings.SplitN(s, "\n", 2)[0]
-	if i := strings.Index(s, ". "); i > 0 {
-		s = s[:i]
-	}
-	s = strings.TrimSuffix(strings.TrimSpace(s), ".")
-	if len(s) > 80 {
-		return ""
-	}
-	return s
 }
 
 func splitCamel(s string) string {
@@ -497,7 +480,3 @@ func argumentsResult(name string, problems []argProblem) *mcp.CallToolResult {
 	return errorText(strings.TrimSpace(b.String()))
 }
 
-// statusCode is the gRPC code of err (for tests).
-func statusCode(err error) codes.Code { return status.Code(err) }
-
-var _ = reflect.TypeOf
