@@ -479,4 +479,3 @@ func argumentsResult(name string, problems []argProblem) *mcp.CallToolResult {
 	}
 	return errorText(strings.TrimSpace(b.String()))
 }
-
