@@ -30,7 +30,11 @@ func MessageSchema(md protoreflect.MessageDescriptor) Schema {
 	g := &schemaGen{defs: map[string]Schema{}}
 	root := g.message(md, true)
 	if len(g.defs) > 0 {
-		root["$defs"] = g.defs
+		defs := Schema{}
+		for k, v := range g.defs {
+			defs[k] = v
+		}
+		root["$defs"] = defs
 	}
 	root["$schema"] = SchemaDraft
 	return root
