@@ -31,6 +31,10 @@ type demoServer struct {
 }
 
 func startDemo(t testing.TB, stateless bool, edit func(string) string) *demoServer {
+	return startDemoWith(t, stateless, edit, daemontest.Options{})
+}
+
+func startDemoWith(t testing.TB, stateless bool, edit func(string) string, o daemontest.Options) *demoServer {
 	t.Helper()
 	d, err := demo.Start("127.0.0.1:0")
 	if err != nil {
@@ -53,7 +57,7 @@ func startDemo(t testing.TB, stateless bool, edit func(string) string) *demoServ
 			t.Fatal(err)
 		}
 	}
-	srv := daemontest.Start(t, d.ConfigPath, daemontest.Options{})
+	srv := daemontest.Start(t, d.ConfigPath, o)
 	m := mcpfront.New(srv.Router, nil)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -222,8 +226,14 @@ func TestGoClientHTTP(t *testing.T) {
 
 func TestGoClientStdio(t *testing.T) {
 	s := startDemo(t, false, nil)
-	// The stdio transport is newline-delimited JSON over two pipes, as
-	// `protobridge mcp` serves it (test/e2e runs the binary itself).
+	exerciseDemo(t, connectPipes(t, s))
+}
+
+// connectPipes connects a client to s over the stdio transport's framing
+// (newline-delimited JSON) on two pipes, as `protobridge mcp` serves it
+// on stdin and stdout (test/e2e runs the binary itself).
+func connectPipes(t testing.TB, s *demoServer) *mcp.ClientSession {
+	t.Helper()
 	cr, sw := io.Pipe()
 	sr, cw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -233,8 +243,10 @@ func TestGoClientStdio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exerciseDemo(t, cs)
-	_ = cs.Close()
-	cancel()
-	<-done
+	t.Cleanup(func() {
+		_ = cs.Close()
+		cancel()
+		<-done
+	})
+	return cs
 }
