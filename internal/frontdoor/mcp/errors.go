@@ -75,8 +75,10 @@ func errorResult(tool string, err error) *mcp.CallToolResult {
 				}
 			}
 			what = b.String()
+			todo = "Correct the fields named above and call again; do not retry unchanged."
+		} else {
+			todo = "Change the arguments as the message says and call again; do not retry unchanged."
 		}
-		todo = "Change the arguments as the message says and call again; do not retry unchanged."
 	case codes.ResourceExhausted:
 		what = fmt.Sprintf("%s is rate limited or over quota: %s", tool, st.Message())
 		todo = "Wait, then call again"
