@@ -250,3 +250,42 @@ func connectPipes(t testing.TB, s *demoServer) *mcp.ClientSession {
 	})
 	return cs
 }
+
+func TestStreamProgressAndBound(t *testing.T) {
+	s := startDemo(t, false, func(c string) string {
+		return strings.Replace(c, "mcp:\n", "mcp:\n  max_stream_messages: 2\n", 1)
+	})
+	var mu sync.Mutex
+	var progress []string
+	cs := connectHTTP(t, s.URL, nil, &mcp.ClientOptions{ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+		mu.Lock()
+		defer mu.Unlock()
+		progress = append(progress, r.Params.Message)
+	}})
+	p := &mcp.CallToolParams{Name: "TickerService_Watch", Arguments: map[string]any{"symbol": "GOPH", "count": 3}}
+	p.SetProgressToken("watch-1")
+	r, err := cs.CallTool(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := structured(t, r)
+	if msgs, _ := st["messages"].([]any); r.IsError || len(msgs) != 2 || st["truncated"] != true {
+		t.Fatalf("bounded Watch: %s", text(r))
+	}
+	// The client handles notifications on goroutines of its own: wait.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(progress)
+		mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(progress) != 2 || !strings.Contains(strings.Join(progress, " "), `"seq":"1"`) {
+		t.Errorf("progress %q", progress)
+	}
+}
