@@ -164,6 +164,15 @@ func serve(path string, stderr io.Writer) int {
 // calls for up to the configured grace period. SIGHUP reloads the config.
 // ready, when set, is called once the listeners are open.
 func runDaemon(path string, stderr io.Writer, ready func(grpcAddr, adminAddr net.Addr)) int {
+	var readyD func(*daemon.Daemon, net.Addr, net.Addr)
+	if ready != nil {
+		readyD = func(_ *daemon.Daemon, g, a net.Addr) { ready(g, a) }
+	}
+	return runDaemonD(path, stderr, readyD)
+}
+
+// runDaemonD is runDaemon with the daemon handed to ready.
+func runDaemonD(path string, stderr io.Writer, ready func(d *daemon.Daemon, grpcAddr, adminAddr net.Addr)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d, err := daemon.New(ctx, path, stderr)
@@ -184,7 +193,11 @@ func runDaemon(path string, stderr io.Writer, ready func(grpcAddr, adminAddr net
 			}
 		}
 	}()
-	if err := d.Run(ctx, ready); err != nil {
+	var onReady func(g, a net.Addr)
+	if ready != nil {
+		onReady = func(g, a net.Addr) { ready(d, g, a) }
+	}
+	if err := d.Run(ctx, onReady); err != nil {
 		fmt.Fprintln(stderr, "protobridge:", err)
 		return 1
 	}
