@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -306,9 +307,22 @@ func fieldRules(fd protoreflect.FieldDescriptor) *validate.FieldRules {
 
 func rulesOf(r *validate.FieldRules) *validate.FieldRules { return r }
 
+// requiredCache remembers isRequired per field: reading options costs a
+// marshal round trip, and argument checks ask on every call.
+var requiredCache sync.Map // protoreflect.FieldDescriptor → bool
+
 // isRequired reports a field marked REQUIRED by google.api.field_behavior
 // or buf.validate, or a proto2 required field.
 func isRequired(fd protoreflect.FieldDescriptor) bool {
+	if v, ok := requiredCache.Load(fd); ok {
+		return v.(bool)
+	}
+	r := readRequired(fd)
+	requiredCache.Store(fd, r)
+	return r
+}
+
+func readRequired(fd protoreflect.FieldDescriptor) bool {
 	if fd.Cardinality() == protoreflect.Required {
 		return true
 	}

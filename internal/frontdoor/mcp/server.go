@@ -89,6 +89,7 @@ func (s *Server) MCP() *mcp.Server { return s.mcp }
 func (s *Server) Sync(t *router.Table) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	requiredCache.Clear() // the old table's descriptors go with it
 	want := Tools(t.Routes(), t.Config().MCP)
 	old := *s.tools.Load()
 	var removed []string
@@ -219,15 +220,19 @@ func toolDef(r *bridge.Route, name string, ov config.MCPTool, streams bool, maxI
 	} else if out["type"] != "object" {
 		out = nil
 	}
+	// Schemas go out as JSON marshalled once here: tools/list then copies
+	// bytes instead of encoding maps on every call.
+	in, _ := json.Marshal(MessageSchema(m.Input()))
 	def := &mcp.Tool{
 		Name:        name,
 		Title:       title,
 		Description: strings.Join(parts, "\n\n"),
-		InputSchema: MessageSchema(m.Input()),
+		InputSchema: json.RawMessage(in),
 		Annotations: annotationsOf(r, title),
 	}
 	if out != nil {
-		def.OutputSchema = out
+		raw, _ := json.Marshal(out)
+		def.OutputSchema = json.RawMessage(raw)
 	}
 	return def
 }
@@ -369,17 +374,15 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 	}
 }
 
-// messageResult is a reply as structured content and a text rendering.
+// messageResult is a reply as structured content and a text rendering
+// (the same JSON: compact, which costs an agent fewer tokens).
 func messageResult(m proto.Message, types *dynamicpb.Types) (*mcp.CallToolResult, error) {
 	raw, err := protojson.MarshalOptions{Resolver: types}.Marshal(m)
 	if err != nil {
 		return errorText("The upstream's reply could not be encoded as JSON: " + err.Error()), nil
 	}
-	var structured any
-	_ = json.Unmarshal(raw, &structured)
-	pretty, _ := json.MarshalIndent(structured, "", "  ")
-	res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(pretty)}}}
-	if _, isObj := structured.(map[string]any); isObj {
+	res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(raw)}}}
+	if len(raw) > 0 && raw[0] == '{' {
 		res.StructuredContent = json.RawMessage(raw)
 	}
 	return res, nil

@@ -69,7 +69,7 @@ type shop struct {
 	cfgText   string
 }
 
-func startShop(t *testing.T, stateless bool, mcpYAML string) *shop {
+func startShop(t testing.TB, stateless bool, mcpYAML string) *shop {
 	t.Helper()
 	s := &shop{cancelled: make(chan struct{}, 1)}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
