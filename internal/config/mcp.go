@@ -29,7 +29,8 @@ type MCPConfig struct {
 	Include []string `yaml:"include"`
 	// Exclude lists services or methods never served as tools.
 	Exclude []string `yaml:"exclude"`
-	// Tools override a tool's name, title or description, by method.
+	// Tools override a tool's name, title or description, by method
+	// (over the method's (protobridge.v1.mcp) option).
 	Tools map[string]MCPTool `yaml:"tools"`
 	// MaxStreamMessages bounds the messages a server-streaming tool
 	// collects before it ends the call (default 100).

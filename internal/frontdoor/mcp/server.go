@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protobridge/protobridge/bridge"
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 	"github.com/protobridge/protobridge/internal/config"
 	"github.com/protobridge/protobridge/internal/router"
 )
@@ -127,7 +128,10 @@ func Tools(routes []*bridge.Route, cfg config.MCPConfig) map[string]*tool {
 		if m.IsStreamingClient() || !selected(r, cfg) {
 			continue
 		}
-		ov := cfg.Tools[r.Name()]
+		ov := override(r, cfg)
+		if ov == nil {
+			continue
+		}
 		name := ov.Name
 		if name == "" {
 			name = toolName(r, used)
@@ -137,11 +141,32 @@ func Tools(routes []*bridge.Route, cfg config.MCPConfig) map[string]*tool {
 		if t.maxItems <= 0 {
 			t.maxItems = config.DefaultMCPStreamMessages
 		}
-		t.def = toolDef(r, name, ov, t.streams, t.maxItems)
+		t.def = toolDef(r, name, *ov, t.streams, t.maxItems)
 		t.defJSON, _ = json.Marshal(t.def)
 		out[name] = t
 	}
 	return out
+}
+
+// override merges the method's (protobridge.v1.mcp) option under the
+// config's mcp.tools entry; nil when the option excludes the method.
+func override(r *bridge.Route, cfg config.MCPConfig) *config.MCPTool {
+	ov := cfg.Tools[r.Name()]
+	if opt, _ := bridge.ReadOption(r.Method.Options(), pbv1.E_Mcp).(*pbv1.MCPToolOptions); opt != nil {
+		if opt.GetExclude() {
+			return nil
+		}
+		if ov.Name == "" {
+			ov.Name = opt.GetName()
+		}
+		if ov.Title == "" {
+			ov.Title = opt.GetTitle()
+		}
+		if ov.Description == "" {
+			ov.Description = opt.GetDescription()
+		}
+	}
+	return &ov
 }
 
 // selected applies include and exclude by service or method.

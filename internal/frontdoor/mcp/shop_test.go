@@ -41,6 +41,12 @@ service ShopService {
   // PutItem stores an item.
   rpc PutItem(Item) returns (Item) {
     option (google.api.http) = {put: "/items/{id}" body: "*"};
+    option (protobridge.v1.mcp) = {name: "put_item", description: "Store an item under its id."};
+  }
+  // Internal is for operators only.
+  rpc Internal(Item) returns (Item) {
+    option (google.api.http) = {post: "/internal"};
+    option (protobridge.v1.mcp) = {exclude: true};
   }
   // DeleteItem removes an item.
   rpc DeleteItem(GetItemRequest) returns (Item) {
@@ -157,7 +163,10 @@ func TestShopTools(t *testing.T) {
 	if a := gi.Annotations; !a.ReadOnlyHint || !a.IdempotentHint || a.OpenWorldHint == nil || !*a.OpenWorldHint {
 		t.Errorf("GET annotations %+v", a)
 	}
-	if a := tools["ShopService_PutItem"].Annotations; a.ReadOnlyHint || !a.IdempotentHint || *a.DestructiveHint {
+	if tools["ShopService_Internal"] != nil || tools["put_item"] == nil || !strings.HasPrefix(tools["put_item"].Description, "Store an item under its id.") {
+		t.Fatalf("(protobridge.v1.mcp) options not applied: %v", tools)
+	}
+	if a := tools["put_item"].Annotations; a.ReadOnlyHint || !a.IdempotentHint || *a.DestructiveHint {
 		t.Errorf("PUT annotations %+v", a)
 	}
 	if a := tools["ShopService_DeleteItem"].Annotations; a.ReadOnlyHint || !a.IdempotentHint || !*a.DestructiveHint {
