@@ -194,12 +194,13 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 	case <-ctx.Done():
 		grace := d.cfg.Load().Server.ShutdownGrace
 		d.log.Info("draining", "grace", grace)
+		go stopMCP() // drains beside gRPC, within the same grace
 		if !d.srv.Shutdown(grace) {
 			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE")
 		}
 		serveErr = <-errc
 	}
-	stopMCP()
+	stopMCP() // waits for the drain begun above
 	if admin != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = admin.Shutdown(sctx)

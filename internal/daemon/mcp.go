@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/protobridge/protobridge/internal/config"
@@ -40,14 +41,23 @@ func (d *Daemon) serveMCP(cfg *config.Config) (stop func(), err error) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	d.log.Info("serving MCP", "address", "http://"+addr.String()+mcpfront.Path, "stateless", cfg.MCP.Stateless)
+	var once sync.Once
 	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
-		defer cancel()
-		if srv.Shutdown(ctx) != nil {
-			_ = srv.Close() // streams still open after the grace period
-		}
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Warn("mcp listener", "error", err)
-		}
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
+			defer cancel()
+			// Refuse new connections and requests, let tool calls in flight
+			// finish, then end the sessions (their idle streams never end
+			// on their own).
+			shut := make(chan error, 1)
+			go func() { shut <- srv.Shutdown(ctx) }()
+			d.mcp.Drain(ctx)
+			if <-shut != nil {
+				_ = srv.Close()
+			}
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Warn("mcp listener", "error", err)
+			}
+		})
 	}, nil
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"google.golang.org/grpc/codes"
@@ -47,6 +48,8 @@ type Server struct {
 
 	mu    sync.Mutex // one sync at a time
 	tools atomic.Pointer[map[string]*tool]
+	// inflight counts tool calls running, for Drain.
+	inflight atomic.Int64
 	// stdioMD is the metadata of stdio calls (credentials from the
 	// environment of `protobridge mcp`).
 	stdioMD metadata.MD
@@ -78,6 +81,28 @@ func New(r *router.Router, logger *slog.Logger) *Server {
 	s.Sync(r.Table())
 	r.OnSwap(func(_, cur *router.Table) { s.Sync(cur) })
 	return s
+}
+
+// Drain waits until no tool call runs or ctx ends, then closes every
+// session (cancelling what still runs).
+func (s *Server) Drain(ctx context.Context) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			s.closeSessions()
+			return
+		case <-tick.C:
+		}
+	}
+	s.closeSessions()
+}
+
+func (s *Server) closeSessions() {
+	for ss := range s.mcp.Sessions() {
+		_ = ss.Close()
+	}
 }
 
 // MCP returns the SDK server (for transports of a test's own).
@@ -373,6 +398,8 @@ func (s *Server) metadata(extra *mcp.RequestExtra) metadata.MD {
 // handler serves tools/call of one tool name.
 func (s *Server) handler(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		s.inflight.Add(1)
+		defer s.inflight.Add(-1)
 		tl, ok := (*s.tools.Load())[name]
 		if !ok {
 			return nil, fmt.Errorf("unknown tool %q", name)
