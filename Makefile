@@ -51,7 +51,6 @@ bench: tools
 	$(MAKE) -C bench run
 	PROTOBRIDGE_BENCH=1 $(GO) test ./internal/frontdoor/mcp -run TestBenchP7 -count=1 -v | grep '^BENCH'
 
-
 ## tools: grpcurl (and ghz for bench) pinned, built from the Go module proxy into bin/
 tools: $(GRPCURL) $(GHZ)
 
