@@ -79,6 +79,18 @@ type Env struct {
 	// assertions) from the upstream's credentials block. Adapters must wrap
 	// every transport they build. Never nil.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// MaxSendBytes is the largest message the front door sends to callers
+	// (server.max_send_bytes): a reply, frame or event larger could never
+	// be delivered, so adapters never read one larger and refuse limits of
+	// their own above it (the upstream's max_response_bytes already is
+	// not). Zero when no limit is known.
+	MaxSendBytes int64
+	// Redactor holds the upstream's outbound secrets, configured and
+	// fetched. Adapters redact every upstream text they quote to callers
+	// or log with it (Redactor.Quote for bodies), and add the secrets of
+	// their own config blocks (Redactor.Add). The core redacts the
+	// statuses adapters return once more. Never nil.
+	Redactor *Redactor
 }
 
 // Notice is a health signal an upstream sent about a route.

@@ -13,7 +13,14 @@ import (
 // the test skips without it unless CI=true.
 func calculatorWSDL(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus", "wsdl", "postman", "valid", "calculator-soap11and12.wsdl"))
+	return corpusFile(t, "wsdl", "postman", "valid", "calculator-soap11and12.wsdl")
+}
+
+// corpusFile is a file of ../shared/corpus beside the repository; the test
+// skips without it unless CI=true.
+func corpusFile(t *testing.T, parts ...string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join(append([]string{"..", "..", "shared", "corpus"}, parts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,5 +136,20 @@ func TestGenPackageDefault(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "(package calculator.v1)") {
 		t.Errorf("stdout %q: want the package derived from the service name", stdout.String())
+	}
+}
+
+// TestGenWSDLIgnoreUnreadableImports: a WSDL importing a schema that is not
+// there fails with the import's position, and loads with the flag.
+func TestGenWSDLIgnoreUnreadableImports(t *testing.T) {
+	wsdlFile := corpusFile(t, "wsdl", "postman", "imports", "counting", "CountingCategoryService.wsdl")
+	var stdout, stderr bytes.Buffer
+	out := filepath.Join(t.TempDir(), "counting", "v1")
+	if code := genCommand([]string{"wsdl", wsdlFile, "--out", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "CommonData.xsd") {
+		t.Fatalf("without the flag: exit %d, %s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := genCommand([]string{"wsdl", wsdlFile, "--out", out, "--ignore-unreadable-imports"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("with the flag: exit %d, %s", code, stderr.String())
 	}
 }

@@ -37,3 +37,25 @@ func TestUsageAndExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckPrintsWarnings: check passes a config whose auth block is likely
+// a mistake, printing the warning with its file and line.
+func TestCheckPrintsWarnings(t *testing.T) {
+	dir := t.TempDir()
+	proto := "syntax = \"proto3\";\npackage w.v1;\nmessage M { string id = 1; }\nservice S {\n  rpc Get(M) returns (M);\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "w.proto"), []byte(proto), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "protobridge.yaml")
+	text := "server:\n  listen: 0.0.0.0:50051\ndescriptors:\n  import_paths: [.]\n  protos: [w.proto]\nauth: {open: true}\n" +
+		"upstreams:\n  u:\n    kind: rest\n    base_url: http://127.0.0.1:1\nroutes:\n- method: w.v1.S/Get\n  upstream: u\n  http: {get: /m}\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	code := Main([]string{"check", "--config", cfg}, &out, &errs)
+	want := "warning: " + cfg + `:6: auth.open serves every route without authentication on server.listen "0.0.0.0:50051"`
+	if code != 0 || !strings.Contains(errs.String(), want) || !strings.Contains(out.String(), ": ok, 1 route(s)") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errs.String())
+	}
+}

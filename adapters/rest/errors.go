@@ -37,10 +37,7 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		if cerr := e.ctxError(ctx); cerr != nil {
-			return nil, cerr
-		}
-		return nil, e.badResponse(resp, body, fmt.Errorf("reading the body failed: %s", httpx.DescribeNetError(err)))
+		return nil, httpx.BodyError(ctx, err, len(body), e.a.u.Name, e.meta())
 	}
 	if int64(len(body)) > limit {
 		return nil, e.tooLarge(-1)
@@ -67,11 +64,8 @@ func (e *endpoint) httpError(ctx context.Context, resp *http.Response) error {
 			return cerr
 		}
 	}
-	truncated := int64(len(body)) > e.a.maxErrorBody
-	if truncated {
-		body = body[:e.a.maxErrorBody]
-	}
-	return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: body, Truncated: truncated || err != nil})
+	body, truncated := e.a.red.Quote(body, e.a.maxErrorBody, err != nil)
+	return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: body, Truncated: truncated})
 }
 
 // badResponse is the error for a 2xx reply that cannot be decoded: INTERNAL
@@ -79,10 +73,7 @@ func (e *endpoint) httpError(ctx context.Context, resp *http.Response) error {
 func (e *endpoint) badResponse(resp *http.Response, body []byte, cause error) error {
 	meta := e.meta()
 	meta["http_status"] = strconv.Itoa(resp.StatusCode)
-	quoted, truncated := body, false
-	if int64(len(quoted)) > e.a.maxErrorBody {
-		quoted, truncated = quoted[:e.a.maxErrorBody], true
-	}
+	quoted, truncated := e.a.red.Quote(body, e.a.maxErrorBody, false)
 	enc := "JSON"
 	if e.xml {
 		enc = "XML"

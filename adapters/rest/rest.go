@@ -63,6 +63,10 @@ type adapter struct {
 	// encoding and decoding.
 	notify func(*bridge.Route, bridge.Notice)
 	tracer trace.Tracer
+	// red removes outbound secrets from what is quoted to callers.
+	red *bridge.Redactor
+	// maxSend is the front door's message limit; zero when unknown.
+	maxSend int64
 }
 
 var _ bridge.Adapter = (*adapter)(nil)
@@ -88,6 +92,7 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	a := &adapter{
 		u:            u,
 		base:         base,
+		red:          bridge.NewRedactor(),
 		headers:      http.Header{},
 		maxRequest:   orDefault(int64(u.MaxRequestBytes), bridge.DefaultMaxBodyBytes),
 		maxResponse:  orDefault(int64(u.MaxResponseBytes), bridge.DefaultMaxBodyBytes),
@@ -113,6 +118,10 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		env = &bridge.Env{}
 	}
 	a.notify, a.tracer = env.Notify, env.Tracer
+	if env.Redactor != nil {
+		a.red = env.Redactor
+	}
+	a.maxSend = env.MaxSendBytes
 	if a.tracer == nil {
 		a.tracer = noop.NewTracerProvider().Tracer("")
 	}

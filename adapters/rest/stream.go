@@ -119,6 +119,9 @@ func (e *endpoint) bindStream() error {
 	}
 	if n := opt.GetMaxEventBytes(); n > 0 {
 		p.maxEvent = int64(min(n, 1<<40))
+		if e.a.maxSend > 0 && p.maxEvent > e.a.maxSend {
+			return fmt.Errorf("stream max_event_bytes %d is over server.max_send_bytes (%d): such an event could never be sent; lower it or raise server.max_send_bytes", n, e.a.maxSend)
+		}
 	}
 	e.stream = p
 	return nil
@@ -262,7 +265,7 @@ func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.St
 			return false, cerr
 		}
 		return mt == sseContentType && st.resumable(), bridge.Errorf(codes.Unavailable, reason.UpstreamStreamDropped, e.meta(),
-			"upstream %s's stream broke off: %s", e.a.u.Name, httpx.DescribeNetError(dropped.err))
+			"upstream %s's stream broke off: %s", e.a.u.Name, httpx.DescribeCutOff(dropped.err))
 	}
 	return false, err
 }

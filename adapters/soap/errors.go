@@ -39,10 +39,7 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		if cerr := e.ctxError(ctx); cerr != nil {
-			return nil, cerr
-		}
-		return nil, e.badResponse(resp, body, reason.UpstreamBadResponse, nil, "a body that could not be read: "+httpx.DescribeNetError(err))
+		return nil, httpx.BodyError(ctx, err, len(body), e.a.u.Name, e.meta())
 	}
 	if int64(len(body)) > limit {
 		return nil, e.tooLarge(-1)
@@ -67,11 +64,9 @@ func (e *endpoint) httpError(resp *http.Response, body []byte) error {
 	return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: quoted, Truncated: truncated})
 }
 
+// quote is the start of a body for a status, its secrets redacted.
 func (e *endpoint) quote(body []byte) ([]byte, bool) {
-	if int64(len(body)) > e.a.maxErrorBody {
-		return body[:e.a.maxErrorBody], true
-	}
-	return body, false
+	return e.a.red.Quote(body, e.a.maxErrorBody, false)
 }
 
 // decodeError maps a reply that is not the expected envelope.

@@ -178,6 +178,7 @@ func (f *fault) saysUnavailable() bool {
 // reason SOAP_FAULT, and a google.protobuf.Struct with the fault's parts
 // (code, subcodes, reason, actor, role, detail as JSON).
 func (e *endpoint) faultError(resp *http.Response, f *fault) error {
+	f.reason = e.a.red.String(f.reason)
 	meta := e.meta()
 	meta["faultcode"] = f.code.Local
 	meta["http_status"] = strconv.Itoa(resp.StatusCode)

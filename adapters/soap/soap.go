@@ -86,6 +86,9 @@ type adapter struct {
 	forward   []string
 	lax       bool
 	wss       *wsSecurity
+	// red removes outbound secrets (the core's and the WS-Security
+	// password) from what is quoted to callers.
+	red *bridge.Redactor
 	// notify reports Deprecation/Sunset/Warning headers of replies.
 	notify func(*bridge.Route, bridge.Notice)
 	// Limits, with the bridge's defaults where the upstream leaves them zero.
@@ -114,10 +117,15 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	base.Fragment, base.RawFragment = "", ""
 	baseDir := ""
 	var notify func(*bridge.Route, bridge.Notice)
+	red := bridge.NewRedactor()
 	if env != nil {
 		baseDir, notify = env.BaseDir, env.Notify
+		if env.Redactor != nil {
+			red = env.Redactor
+		}
 	}
 	a := &adapter{
+		red:          red,
 		notify:       notify,
 		u:            u,
 		endpoint:     base.String(),
@@ -153,6 +161,10 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 			return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q soap.ws_security: %s", u.Name, errOr(err, "username is empty")), Hint: "give username and password: {env: VAR} or {file: path}"}}
 		}
 		a.wss = newWSSecurity(w.Username, pass, w.Digest)
+		red.Add(pass)
+		var escaped strings.Builder
+		_ = xml.EscapeText(&escaped, []byte(pass))
+		red.Add(escaped.String())
 	}
 	if a.client, a.transport, err = httpx.Client(u, env, true); err != nil {
 		return nil, err

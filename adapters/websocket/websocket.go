@@ -85,6 +85,10 @@ type adapter struct {
 	// handshake headers of streaming calls.
 	forward []string
 	connect time.Duration
+	// red removes outbound secrets from what is quoted to callers.
+	red *bridge.Redactor
+	// maxSend is the front door's message limit; zero when unknown.
+	maxSend int64
 
 	// ctx ends when the adapter is closed; shared sockets live under it.
 	ctx    context.Context
@@ -106,14 +110,24 @@ var _ bridge.Adapter = (*adapter)(nil)
 func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	log := slog.New(slog.DiscardHandler)
 	var notify func(*bridge.Route, bridge.Notice)
+	red := bridge.NewRedactor()
 	if env != nil {
 		notify = env.Notify
 		if env.Logger != nil {
 			log = env.Logger
 		}
+		if env.Redactor != nil {
+			red = env.Redactor
+		}
+	}
+	var maxSend int64
+	if env != nil {
+		maxSend = env.MaxSendBytes
 	}
 	a := &adapter{
 		u:       u,
+		red:     red,
+		maxSend: maxSend,
 		log:     log,
 		notify:  notify,
 		headers: http.Header{},
@@ -209,6 +223,9 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	o, err := ParseOptions(r)
 	if err != nil {
 		return nil, err
+	}
+	if a.maxSend > 0 && o.ReadLimit > a.maxSend {
+		return nil, fmt.Errorf("websocket read_limit %d is over server.max_send_bytes (%d): such a frame could never be sent; lower it or raise server.max_send_bytes", o.ReadLimit, a.maxSend)
 	}
 	md := r.Method
 	cd, err := newCodec(o.Encoding, md)
@@ -334,10 +351,7 @@ func (e *endpoint) dialError(ctx, hctx context.Context, resp *http.Response, err
 		if resp.Body != nil {
 			body, _ = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		}
-		cut := int64(len(body)) > limit
-		if cut {
-			body = body[:limit]
-		}
+		body, cut := e.a.red.Quote(body, limit, false)
 		return bridge.HTTPError(e.r, bridge.UpstreamReply{Status: resp.StatusCode, Header: resp.Header, Body: body, Truncated: cut})
 	}
 	if cerr := e.ctxError(ctx); cerr != nil {
@@ -429,6 +443,7 @@ func (e *endpoint) endOf(s *socket, err error) socketEnd {
 		}
 		why := reason.UpstreamWSClose(int(ce.Code))
 		msg := fmt.Sprintf("upstream %s closed the WebSocket with %d", e.a.u.Name, int(ce.Code))
+		ce.Reason = e.a.red.String(ce.Reason)
 		if ce.Reason != "" {
 			msg += ": " + ce.Reason
 		}
@@ -459,7 +474,7 @@ func (e *endpoint) decodeError(f frame, err error) error {
 		why = reason.WSFrameType
 	}
 	limit := int(orDefault(int64(e.a.u.MaxErrorBodyBytes), bridge.DefaultMaxErrorBodyBytes))
-	q, cut := quote(f, limit)
+	q, cut := quote(frame{typ: f.typ, data: e.a.red.Redact(f.data)}, limit)
 	kind, ct := "text", "text/plain"
 	if f.typ == ws.MessageBinary {
 		kind, ct = "binary", "application/octet-stream"

@@ -14,7 +14,9 @@ import (
 
 	"github.com/protobridge/protobridge/bench/internal/anchor"
 	"github.com/protobridge/protobridge/bench/internal/shop"
-	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/config"
+	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
+	"github.com/protobridge/protobridge/internal/router"
 
 	_ "github.com/protobridge/protobridge/adapters/rest"
 )
@@ -64,8 +66,8 @@ func setup(tb testing.TB) *env {
 	upURL, _ := url.Parse(upSrv.URL)
 
 	addrs := map[string]string{
-		// protobridge: config + .proto compiled at run time, bridge.Build,
-		// bridge.NewServer, the real adapters/rest.
+		// protobridge: config + .proto compiled at run time, router.Build,
+		// the gRPC front door, the real adapters/rest.
 		nameProtobridge: startProtobridge(tb, upSrv.URL, "string"),
 		nameDefault:     startProtobridge(tb, upSrv.URL, ""),
 	}
@@ -113,17 +115,17 @@ func startProtobridge(tb testing.TB, upURL, jsonInt64 string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err := bridge.LoadConfig(cfgPath)
+	cfg, err := config.LoadConfig(cfgPath)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	// The daemon's default logger (text, one line per call), written nowhere.
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	table, err := bridge.Build(context.Background(), cfg, logger)
+	table, err := router.Build(context.Background(), cfg, router.Options{Logger: logger})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := bridge.NewServer(cfg, table, logger)
+	srv := grpcfront.New(cfg, router.New(table, logger, nil), logger, nil)
 	lis := listen(tb)
 	go func() { _ = srv.Serve(lis) }()
 	tb.Cleanup(func() {

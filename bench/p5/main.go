@@ -38,7 +38,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/config"
+	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
+	"github.com/protobridge/protobridge/internal/router"
 
 	_ "github.com/protobridge/protobridge/adapters/websocket"
 )
@@ -144,17 +146,17 @@ func run(out string, n int, heapProfile string) error {
 	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, configYAML, upstream), 0o644); err != nil {
 		return err
 	}
-	cfg, err := bridge.LoadConfig(cfgPath)
+	cfg, err := config.LoadConfig(cfgPath)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.DiscardHandler)
-	table, err := bridge.Build(context.Background(), cfg, logger)
+	table, err := router.Build(context.Background(), cfg, router.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer table.Close()
-	srv := bridge.NewServer(cfg, table, logger)
+	srv := grpcfront.New(cfg, router.New(table, logger, nil), logger, nil)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -143,6 +143,30 @@ func TransportError(ctx context.Context, err error, upstream string, meta map[st
 	return out
 }
 
+// BodyError maps a failure reading a reply body whose headers arrived:
+// the context's end, or, since the body was cut off by the connection (a
+// reset, or a close before the announced end), a transport failure —
+// UNAVAILABLE with reason UPSTREAM_UNAVAILABLE saying so and how many
+// bytes came, never a body that "does not decode". The request was
+// processed, so the status carries no bridge.NotSent: the retry policy
+// repeats it for idempotent methods only.
+func BodyError(ctx context.Context, err error, read int, upstream string, meta map[string]string) error {
+	if out := ContextError(ctx, upstream, meta); out != nil {
+		return out
+	}
+	return bridge.Wrap(err, codes.Unavailable, reason.UpstreamUnavailable, meta, "upstream %s is unavailable: its reply body was cut off after %d bytes (%s)", upstream, read, DescribeCutOff(err))
+}
+
+// DescribeCutOff names, in words, why a reply body or stream that had
+// begun ended early: DescribeNetError, but a premature end of the body is
+// "the connection closed" (not "before the reply").
+func DescribeCutOff(err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the connection closed"
+	}
+	return DescribeNetError(err)
+}
+
 // Send is client.Do watching whether the request left: a failure after
 // the transport looked for a connection but before the request headers
 // were written (refused, DNS, TLS handshake) comes back marked, and

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -42,8 +43,12 @@ type principal struct {
 	claims map[string]any
 }
 
-// New builds the authenticator of a config's auth block.
-func New(c config.AuthConfig, baseDir string) (*Authenticator, error) {
+// New builds the authenticator of a config's auth block. JWKS are loaded
+// in the background (see Pending); log receives what happens to them.
+func New(c config.AuthConfig, baseDir string, log *slog.Logger) (*Authenticator, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	a := &Authenticator{open: c.Open, mtls: c.MTLS}
 	for _, k := range c.APIKeys {
 		var d apiKeyDigest
@@ -54,7 +59,7 @@ func New(c config.AuthConfig, baseDir string) (*Authenticator, error) {
 		}
 	}
 	if len(c.JWT) > 0 {
-		v, err := newJWTVerifier(c.JWT, baseDir)
+		v, err := newJWTVerifier(c.JWT, baseDir, log)
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +68,22 @@ func New(c config.AuthConfig, baseDir string) (*Authenticator, error) {
 	return a, nil
 }
 
-// Close stops the JWKS refreshes.
+// Pending lists the JWT issuers whose JWKS has not loaded yet: their
+// tokens are denied until it has.
+func (a *Authenticator) Pending() []string {
+	if a.jwt == nil {
+		return nil
+	}
+	return a.jwt.pending()
+}
+
+// WaitKeys waits until every JWKS has loaded or ctx ends, and reports
+// whether they all did.
+func (a *Authenticator) WaitKeys(ctx context.Context) bool {
+	return a.jwt == nil || a.jwt.wait(ctx)
+}
+
+// Close stops the JWKS loads and refreshes.
 func (a *Authenticator) Close() {
 	if a.jwt != nil {
 		a.jwt.stop()

@@ -5,13 +5,18 @@ import (
 	"crypto/elliptic"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/internal/config"
 	"golang.org/x/time/rate"
 )
@@ -27,13 +32,74 @@ type jwtIssuer struct {
 	parser   *jwt.Parser
 	keyfunc  func(ctx context.Context) jwt.Keyfunc
 	identity string
+	// keys are the issuer's JWKS; nil for a secret or a key file.
+	keys *jwksKeys
 }
 
-func newJWTVerifier(cs []config.JWTIssuer, baseDir string) (*jwtVerifier, error) {
+// jwksFetchTimeout bounds one JWKS fetch.
+const jwksFetchTimeout = 10 * time.Second
+
+// errJWKSPending is why a JWT fails while its issuer's keys are not loaded.
+var errJWKSPending = errors.New("the issuer's JWKS is not loaded yet")
+
+// jwksKeys are an issuer's JSON Web Key Set, loaded in the background:
+// start-up never waits on the JWKS URL. Until the set has loaded once,
+// tokens of the issuer are denied, the daemon logs why, and /readyz says
+// so; a failed load is retried with backoff. Once loaded, the key
+// function refreshes the set itself (every jwks_refresh, and for unknown
+// key ids), keeping the old keys when a refresh fails.
+type jwksKeys struct {
+	issuer string
+	log    *slog.Logger
+	kf     atomic.Pointer[keyfunc.Keyfunc]
+	loaded chan struct{}
+}
+
+// load fetches the set until it loads or ctx ends.
+func (k *jwksKeys) load(ctx context.Context, jwksURL string, o keyfunc.Override) {
+	k.log.Info("loading JWKS in the background; JWTs of the issuer are denied until it loads", "issuer", k.issuer)
+	bo := httpx.Backoff(time.Second, time.Minute, 2)
+	for {
+		// A failed attempt's refresh goroutine ends with its context.
+		actx, cancel := context.WithCancel(ctx)
+		kf, err := keyfunc.NewDefaultOverrideCtx(actx, []string{jwksURL}, o)
+		if err == nil {
+			k.kf.Store(&kf)
+			close(k.loaded)
+			k.log.Info("JWKS loaded; JWTs of the issuer are accepted", "issuer", k.issuer)
+			context.AfterFunc(ctx, cancel)
+			return
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		wait := bo.NextBackOff()
+		k.log.Warn("JWKS not loaded; JWTs of the issuer are denied until it is", "issuer", k.issuer, "error", err.Error(), "retry_in", wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// keyfunc is the key function of the loaded set, or one that fails while
+// none has loaded.
+func (k *jwksKeys) keyfunc(ctx context.Context) jwt.Keyfunc {
+	if kf := k.kf.Load(); kf != nil {
+		return (*kf).KeyfuncCtx(ctx)
+	}
+	return func(*jwt.Token) (any, error) { return nil, errJWKSPending }
+}
+
+func newJWTVerifier(cs []config.JWTIssuer, baseDir string, log *slog.Logger) (*jwtVerifier, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &jwtVerifier{issuers: map[string]*jwtIssuer{}, stop: cancel}
 	for _, c := range cs {
-		iss, err := newJWTIssuer(ctx, c, baseDir)
+		iss, err := newJWTIssuer(ctx, c, baseDir, log)
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("auth.jwt issuer %s: %w", c.Issuer, err)
@@ -43,7 +109,7 @@ func newJWTVerifier(cs []config.JWTIssuer, baseDir string) (*jwtVerifier, error)
 	return v, nil
 }
 
-func newJWTIssuer(ctx context.Context, c config.JWTIssuer, baseDir string) (*jwtIssuer, error) {
+func newJWTIssuer(ctx context.Context, c config.JWTIssuer, baseDir string, log *slog.Logger) (*jwtIssuer, error) {
 	algs := c.Algorithms
 	iss := &jwtIssuer{identity: c.IdentityClaim}
 	if iss.identity == "" {
@@ -81,18 +147,29 @@ func newJWTIssuer(ctx context.Context, c config.JWTIssuer, baseDir string) (*jwt
 		if minRefresh == 0 {
 			minRefresh = time.Minute
 		}
-		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{c.JWKSURL}, keyfunc.Override{
-			Client:            &http.Client{Timeout: 10 * time.Second},
+		keys := &jwksKeys{issuer: c.Issuer, log: log, loaded: make(chan struct{})}
+		first := false
+		override := keyfunc.Override{
+			Client:            &http.Client{Timeout: jwksFetchTimeout},
+			HTTPTimeout:       jwksFetchTimeout,
 			RefreshInterval:   refresh,
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(minRefresh), 1),
 			// Bounds the refresh fetch too; a token with an unknown kid
 			// arriving while no refresh is due fails at once.
-			RateLimitWaitMax: 10 * time.Second,
-		})
-		if err != nil {
+			RateLimitWaitMax:          jwksFetchTimeout,
+			NoErrorReturnFirstHTTPReq: &first,
+			RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
+				return func(_ context.Context, err error) {
+					log.Warn("JWKS refresh failed; the keys loaded before stay in use", "issuer", c.Issuer, "error", err.Error())
+				}
+			},
+		}
+		if _, err := url.ParseRequestURI(c.JWKSURL); err != nil {
 			return nil, fmt.Errorf("jwks_url: %w", err)
 		}
-		iss.keyfunc = kf.KeyfuncCtx
+		go keys.load(ctx, c.JWKSURL, override)
+		iss.keys = keys
+		iss.keyfunc = keys.keyfunc
 		if len(algs) == 0 {
 			algs = config.AsymmetricAlgs
 		}
@@ -143,4 +220,32 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (principal, erro
 		return principal{}, errors.New("no identity claim")
 	}
 	return principal{id: id, claims: claims}, nil
+}
+
+// pending lists the issuers whose JWKS has not loaded yet.
+func (v *jwtVerifier) pending() []string {
+	var out []string
+	for name, iss := range v.issuers {
+		if iss.keys != nil && iss.keys.kf.Load() == nil {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// wait waits until every JWKS has loaded or ctx ends, and reports whether
+// they all did.
+func (v *jwtVerifier) wait(ctx context.Context) bool {
+	for _, iss := range v.issuers {
+		if iss.keys == nil {
+			continue
+		}
+		select {
+		case <-iss.keys.loaded:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }

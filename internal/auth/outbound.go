@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/internal/config"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -24,6 +25,13 @@ import (
 // are read and token caches built once here, so a missing variable or file
 // is a load problem and every transport of the upstream shares one token.
 func Outbound(o *config.Credentials, baseDir string) (func(http.RoundTripper) http.RoundTripper, error) {
+	return OutboundRedacting(o, baseDir, nil)
+}
+
+// OutboundRedacting is Outbound putting every secret it reads, and every
+// token it fetches or signs later, into red (when not nil), so that no
+// upstream reply quoting one reaches a caller or a log.
+func OutboundRedacting(o *config.Credentials, baseDir string, red *bridge.Redactor) (func(http.RoundTripper) http.RoundTripper, error) {
 	if o != nil {
 		set := 0
 		for _, on := range []bool{o.Basic != nil, o.APIKey != nil, o.Bearer != nil, o.OAuth2 != nil, o.JWT != nil} {
@@ -43,6 +51,7 @@ func Outbound(o *config.Credentials, baseDir string) (func(http.RoundTripper) ht
 			return nil, fmt.Errorf("credentials.basic: %w", err)
 		}
 		user := o.Basic.Username
+		red.AddBasic(user, pw)
 		return func(rt http.RoundTripper) http.RoundTripper {
 			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				r = r.Clone(r.Context())
@@ -55,6 +64,7 @@ func Outbound(o *config.Credentials, baseDir string) (func(http.RoundTripper) ht
 		if err != nil {
 			return nil, fmt.Errorf("credentials.api_key: %w", err)
 		}
+		red.Add(v)
 		k := o.APIKey
 		return func(rt http.RoundTripper) http.RoundTripper {
 			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -74,6 +84,7 @@ func Outbound(o *config.Credentials, baseDir string) (func(http.RoundTripper) ht
 		if err != nil {
 			return nil, fmt.Errorf("credentials.bearer: %w", err)
 		}
+		red.Add(v)
 		return func(rt http.RoundTripper) http.RoundTripper {
 			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				r = r.Clone(r.Context())
@@ -82,13 +93,13 @@ func Outbound(o *config.Credentials, baseDir string) (func(http.RoundTripper) ht
 			})
 		}, nil
 	case o.OAuth2 != nil:
-		tokens, err := newOAuth2Tokens(o.OAuth2, baseDir)
+		tokens, err := newOAuth2Tokens(o.OAuth2, baseDir, red)
 		if err != nil {
 			return nil, err
 		}
 		return func(rt http.RoundTripper) http.RoundTripper { return &oauth2Transport{tokens: tokens, base: rt} }, nil
 	case o.JWT != nil:
-		signer, err := newJWTAssertions(o.JWT, baseDir)
+		signer, err := newJWTAssertions(o.JWT, baseDir, red)
 		if err != nil {
 			return nil, err
 		}
@@ -121,15 +132,18 @@ type oauth2Tokens struct {
 	cfg    *clientcredentials.Config
 	client *http.Client // for the token endpoint
 
+	red *bridge.Redactor
+
 	mu  sync.Mutex
 	tok *oauth2.Token
 }
 
-func newOAuth2Tokens(c *config.OutboundOAuth2, baseDir string) (*oauth2Tokens, error) {
+func newOAuth2Tokens(c *config.OutboundOAuth2, baseDir string, red *bridge.Redactor) (*oauth2Tokens, error) {
 	secret, err := c.ClientSecret.Resolve(baseDir)
 	if err != nil {
 		return nil, fmt.Errorf("credentials.oauth2.client_secret: %w", err)
 	}
+	red.Add(secret)
 	params := url.Values{}
 	for k, v := range c.Params {
 		params.Set(k, v)
@@ -138,6 +152,7 @@ func newOAuth2Tokens(c *config.OutboundOAuth2, baseDir string) (*oauth2Tokens, e
 	return &oauth2Tokens{
 		cfg:    &clientcredentials.Config{ClientID: c.ClientID, ClientSecret: secret, TokenURL: c.TokenURL, Scopes: c.Scopes, EndpointParams: params, AuthStyle: style},
 		client: &http.Client{Timeout: 30 * time.Second},
+		red:    red,
 	}, nil
 }
 
@@ -158,6 +173,8 @@ func (t *oauth2Tokens) token(ctx context.Context, stale *oauth2.Token) (*oauth2.
 		}
 		return nil, errors.New("outbound credentials: the OAuth2 token endpoint cannot be reached")
 	}
+	t.red.Remember(tok.AccessToken)
+	t.red.Remember(tok.RefreshToken)
 	t.tok = tok
 	return tok, nil
 }
@@ -207,13 +224,15 @@ type jwtAssertions struct {
 	key    any
 	ttl    time.Duration
 
+	red *bridge.Redactor
+
 	mu      sync.Mutex
 	token   string
 	renewAt time.Time
 }
 
-func newJWTAssertions(c *config.OutboundJWT, baseDir string) (*jwtAssertions, error) {
-	t := &jwtAssertions{c: c, ttl: c.TTL}
+func newJWTAssertions(c *config.OutboundJWT, baseDir string, red *bridge.Redactor) (*jwtAssertions, error) {
+	t := &jwtAssertions{c: c, ttl: c.TTL, red: red}
 	if t.ttl == 0 {
 		t.ttl = 5 * time.Minute
 	}
@@ -224,6 +243,7 @@ func newJWTAssertions(c *config.OutboundJWT, baseDir string) (*jwtAssertions, er
 			return nil, fmt.Errorf("credentials.jwt.secret: %w", err)
 		}
 		t.key = []byte(s)
+		red.Add(s)
 		if alg == "" {
 			alg = "HS256"
 		}
@@ -295,6 +315,7 @@ func (t *jwtAssertions) assertion(now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("credentials.jwt: cannot sign with %s: the key does not fit the algorithm", t.method.Alg())
 	}
+	t.red.Remember(s)
 	t.token, t.renewAt = s, now.Add(t.ttl*4/5)
 	return s, nil
 }

@@ -55,8 +55,11 @@ type JWTIssuer struct {
 	Issuer string `yaml:"issuer"`
 	// Audience lists accepted audiences; the aud claim must hold one (required).
 	Audience []string `yaml:"audience"`
-	// JWKSURL is the issuer's JSON Web Key Set. It is fetched at load
-	// (a failure there is retried, not fatal), refreshed every JWKSRefresh,
+	// JWKSURL is the issuer's JSON Web Key Set. It is fetched in the
+	// background from start-up on (start-up never waits for it; a failure
+	// is logged and retried with backoff up to a minute apart); until it has
+	// loaded once, the issuer's tokens are denied and /readyz answers 503.
+	// A reload waits up to 10s for it. It is refreshed every JWKSRefresh,
 	// and again when a token names a key id it does not hold (key
 	// rotation), at most every JWKSMinRefresh.
 	JWKSURL string `yaml:"jwks_url"`

@@ -57,6 +57,8 @@ type Config struct {
 	Warnings bridge.Problems `yaml:"-"`
 
 	tooLarge []string // upstreams whose max_response_bytes is over max_send_bytes
+	// authLine is where auth: is written (0 when it is not), for warnings.
+	authLine int
 }
 
 // ServerConfig holds the gRPC listener's settings.
@@ -283,6 +285,9 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 			case "routes":
 				cfg.parseRoutes(v, &ps)
 			default:
+				if k.Value == "auth" {
+					cfg.authLine = k.Line
+				}
 				rest.Content = append(rest.Content, k, v)
 			}
 		}
@@ -295,7 +300,45 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg.warnAuth()
 	return cfg, nil
+}
+
+// warnAuth adds the warnings of an auth block that works but is likely a
+// mistake: every route open on an address others can reach, or no
+// credential at all, so that every call is denied.
+func (c *Config) warnAuth() {
+	a := c.Auth
+	if a.Open {
+		if !isLoopbackAddr(c.Server.Listen) {
+			c.Warnings.Add(bridge.Pos{File: c.File, Line: c.authLine}, "list callers under auth.api_keys, auth.jwt or auth.mtls, or listen on 127.0.0.1 for a local trial",
+				"auth.open serves every route without authentication on server.listen %q, which is not a loopback address", c.Server.Listen)
+		}
+		return
+	}
+	if len(a.APIKeys) > 0 || len(a.JWT) > 0 || a.MTLS != nil {
+		return
+	}
+	line := c.authLine
+	if line == 0 {
+		line = 1
+	}
+	c.Warnings.Add(bridge.Pos{File: c.File, Line: line}, "add auth.api_keys, auth.jwt or auth.mtls; for a local trial on 127.0.0.1 set auth: {open: true}",
+		"no inbound credentials are configured: every call to a route that is not open will be denied with UNAUTHENTICATED")
+}
+
+// isLoopbackAddr reports whether a listen address (host:port) binds
+// loopback only; an empty host binds every interface.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func problemsOf(err error) bridge.Problems {

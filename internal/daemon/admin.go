@@ -20,7 +20,8 @@ import (
 //
 //	GET  /          status page (routes, health, error rates)
 //	GET  /healthz   200 while the process runs
-//	GET  /readyz    200 while serving, 503 once draining
+//	GET  /readyz    200 while serving; 503 once draining, and until every
+//	                JWKS has loaded (JWTs are denied meanwhile)
 //	GET  /metrics   Prometheus metrics
 //	GET  /routes    routes with upstream, binding and policies (JSON)
 //	GET  /breakers  circuit breaker states (JSON)
@@ -36,6 +37,11 @@ func (d *Daemon) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if d.srv.Draining() {
 			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		// JWTs would all be denied: not ready until the keys load.
+		if why := d.router.Table().NotReady(); len(why) > 0 {
+			http.Error(w, "not ready: "+strings.Join(why, "; "), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
@@ -61,7 +67,7 @@ func (d *Daemon) AdminHandler() http.Handler {
 	}
 	want := []byte("Bearer " + d.adminTk)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
 			mux.ServeHTTP(w, r)
 			return
 		}

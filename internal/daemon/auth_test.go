@@ -56,6 +56,11 @@ func authTable(t *testing.T, auth, extra string) *Table {
 		t.Fatalf("build: %v", err)
 	}
 	t.Cleanup(func() { _ = tab.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if !tab.WaitReady(ctx) {
+		t.Fatalf("not ready: %v", tab.NotReady())
+	}
 	return tab
 }
 
@@ -375,5 +380,67 @@ func TestMTLSNeedsClientAuth(t *testing.T) {
 	}
 	if _, err := Build(context.Background(), cfg, discard()); err == nil || !strings.Contains(err.Error(), "auth.mtls needs server.tls") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestHangingJWKSDoesNotBlockStart: a JWKS URL that does not answer
+// does not hold the daemon's start; meanwhile JWTs of its issuer are
+// denied, /readyz answers 503 naming it, and the wait is logged in the
+// daemon's format (JSON here). Once the set is served, JWTs pass and
+// /readyz is 200.
+func TestHangingJWKSDoesNotBlockStart(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	j := newJWKSServer(t)
+	j.publish(t, map[string]*ecdsa.PrivateKey{"k1": key})
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+			http.Redirect(w, r, j.srv.URL, http.StatusFound)
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	body := strings.Replace(daemonConfig("v1", ""), "auth: {open: true}\n", "auth:\n  jwt:\n  - issuer: https://id.test/\n    audience: [protobridge]\n    jwks_url: "+hang.URL+"\n", 1)
+	body = strings.Replace(body, "server:\n", "server:\n  log_format: json\n", 1)
+	// startDaemon returns once the listeners are open: the hanging fetch
+	// does not hold it (the test's own deadline is the bound).
+	td := startDaemon(t, body)
+	bearer := "Bearer " + sign(t, jwt.SigningMethodES256, key, "k1", claims(nil))
+	callJWT := func() error {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", bearer)
+		_, err := td.call(ctx, "GetItem", "id", 1)
+		return err
+	}
+	wantDenied(t, callJWT(), codes.Unauthenticated)
+	if code, text := td.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(text, "JWKS of issuer https://id.test/ not loaded") {
+		t.Errorf("/readyz while the JWKS hangs: %d %q", code, text)
+	}
+	if logs := td.logLines.String(); !strings.Contains(logs, `"msg":"loading JWKS in the background; JWTs of the issuer are denied until it loads","issuer":"https://id.test/"`) {
+		t.Errorf("the pending JWKS is not logged as JSON:\n%s", logs)
+	}
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if !td.d.Router().Table().WaitReady(ctx) {
+		t.Fatal("the JWKS never loaded")
+	}
+	if err := callJWT(); err != nil {
+		t.Errorf("JWT once the keys loaded: %v", err)
+	}
+	if code, text := td.get(t, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz once the keys loaded: %d %q", code, text)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(td.logLines.String()), "\n") {
+		if !strings.HasPrefix(l, "{") {
+			t.Errorf("a log line is not JSON: %q", l)
+		}
 	}
 }

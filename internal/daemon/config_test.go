@@ -296,3 +296,50 @@ func TestDescriptorSet(t *testing.T) {
 		t.Errorf("bad set: %v", err)
 	}
 }
+
+// TestAuthWarnings: auth.open on an address others can reach, and a config
+// with no inbound credential at all, pass check with a warning each; open
+// on loopback and a config with credentials pass without one.
+func TestAuthWarnings(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	cases := []struct {
+		body, want string
+	}{
+		{"server:\n  listen: 0.0.0.0:50051\nauth: {open: true}\n" + okUpstreams, `:6: auth.open serves every route without authentication on server.listen "0.0.0.0:50051", which is not a loopback address`},
+		{"server:\n  listen: :50051\nauth:\n  open: true\n" + okUpstreams, `:6: auth.open serves every route without authentication on server.listen ":50051"`},
+		{okUpstreams, ":1: no inbound credentials are configured: every call to a route that is not open will be denied with UNAUTHENTICATED"},
+		{"auth: {}\n" + okUpstreams, ":4: no inbound credentials are configured"},
+		{"server:\n  listen: 127.0.0.1:50051\nauth: {open: true}\n" + okUpstreams, ""},
+		{"server:\n  listen: localhost:50051\nauth: {open: true}\n" + okUpstreams, ""},
+		{"server:\n  listen: 0.0.0.0:50051\nauth:\n  api_keys: [{id: svc, sha256: " + sum + "}]\n" + okUpstreams, ""},
+	}
+	for _, c := range cases {
+		p := writeConfig(t, c.body)
+		cfg, err := LoadConfig(p)
+		if err != nil {
+			t.Fatalf("%q: %v", c.body, err)
+		}
+		got := cfg.Warnings.Error()
+		if c.want == "" {
+			if len(cfg.Warnings) != 0 {
+				t.Errorf("%q: unexpected warnings %s", c.body, got)
+			}
+			continue
+		}
+		if len(cfg.Warnings) != 1 || !strings.Contains(got, p+c.want) || cfg.Warnings[0].Hint == "" {
+			t.Errorf("%q: warnings %q, want %q", c.body, got, c.want)
+		}
+	}
+	cfg, err := LoadConfig(writeConfig(t, okUpstreams))
+	if err != nil || !strings.Contains(cfg.Warnings[0].Hint, "auth: {open: true}") {
+		t.Errorf("the no-credentials warning does not say how to open a local trial: %v", err)
+	}
+}
+
+// TestServeLogsAuthWarning: serve logs the warnings check prints.
+func TestServeLogsAuthWarning(t *testing.T) {
+	td := startDaemon(t, strings.Replace(daemonConfig("v1", ""), "auth: {open: true}\n", "", 1))
+	if logs := td.logLines.String(); !strings.Contains(logs, "level=WARN msg=config") || !strings.Contains(logs, "no inbound credentials are configured") {
+		t.Errorf("serve did not log the warning:\n%s", logs)
+	}
+}

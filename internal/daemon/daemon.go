@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,7 @@ func (d *Daemon) shutdownTracing() {
 	if d.tp == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), closeBudget)
 	defer cancel()
 	if err := d.tp.Shutdown(ctx); err != nil {
 		d.log.Warn("flushing traces", "error", err)
@@ -62,6 +63,7 @@ func New(ctx context.Context, path string, logOut io.Writer) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{path: path, log: NewLogger(cfg.Server.LogFormat, logOut), metrics: telemetry.NewMetrics()}
+	routeLibraryLogs(d.log)
 	if cfg.Admin.Token != nil {
 		if d.adminTk, err = cfg.Admin.Token.Resolve(cfg.BaseDir); err != nil {
 			return nil, err
@@ -138,11 +140,21 @@ func (d *Daemon) reloadLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The table serving now has its JWKS: give the new one's a moment to
+	// load so that JWTs are not denied after the swap.
+	wctx, cancel := context.WithTimeout(ctx, reloadKeysWait)
+	if !t.WaitReady(wctx) {
+		d.log.Warn("reloading before the JWKS loaded; JWTs of these issuers are denied until they do", "waited", reloadKeysWait, "not_ready", strings.Join(t.NotReady(), "; "))
+	}
+	cancel()
 	d.warn(cfg, t)
 	d.cfg.Store(cfg)
 	d.router.Swap(t)
 	return nil
 }
+
+// reloadKeysWait bounds how long a reload waits for the new table's JWKS.
+const reloadKeysWait = 10 * time.Second
 
 // Run serves gRPC (and the admin listener when configured) until ctx ends,
 // then drains: health and /readyz turn NOT_SERVING, new calls are refused,
@@ -196,26 +208,44 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 		d.log.Info("draining", "grace", grace)
 		go stopMCP() // drains beside gRPC, within the same grace
 		if !d.srv.Shutdown(grace) {
-			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE")
+			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE (reason DRAINING)")
 		}
 		serveErr = <-errc
 	}
 	stopMCP() // waits for the drain begun above
+	// The calls are over: what is left (the admin listener, adapters'
+	// connections, the trace flush) runs at once and together, bounded so
+	// that a peer that does not answer a close cannot hold the exit.
+	var wg sync.WaitGroup
 	if admin != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = admin.Shutdown(sctx)
-		cancel()
-		if err := <-adminErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Warn("admin listener", "error", err)
+		wg.Go(func() {
+			_ = admin.Close()
+			if err := <-adminErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Warn("admin listener", "error", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := d.router.Table().Close(); err != nil {
+			d.log.Warn("closing adapters", "error", err)
 		}
+	})
+	wg.Go(d.shutdownTracing)
+	closed := make(chan struct{})
+	go func() { wg.Wait(); close(closed) }()
+	t := time.NewTimer(closeBudget)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		d.log.Warn("closing upstream connections and flushing traces took too long; stopping without them", "waited", closeBudget)
 	}
-	if err := d.router.Table().Close(); err != nil {
-		d.log.Warn("closing adapters", "error", err)
-	}
-	d.shutdownTracing()
 	d.log.Info("stopped")
 	return serveErr
 }
+
+// closeBudget bounds what Run does after the calls ended.
+const closeBudget = time.Second
 
 func addrString(a net.Addr) string {
 	if a == nil {

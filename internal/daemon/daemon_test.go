@@ -15,6 +15,7 @@ import (
 
 	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/internal/telemetry"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -419,4 +420,72 @@ func gauge(t *testing.T, m *telemetry.Metrics, name, label, value string) float6
 	}
 	t.Fatalf("no %s{%s=%q}", name, label, value)
 	return 0
+}
+
+// TestProbesNeedNoAdminToken: with admin.token set, /healthz and /readyz
+// (GET and HEAD) answer without it, as Kubernetes probes send none; every
+// other endpoint still needs it.
+func TestProbesNeedNoAdminToken(t *testing.T) {
+	t.Setenv("PB_ADMIN_TOKEN", "adm1n-t0ken")
+	td := startDaemon(t, strings.Replace(daemonConfig("v1", ""), "admin:\n  listen: 127.0.0.1:0\n", "admin:\n  listen: 127.0.0.1:0\n  token: {env: PB_ADMIN_TOKEN}\n", 1))
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/healthz", 200}, {"HEAD", "/healthz", 200}, {"GET", "/readyz", 200}, {"HEAD", "/readyz", 200},
+		{"GET", "/metrics", 401}, {"GET", "/config", 401}, {"POST", "/healthz", 401},
+	} {
+		req, _ := http.NewRequest(c.method, td.admin+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s %s without a token: %d, want %d", c.method, c.path, resp.StatusCode, c.want)
+		}
+	}
+}
+
+// TestDrainCutsCallsAtGrace: a call still running when the grace period
+// ends is cut with UNAVAILABLE carrying ErrorInfo reason DRAINING, logged
+// as such, and Run returns at the end of the grace period (the bound is
+// hang detection; the overshoot is logged).
+func TestDrainCutsCallsAtGrace(t *testing.T) {
+	const grace = 500 * time.Millisecond
+	td := startDaemon(t, strings.Replace(daemonConfig("v1", ""), "shutdown_grace: 20s", "shutdown_grace: 500ms", 1))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := td.call(context.Background(), "Slow", "delay_ms", 60_000)
+		errc <- err
+	}()
+	waitFor(t, func() bool { return lastFake.Load().running.Load() == 1 })
+	start := time.Now()
+	td.stop(t)
+	overshoot := time.Since(start) - grace
+	t.Logf("Run returned %v after the grace period", overshoot)
+	if overshoot > 5*time.Second {
+		t.Errorf("Run returned %v after the grace period", overshoot)
+	}
+	err := <-errc
+	st := status.Convert(err)
+	reason := ""
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok {
+			reason = ei.GetReason()
+		}
+	}
+	if st.Code() != codes.Unavailable || reason != "DRAINING" {
+		t.Errorf("cut call: %v %q %q, want UNAVAILABLE DRAINING", st.Code(), reason, st.Message())
+	}
+	logs := td.logLines.String()
+	var line string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "msg=call") && strings.Contains(l, "Slow") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "code=Unavailable") {
+		t.Errorf("the cut call is logged as %q", line)
+	}
 }

@@ -7,6 +7,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,11 +45,11 @@ type Set struct {
 }
 
 // New builds the policy state of a route table from its config.
-func New(cfg *config.Config, tel *telemetry.Telemetry) (*Set, error) {
+func New(cfg *config.Config, tel *telemetry.Telemetry, log *slog.Logger) (*Set, error) {
 	if cfg.Auth.MTLS != nil && (cfg.Server.TLS == nil || cfg.Server.TLS.ClientAuth == "" || cfg.Server.TLS.ClientAuth == "none") {
 		return nil, errors.New("auth.mtls needs server.tls with client_auth: require or request")
 	}
-	a, err := auth.New(cfg.Auth, cfg.BaseDir)
+	a, err := auth.New(cfg.Auth, cfg.BaseDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +192,9 @@ func StatusError(ctx context.Context, err error) error {
 	}
 	return bridge.Wrap(err, codes.Internal, reason.Internal, nil, "%v", err)
 }
+
+// Auth is the inbound authenticator of the set's routes.
+func (p *Set) Auth() *auth.Authenticator { return p.auth }
 
 // Close releases the policy state (connections to shared stores, JWKS
 // refreshes).

@@ -158,6 +158,7 @@ func (r *Router) Unary(ctx context.Context, c *bridge.Call) (resp proto.Message,
 	defer t.release()
 	c.SetHeader(RequestIDKey, c.RequestID)
 	resp, err = r.unary(ctx, br, c)
+	err = CutError(ctx, redactError(br.redact, err))
 	r.logCall(c, start, err)
 	return resp, err
 }
@@ -192,7 +193,7 @@ func (r *Router) Stream(ctx context.Context, c *bridge.Call, s bridge.Stream) (e
 	if m := r.tel.M(); m != nil {
 		defer m.OpenStream(br.route.Name(), br.route.Upstream.Name)()
 	}
-	err = policy.StatusError(ctx, r.stream(ctx, br, c, s))
+	err = CutError(ctx, redactError(br.redact, policy.StatusError(ctx, r.stream(ctx, br, c, s))))
 	r.logCall(c, start, err)
 	return err
 }

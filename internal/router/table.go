@@ -56,6 +56,9 @@ type boundRoute struct {
 	route *bridge.Route
 	chain *policy.Chain
 	ep    bridge.Endpoint
+	// redact holds the upstream's outbound secrets, for the statuses of
+	// its calls.
+	redact *bridge.Redactor
 }
 
 // Options tune Build.
@@ -85,6 +88,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 	var ps bridge.Problems
 
 	adapters := map[string]bridge.Adapter{}
+	redactors := map[string]*bridge.Redactor{}
 	notify, tracer := telemetry.Notifier(logger, o.Telemetry.M()), o.Telemetry.Tracer()
 	names := make([]string, 0, len(cfg.Upstreams))
 	for n := range cfg.Upstreams {
@@ -95,7 +99,8 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 		u := cfg.Upstreams[n]
 		f, _ := bridge.LookupAdapter(u.Kind)
 		traced := o.Telemetry.WrapTransport()
-		creds, err := auth.Outbound(u.Credentials, cfg.BaseDir)
+		red := bridge.NewRedactor()
+		creds, err := auth.OutboundRedacting(u.Credentials, cfg.BaseDir, red)
 		if err != nil {
 			ps.Add(u.Pos, "give secrets as {env: VAR} or {file: path}", "upstream %q %v", n, err)
 			continue
@@ -104,7 +109,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 		// adapter made it, so a key sent as a query parameter never
 		// reaches a span's url.full.
 		wrap := func(rt http.RoundTripper) http.RoundTripper { return traced(creds(rt)) }
-		a, err := buildAdapter(f, &u.Upstream, &bridge.Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: wrap})
+		a, err := buildAdapter(f, &u.Upstream, &bridge.Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: wrap, Redactor: red, MaxSendBytes: int64(cfg.Server.MaxSendBytes)})
 		if err != nil {
 			var aps bridge.Problems
 			if errors.As(err, &aps) {
@@ -115,6 +120,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 			continue
 		}
 		adapters[n] = a
+		redactors[n] = red
 		t.adapters = append(t.adapters, a)
 	}
 
@@ -122,7 +128,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 	for _, rc := range cfg.Routes {
 		overrides[strings.TrimPrefix(rc.Method, "/")] = rc
 	}
-	pol, err := policy.New(cfg, o.Telemetry)
+	pol, err := policy.New(cfg, o.Telemetry, logger)
 	if err != nil {
 		ps.Add(bridge.Pos{File: cfg.File, Line: 1}, "", "%v", err)
 		_ = t.Close()
@@ -162,7 +168,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 				for _, w := range ch.Warnings {
 					t.Warnings.Add(r.Pos, "remove it from the route or its upstream", "%s", w)
 				}
-				t.routes[r.Name()] = &boundRoute{route: r, chain: ch, ep: ep}
+				t.routes[r.Name()] = &boundRoute{route: r, chain: ch, ep: ep, redact: redactors[r.Upstream.Name]}
 			}
 			if len(routes) > 0 {
 				t.services[string(sd.FullName())] = sd
@@ -328,6 +334,25 @@ func (t *Table) lookup(method string) *boundRoute {
 		method = method[1:]
 	}
 	return t.routes[method]
+}
+
+// NotReady lists what keeps the table from serving every caller: the JWT
+// issuers whose JWKS has not loaded yet (their tokens are denied).
+func (t *Table) NotReady() []string {
+	if t.policies == nil {
+		return nil
+	}
+	var out []string
+	for _, iss := range t.policies.Auth().Pending() {
+		out = append(out, "JWKS of issuer "+iss+" not loaded")
+	}
+	return out
+}
+
+// WaitReady waits until NotReady is empty or ctx ends, and reports whether
+// it is.
+func (t *Table) WaitReady(ctx context.Context) bool {
+	return t.policies == nil || t.policies.Auth().WaitKeys(ctx)
 }
 
 // Config returns the config the table was built from.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/protobridge/protobridge/internal/config"
@@ -17,12 +18,44 @@ import (
 type redisStore struct {
 	rdb    *redis.Client
 	prefix string
+	// downUntil is when, in Unix nanoseconds, operations try Redis again
+	// after one failed for want of an answer; until then they fail at once.
+	downUntil atomic.Int64
+	now       func() time.Time
 }
 
 // redisOpTimeout bounds one state operation, retries included, beside the
 // call's own deadline: a Redis that hangs (rather than refuses) must cost
 // a call little, and fail open or closed as documented, not wait.
 const redisOpTimeout = 500 * time.Millisecond
+
+// redisDownFor is how long operations fail at once after one found Redis
+// unreachable or silent, so that a call making several operations (a
+// cache read, a rate-limit token, a cache write) and the calls behind it
+// pay the per-operation bound once, not each time.
+const redisDownFor = time.Second
+
+// ErrUnavailable is the error of an operation not tried because an
+// earlier one found the store unreachable or silent moments ago.
+var ErrUnavailable = errors.New("state store unavailable (an operation failed moments ago)")
+
+// op runs one operation bounded by the per-operation timeout and the
+// call's context, failing at once while the store is marked down. A
+// failure that is not Redis's own answer (an error reply, redis.Nil), and
+// not the caller giving up, marks it down.
+func (s *redisStore) op(ctx context.Context, f func(context.Context) error) error {
+	if s.now().UnixNano() < s.downUntil.Load() {
+		return ErrUnavailable
+	}
+	octx, cancel := context.WithTimeout(ctx, redisOpTimeout)
+	defer cancel()
+	err := f(octx)
+	var reply redis.Error
+	if err != nil && !errors.As(err, &reply) && ctx.Err() == nil {
+		s.downUntil.Store(s.now().Add(redisDownFor).UnixNano())
+	}
+	return err
+}
 
 func newRedisStore(c config.StateConfig, baseDir string) (*redisStore, error) {
 	// State operations sit on the call path: an outage must cost little,
@@ -51,13 +84,15 @@ func newRedisStore(c config.StateConfig, baseDir string) (*redisStore, error) {
 	if prefix == "" {
 		prefix = config.DefaultStateKeyPrefix
 	}
-	return &redisStore{rdb: redis.NewClient(opts), prefix: prefix}, nil
+	return &redisStore{rdb: redis.NewClient(opts), prefix: prefix, now: time.Now}, nil
 }
 
 func (s *redisStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, redisOpTimeout)
-	defer cancel()
-	b, err := s.rdb.Get(ctx, s.prefix+key).Bytes()
+	var b []byte
+	err := s.op(ctx, func(ctx context.Context) (err error) {
+		b, err = s.rdb.Get(ctx, s.prefix+key).Bytes()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
@@ -68,15 +103,13 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, bool, error) 
 }
 
 func (s *redisStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, redisOpTimeout)
-	defer cancel()
-	return s.rdb.Set(ctx, s.prefix+key, value, ttl).Err()
+	return s.op(ctx, func(ctx context.Context) error { return s.rdb.Set(ctx, s.prefix+key, value, ttl).Err() })
 }
 
 func (s *redisStore) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, redisOpTimeout)
-	defer cancel()
-	err := s.rdb.SetArgs(ctx, s.prefix+key, value, redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	err := s.op(ctx, func(ctx context.Context) error {
+		return s.rdb.SetArgs(ctx, s.prefix+key, value, redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	})
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
@@ -84,9 +117,7 @@ func (s *redisStore) Add(ctx context.Context, key string, value []byte, ttl time
 }
 
 func (s *redisStore) Delete(ctx context.Context, key string) error {
-	ctx, cancel := context.WithTimeout(ctx, redisOpTimeout)
-	defer cancel()
-	return s.rdb.Del(ctx, s.prefix+key).Err()
+	return s.op(ctx, func(ctx context.Context) error { return s.rdb.Del(ctx, s.prefix+key).Err() })
 }
 
 // gcraScript takes a token from a GCRA cell: KEYS[1] holds the theoretical
@@ -110,10 +141,12 @@ return {1, wait}
 `)
 
 func (s *redisStore) Reserve(ctx context.Context, key string, r float64, burst int, maxWait time.Duration) (time.Duration, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, redisOpTimeout)
-	defer cancel()
 	interval := int64(math.Ceil(1e6 / r))
-	res, err := gcraScript.Run(ctx, s.rdb, []string{s.prefix + key}, interval, maxWait.Microseconds(), burst).Int64Slice()
+	var res []int64
+	err := s.op(ctx, func(ctx context.Context) (err error) {
+		res, err = gcraScript.Run(ctx, s.rdb, []string{s.prefix + key}, interval, maxWait.Microseconds(), burst).Int64Slice()
+		return err
+	})
 	if err != nil {
 		return 0, false, err
 	}

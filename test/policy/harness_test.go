@@ -56,12 +56,14 @@ const (
 	ok        fault = "ok"        // 200 with the item
 	tooMany   fault = "429"       // 429 with Retry-After: 0
 	tooLong   fault = "429-long"  // 429 with Retry-After: 3600
+	tooHuge   fault = "429-huge"  // 429 with Retry-After: the largest int64
 	err500    fault = "500"       // 500 with a body
 	err502    fault = "502"       // 502
 	err503    fault = "503"       // 503
 	reset     fault = "reset"     // the connection is reset before any reply
 	stall     fault = "stall"     // no reply until the request is cancelled
 	half      fault = "half"      // a 200 whose body stops half way
+	halfReset fault = "half-rst"  // a 200 whose connection is reset half way through the body
 	malformed fault = "malformed" // a 200 whose body is not JSON
 )
 
@@ -122,8 +124,8 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	switch f {
 	case ok:
 		fmt.Fprintf(w, `{"id": %q, "name": "item-%d"}`, id, n)
-	case tooMany, tooLong:
-		w.Header().Set("Retry-After", map[fault]string{tooMany: "0", tooLong: "3600"}[f])
+	case tooMany, tooLong, tooHuge:
+		w.Header().Set("Retry-After", map[fault]string{tooMany: "0", tooLong: "3600", tooHuge: "9223372036854775807"}[f])
 		w.WriteHeader(http.StatusTooManyRequests)
 		fmt.Fprint(w, `{"error": "slow down"}`)
 	case err500, err502, err503:
@@ -144,6 +146,15 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"id": "1", "na`)
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler)
+	case halfReset:
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, `{"id": "1", "na`)
+		w.(http.Flusher).Flush()
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			_ = conn.(*net.TCPConn).SetLinger(0)
+			_ = conn.Close()
+		}
 	case malformed:
 		fmt.Fprint(w, `{"id": "1", "name": `)
 	}

@@ -87,64 +87,109 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 }
 
-// TestOutboundSecretsNeverLogged sends calls through an upstream with an
-// outbound bearer token and API key from the environment: the upstream gets
-// both, and no log line or error (message and details) quotes either, even
-// when the upstream refuses them.
+// TestOutboundSecretsNeverLogged sends calls through an upstream with each
+// kind of outbound credential (bearer token, API key, basic password, OAuth2
+// client secret and the access token fetched with it, JWT assertions signed
+// with a secret): the upstream gets them, and when it refuses them with a
+// body quoting what it got (`401 {"error":"token Bearer … rejected"}`), no
+// log line or error (message and details) quotes a secret: the quoted
+// body has them redacted.
 func TestOutboundSecretsNeverLogged(t *testing.T) {
-	const bearer, key = "outbound-bearer-s3cret", "outbound-api-key-s3cret"
+	const (
+		bearer       = "outbound-bearer-s3cret"
+		key          = "outbound-api-key-s3cret"
+		password     = "outbound-basic-s3cret"
+		clientSecret = "oauth2-client-s3cret"
+		accessToken  = "oauth2-access-token-s3cret"
+		jwtSecret    = "outbound-jwt-hmac-s3cret-of-length"
+	)
 	t.Setenv("PB_TEST_OUT_BEARER", bearer)
 	t.Setenv("PB_TEST_OUT_KEY", key)
+	t.Setenv("PB_TEST_OUT_PASSWORD", password)
+	t.Setenv("PB_TEST_OUT_CLIENT_SECRET", clientSecret)
+	t.Setenv("PB_TEST_OUT_JWT", jwtSecret)
 	var mu sync.Mutex
 	var seen []string
 	refuse := false
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			// The token endpoint answers with the client secret echoed, too.
+			_ = r.ParseForm()
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600,"note":%q}`, accessToken, r.Header.Get("Authorization")+r.Form.Get("client_secret"))
+			return
+		}
+		got := r.Header.Get("Authorization") + "|" + r.URL.Query().Get("key")
 		mu.Lock()
-		seen = append(seen, r.Header.Get("Authorization")+"|"+r.URL.Query().Get("key"))
+		seen = append(seen, got)
 		no := refuse
 		mu.Unlock()
 		if no {
-			http.Error(w, "token rejected", http.StatusUnauthorized)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"error":"token %s rejected for %s"}`, r.Header.Get("Authorization"), r.URL.String())
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"id":"1","name":"one"}`))
 	}))
 	defer up.Close()
-	for _, creds := range []string{
-		"    credentials:\n      bearer: {env: PB_TEST_OUT_BEARER}\n",
-		"    credentials:\n      api_key: {query: key, value: {env: PB_TEST_OUT_KEY}}\n",
+	for _, c := range []struct {
+		creds string
+		sent  func(string) bool
+	}{
+		{"bearer: {env: PB_TEST_OUT_BEARER}", func(s string) bool { return s == "Bearer "+bearer+"|" }},
+		{"api_key: {query: key, value: {env: PB_TEST_OUT_KEY}}", func(s string) bool { return s == "|"+key }},
+		{"basic: {username: ann, password: {env: PB_TEST_OUT_PASSWORD}}", func(s string) bool { return strings.HasPrefix(s, "Basic ") }},
+		{"oauth2: {token_url: " + up.URL + "/token, client_id: pb, client_secret: {env: PB_TEST_OUT_CLIENT_SECRET}}", func(s string) bool { return s == "Bearer "+accessToken+"|" }},
+		{"jwt: {issuer: pb, audience: up, secret: {env: PB_TEST_OUT_JWT}}", func(s string) bool { return strings.HasPrefix(s, "Bearer ey") }},
 	} {
 		mu.Lock()
 		seen, refuse = nil, false
 		mu.Unlock()
+		creds := "    credentials:\n      " + c.creds + "\n"
 		text := strings.Replace(config(up.URL, "", ""), "    timeout: 20s\n", "    timeout: 20s\n"+creds, 1)
 		b := startBridge(t, text)
 		if r := b.call(ctx(t), t, "GetItem", 1); r.err != nil {
-			t.Fatalf("%s: %v", creds, r.err)
+			t.Fatalf("%s: %v", c.creds, r.err)
 		}
 		mu.Lock()
 		refuse = true
 		mu.Unlock()
 		r := b.call(ctx(t), t, "GetItem", 1)
 		if status.Code(r.err) != codes.Unauthenticated {
-			t.Fatalf("%s: refused token: %v", creds, r.err)
+			t.Fatalf("%s: refused token: %v", c.creds, r.err)
 		}
 		mu.Lock()
 		got := append([]string(nil), seen...)
 		mu.Unlock()
-		if len(got) != 2 || (got[0] != "Bearer "+bearer+"|" && got[0] != "|"+key) {
-			t.Fatalf("%s: upstream saw %q", creds, got)
+		if len(got) < 2 || !c.sent(got[0]) {
+			t.Fatalf("%s: upstream saw %q", c.creds, got)
+		}
+		// What the upstream received is a secret too (a signed assertion,
+		// the basic header's base64).
+		secrets := []string{bearer, key, password, clientSecret, accessToken, jwtSecret}
+		for _, g := range got {
+			if v, _, _ := strings.Cut(g, "|"); v != "" {
+				secrets = append(secrets, strings.TrimPrefix(strings.TrimPrefix(v, "Bearer "), "Basic "))
+			}
 		}
 		lines := strings.Split(b.logs.String(), "\n")
 		lines = append(lines, r.err.Error())
+		body := ""
 		for _, d := range status.Convert(r.err).Proto().GetDetails() {
 			j, _ := protojson.Marshal(d)
 			lines = append(lines, string(j))
+			body += string(j)
+		}
+		if !strings.Contains(body, "[REDACTED]") {
+			t.Errorf("%s: the quoted body shows no redaction: %s", c.creds, body)
 		}
 		for _, line := range lines {
-			if strings.Contains(line, bearer) || strings.Contains(line, key) {
-				t.Errorf("an outbound secret appears in %q", line)
+			for _, secret := range secrets {
+				if strings.Contains(line, secret) {
+					t.Errorf("%s: an outbound secret (%.8s...) appears in %q", c.creds, secret, line)
+				}
 			}
 		}
 	}

@@ -24,7 +24,9 @@
 //   - bare document and rpc: one field per body part; an element part keeps its
 //     element's name and namespace, a type part is an unqualified element named after
 //     the part;
-//   - input soap:header parts are further request fields, named in header_fields;
+//   - input soap:header parts are further request fields, named in header_fields,
+//     each with presence (a scalar one is proto3 optional), so an unset header field
+//     sends no header block;
 //     output soap:header parts are further response fields, listed in the response
 //     message's comment: SoapOperation has no response-side header_fields, so the
 //     adapter decodes each header block of a reply into the response field of the
@@ -46,11 +48,19 @@
 //     have presence anyway); an element occurring twice in one content model is one
 //     repeated field;
 //   - xs:choice occurring once whose branches are single elements → a oneof named
-//     <first>_choice; other choices (repeating, or with group or repeating branches)
-//     are flattened: every branch's elements become optional (or, inside a repeating
-//     group, repeated) fields of the parent, since xmlcodec maps every field to an
-//     element and has no inline group. Interleaving across a repeated (a|b)* or
-//     (a,b)* is not kept on output: all a's are written before the b's;
+//     <first>_choice;
+//   - a repeating xs:choice whose branches are elements (or a repeating group
+//     holding only such a choice) → `repeated <First>Choice <first>_choice` with
+//     xml.xsd_type "{http://www.w3.org/2001/XMLSchema}choice", where <First>Choice
+//     is a nested message holding `oneof choice` of the branches: one item per
+//     alternative, so the order of the alternatives is kept both ways (Message,
+//     CalendarItem, Message stays so); xmlcodec writes each item as its
+//     alternative's element, with no element of its own;
+//   - other choices (with group branches, or inside an enclosing repeating group)
+//     are flattened: every branch's elements become optional (or, inside a
+//     repeating group, repeated) fields of the parent. Interleaving across such a
+//     repeated group, or a repeated (a,b)*, is not kept on output: all a's are
+//     written before the b's;
 //   - nillable elements get xml.nillable and a <field>_nil marker (bool, or repeated
 //     uint32 indexes for a repeated field); nillable scalars are optional;
 //   - attributes → fields with xml.attribute, optional unless use="required"

@@ -400,7 +400,9 @@ func (g *gen) rpc(s *pService, rpcNames *scope, op *wsdl.EndpointOperation) *pRP
 
 // headerFields adds a field to m for each soap:header part of mb and returns their
 // names. A header part whose element a body field already maps is left out, with a
-// warning: one field cannot stand for both.
+// warning: one field cannot stand for both. Every header field has presence (scalars
+// are proto3 optional): a header block is sent only when its field is set, never as
+// an empty element standing for an unset one.
 func (g *gen) headerFields(m *pMessage, op string, mb *wsdl.MessageBinding) []string {
 	var names []string
 	for _, h := range mb.Headers {
@@ -408,6 +410,7 @@ func (g *gen) headerFields(m *pMessage, op string, mb *wsdl.MessageBinding) []st
 			continue
 		}
 		f := g.partField(m, h.Part)
+		markOptional(f)
 		if m.elements[xml.Name{Space: f.xml.namespace, Local: f.xml.name}] != nil {
 			g.warnings = append(g.warnings, fmt.Sprintf("operation %s: header part %s is left out: %s already has a field for element %s",
 				op, h.Part.Name, m.name, clark(xml.Name{Space: f.xml.namespace, Local: f.xml.name})))
@@ -632,6 +635,9 @@ func (g *gen) particle(m *pMessage, p wsdl.Particle, opt, rep bool) {
 	if max == 0 {
 		return
 	}
+	if c := repeatedChoice(p); c != nil && !rep && g.choiceGroup(m, c) {
+		return
+	}
 	rep = rep || repeats(max)
 	opt = opt || min == 0
 	switch p := p.(type) {
@@ -656,6 +662,83 @@ func (g *gen) particle(m *pMessage, p wsdl.Particle, opt, rep bool) {
 			g.particle(m, c, opt, rep)
 		}
 	}
+}
+
+// choiceXSDType is the xml.xsd_type of a field holding a repeated xs:choice (see
+// choiceGroup): the items' elements sit in the parent, one alternative each.
+var choiceXSDType = clark(xml.Name{Space: wsdl.XSDNS, Local: "choice"})
+
+// repeatedChoice returns the choice of a particle that is a repeating xs:choice, or a
+// repeating group holding nothing but a choice that occurs once ((a|b)* written as
+// sequence*(choice(a|b))); nil otherwise.
+func repeatedChoice(p wsdl.Particle) *wsdl.ModelGroup {
+	g, ok := p.(*wsdl.ModelGroup)
+	if !ok {
+		return nil
+	}
+	if _, max := g.Occurs(); !repeats(max) {
+		return nil
+	}
+	if g.Kind == wsdl.Choice {
+		return g
+	}
+	if len(g.Particles) == 1 {
+		if c, ok := g.Particles[0].(*wsdl.ModelGroup); ok && c.Kind == wsdl.Choice {
+			if _, max := c.Occurs(); max == 1 {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// choiceGroup adds a repeating choice whose branches are elements as one repeated
+// field whose items are a nested message holding a oneof of the branches, so the
+// order of the alternatives survives both ways (Message, CalendarItem, Message stays
+// so); and reports whether it could: every branch must be an element (one that may
+// repeat counts once per item, as (a|b+)* is (a|b)*) not already mapped by m. The
+// field carries xml.xsd_type xs:choice, which tells the codec it has no element of
+// its own.
+func (g *gen) choiceGroup(m *pMessage, c *wsdl.ModelGroup) bool {
+	var elems []*wsdl.Element
+	seen := map[xml.Name]bool{}
+	for _, b := range c.Particles {
+		if _, max := b.Occurs(); max == 0 {
+			continue
+		}
+		e, ok := b.(*wsdl.Element)
+		if !ok || m.elements[e.Name] != nil || seen[e.Name] {
+			return false
+		}
+		seen[e.Name] = true
+		elems = append(elems, e)
+	}
+	if len(elems) < 2 {
+		return false
+	}
+	first := elems[0].Name.Local
+	names := make([]string, len(elems))
+	for i, e := range elems {
+		names[i] = e.Name.Local
+	}
+	item := newMessage(m.nestedName(typeName(first)+"Choice", "Item"), m)
+	item.doc = "One item of the repeated choice of " + strings.Join(names, ", ") + ": exactly one is set."
+	item.oneofs = []string{"choice"}
+	item.fieldNames.reserve("choice")
+	for _, e := range elems {
+		f := g.elementField(item, e)
+		f.oneof = "choice"
+		g.addElement(item, f)
+	}
+	m.messages = append(m.messages, item)
+	f := m.addField(&pField{
+		name: fieldName(first) + "_choice", msg: item, repeated: true, xml: xmlOpts{xsdType: choiceXSDType},
+		doc: "The repeated xs:choice of " + strings.Join(names, ", ") + ", in document order.",
+	})
+	for _, e := range elems {
+		m.elements[e.Name] = f
+	}
+	return true
 }
 
 // addElement adds an element field and, when nillable, its nil marker. A second field

@@ -18,6 +18,12 @@
 //   - Endpoints flattens service → port → binding → operation with SOAP version, style,
 //     action, body and header parts, faults and doc/literal wrapped detection.
 //
+// Every broken input is an error naming the file and line: a reference that does not
+// resolve, an element the loader reads whose namespace prefix is not declared (a
+// soap:binding without xmlns:soap would otherwise leave a binding that is not SOAP),
+// and an xs:import whose document cannot be read (see
+// Options.IgnoreUnreadableImports).
+//
 // The model is read-only after Load; it is safe for concurrent readers. Inputs are
 // untrusted: DTDs are refused, and MaxFileSize, MaxDepth and MaxDocuments bound the work.
 package wsdl

@@ -23,6 +23,13 @@ type Options struct {
 	// of the file system and the default HTTP client. location is an absolute path or
 	// an absolute URL. Tests use it to serve documents from memory.
 	Fetch func(location string) ([]byte, error)
+	// IgnoreUnreadableImports keeps loading when the document an xs:import names cannot
+	// be read (XSD §4.2.3 makes schemaLocation a hint): the import is then reported only
+	// if a reference into what it would have declared fails to resolve. Without it, an
+	// unreadable import is an error naming its file and line, as a broken reference
+	// is. Imports of the namespaces the model has built in (XML Schema, SOAP encoding,
+	// xml:) are never read either way.
+	IgnoreUnreadableImports bool
 }
 
 // remoteTimeout bounds one HTTP fetch by the default fetcher.
@@ -119,8 +126,8 @@ type loader struct {
 	seen    map[string]bool // WSDL and imported schema documents already read
 	schemas map[string]bool // included schemas by location and effective namespace
 	ndocs   int
-	// importErrs are xs:import documents that could not be read, reported with
-	// resolution errors.
+	// importErrs are xs:import documents that could not be read (with
+	// IgnoreUnreadableImports), reported with resolution errors.
 	importErrs []error
 	// fixups run after all documents are read, phase by phase (see the phase consts).
 	fixups [numPhases][]func() error
@@ -266,6 +273,8 @@ func (l *loader) parseDocument(data []byte, loc string) error {
 		return err
 	}
 	switch {
+	case root.undeclared != "":
+		return root.errUndeclared()
 	case root.name.Local == "definitions" && isWSDLNS(root.name.Space):
 		return l.parseDefinitions(root, loc)
 	case root.is(XSDNS, "schema"):
@@ -274,9 +283,9 @@ func (l *loader) parseDocument(data []byte, loc string) error {
 	return fmt.Errorf("%s: root element {%s}%s is neither wsdl:definitions nor xs:schema", root.pos(), root.name.Space, root.name.Local)
 }
 
-// isWSDLNS accepts the WSDL 1.1 namespace and, leniently, the undeclared prefix "wsdl"
-// that some generators emit without binding it.
-func isWSDLNS(ns string) bool { return ns == WSDLNS || ns == "wsdl" }
+// isWSDLNS reports the WSDL 1.1 namespace (which the undeclared prefix "wsdl" that
+// some generators emit also stands for: see lenientPrefixes).
+func isWSDLNS(ns string) bool { return ns == WSDLNS }
 
 // displayName shortens a location for error messages: paths relative to the working
 // directory when below it.

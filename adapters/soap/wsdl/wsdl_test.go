@@ -379,7 +379,8 @@ func TestErrors(t *testing.T) {
 		{"missing message", wsdl("", `<portType name="P"><operation name="o"><input message="a:M"/></operation></portType>`), "message {urn:a}M referenced by operation o of port type P not found"},
 		{"undeclared prefix", wsdl(`<xs:element name="bar" type="zz:Foo"/>`, ""), `undeclared namespace prefix "zz"`},
 		{"doctype", `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa">]><definitions/>`, "DOCTYPE and entity declarations are refused"},
-		{"malformed", `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"><types>`, "malformed XML"},
+		{"malformed", `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"><types>`, "malformed XML: element <types> is not closed"},
+		{"mismatched end tag", `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"><w:types xmlns:w="x"></types></definitions>`, "x.wsdl:1: malformed XML: unexpected end element </types>"},
 		{"not wsdl", `<html/>`, "neither wsdl:definitions nor xs:schema"},
 		{"remote import", wsdl("", `<import namespace="urn:r" location="http://remote.test/r.wsdl"/>`), "remote document http://remote.test/r.wsdl (referenced at x.wsdl:1) not loaded: set Options.AllowRemote"},
 		{"missing include", wsdl(`<xs:include schemaLocation="inc.xsd"/>`, ""), "reading /mem/inc.xsd"},
@@ -457,5 +458,141 @@ func TestRemoteFetchHook(t *testing.T) {
 	}
 	if len(asked) != 2 || asked[1] != "https://h.test/t.xsd" {
 		t.Errorf("fetched %v", asked)
+	}
+}
+
+// TestNamesAreTrimmed loads names written with surrounding white space, as some
+// toolkits export them (name="ResultCode "): names, and the references to them, are
+// the trimmed tokens.
+func TestNamesAreTrimmed(t *testing.T) {
+	doc := `<definitions name=" Svc " xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+    xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:a="urn:a" targetNamespace="urn:a">
+  <types><xs:schema targetNamespace="urn:a" elementFormDefault=" qualified ">
+    <xs:complexType name="Result ">
+      <xs:sequence>
+        <xs:element name="ResultCode " type=" xs:int" minOccurs=" 0 "/>
+        <xs:element name="	Status" type="a:Status "/>
+      </xs:sequence>
+      <xs:attribute name=" id" type="xs:string" use="required "/>
+    </xs:complexType>
+    <xs:simpleType name="Status "><xs:restriction base="xs:string"><xs:enumeration value=" A "/></xs:restriction></xs:simpleType>
+    <xs:element name="Get "><xs:complexType><xs:sequence><xs:element name="r" type="a:Result"/></xs:sequence></xs:complexType></xs:element>
+  </xs:schema></types>
+  <message name="GetIn "><part name="parameters " element=" a:Get"/></message>
+  <portType name="P "><operation name="Get "><input message="a:GetIn"/></operation></portType>
+  <binding name="B " type="a:P"><soap:binding style="document "/>
+    <operation name="Get"><soap:operation soapAction="urn:get"/><input><soap:body use="literal "/></input></operation></binding>
+  <service name="S "><port name="SP " binding="a:B"><soap:address location="http://127.0.0.1/x"/></port></service>
+</definitions>`
+	d, err := Parse([]byte(doc), "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "Svc" {
+		t.Errorf("definitions name %q", d.Name)
+	}
+	ct, ok := d.Schemas.Type(qn(tnsA, "Result")).(*ComplexType)
+	if !ok {
+		t.Fatalf("type {urn:a}Result not found: %v", d.Schemas.Schemas[0].Types)
+	}
+	if got := particleNames(ct.Content); strings.Join(got, " ") != "{urn:a}ResultCode {urn:a}Status" {
+		t.Errorf("Result's elements %v", got)
+	}
+	if e := ct.Content.Particles[0].(*Element); e.MinOccurs != 0 || e.Type.(*SimpleType).Kind != KindInt {
+		t.Errorf("ResultCode: minOccurs %d, type %v", e.MinOccurs, e.TypeName)
+	}
+	if len(ct.Attributes) != 1 || ct.Attributes[0].Name.Local != "id" || ct.Attributes[0].Use != Required {
+		t.Errorf("Result's attributes %+v", ct.Attributes)
+	}
+	st := d.Schemas.Type(qn(tnsA, "Status")).(*SimpleType)
+	if v := st.Facets.Enumeration[0].Value; v != " A " {
+		t.Errorf("enumeration value %q, want it as written", v)
+	}
+	eps := d.Endpoints()
+	if len(eps) != 1 || eps[0].Service.Name.Local != "S" || eps[0].Port.Name != "SP" || len(eps[0].Operations) != 1 {
+		t.Fatalf("endpoints %+v", eps)
+	}
+	op := eps[0].Operations[0]
+	if op.Name != "Get" || op.Input.BodyParts[0].Name != "parameters" || !op.Wrapped {
+		t.Errorf("operation %q, part %q, wrapped %v", op.Name, op.Input.BodyParts[0].Name, op.Wrapped)
+	}
+	// A name that is not an XML name even trimmed is an error at its line.
+	bad := strings.Replace(doc, `name="Result "`, `name="Result Code"`, 1)
+	if _, err := Parse([]byte(bad), "/mem/x.wsdl", Options{}); err == nil || !strings.Contains(err.Error(), `x.wsdl:4: complexType name "Result Code" is not an XML name`) {
+		t.Errorf("a name with inner space: %v", err)
+	}
+}
+
+// TestUndeclaredPrefixes refuses elements the loader reads whose prefix is not
+// declared, naming the file and line: skipping them would silently drop a SOAP
+// binding, a service's address or a schema declaration. Elements the loader never
+// reads may use undeclared prefixes.
+func TestUndeclaredPrefixes(t *testing.T) {
+	doc := func(soapNS, portType, schema string) string {
+		return `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" ` + soapNS + ` xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:a="urn:a" targetNamespace="urn:a">
+<types><xs:schema targetNamespace="urn:a">` + schema + `<xs:element name="E" type="xs:string"/></xs:schema></types>
+<message name="M"><part name="p" element="a:E"/></message>
+<portType name="P"><operation name="o">` + portType + `<input message="a:M"/></operation></portType>
+<binding name="B" type="a:P">
+  <soap:binding style="document"/>
+  <operation name="o"><soap:operation soapAction=""/><input><soap:body use="literal"/></input></operation>
+</binding>
+<service name="S"><port name="SP" binding="a:B"><soap:address location="http://127.0.0.1/x"/></port></service>
+</definitions>`
+	}
+	const soap = `xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"`
+	if _, err := Parse([]byte(doc(soap, "", "")), "/mem/x.wsdl", Options{}); err != nil {
+		t.Fatalf("the well-formed document: %v", err)
+	}
+	tests := []struct{ name, doc, want string }{
+		{"SOAP binding prefix", doc("", "", ""), `x.wsdl:6: namespace prefix "soap" of element <soap:binding> is not declared`},
+		{"service address prefix", strings.Replace(doc(soap, "", ""), `<soap:address`, `<soap12:address`, 1), `x.wsdl:9: namespace prefix "soap12" of element <soap12:address> is not declared`},
+		{"schema element prefix", doc(soap, "", `<xsd:element name="F" type="xs:string"/>`), `x.wsdl:2: namespace prefix "xsd" of element <xsd:element> is not declared`},
+		{"section prefix", strings.Replace(doc(soap, "", ""), `<message name="M">`, `<w:message name="M0"/><message name="M">`, 1), `x.wsdl:3: namespace prefix "w" of element <w:message> is not declared`},
+		{"root prefix", `<w:definitions xmlns:w2="x"/>`, `x.wsdl:1: namespace prefix "w" of element <w:definitions> is not declared`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc), "/mem/x.wsdl", Options{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	// Not read, so not refused: an extension element in a port type operation, an
+	// annotation's content, and the lenient wsdl: prefix.
+	ok := doc(soap, `<soap12:operation soapAction=""/>`, `<xs:annotation><xs:appinfo><jaxb:x/></xs:appinfo></xs:annotation>`)
+	ok = strings.Replace(ok, `<message name="M">`, `<wsdl:documentation>d</wsdl:documentation><message name="M">`, 1)
+	if _, err := Parse([]byte(ok), "/mem/x.wsdl", Options{}); err != nil {
+		t.Errorf("undeclared prefixes where nothing is read: %v", err)
+	}
+}
+
+// TestUnreadableImports fails on an xs:import whose document cannot be read, naming
+// its file and line, unless IgnoreUnreadableImports; imports of built-in namespaces
+// are never read.
+func TestUnreadableImports(t *testing.T) {
+	doc := `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:a">
+  <xs:import namespace="http://schemas.xmlsoap.org/soap/encoding/" schemaLocation="http://schemas.xmlsoap.org/soap/encoding/"/>
+  <xs:import namespace="urn:b" schemaLocation="b.xsd"/>
+  <xs:element name="e" type="xs:string"/>
+</xs:schema>`
+	_, err := Parse([]byte(doc), "/mem/x.xsd", memFS(nil))
+	if err == nil || !strings.Contains(err.Error(), `x.xsd:3: xs:import of namespace "urn:b" from "b.xsd" cannot be read`) {
+		t.Errorf("error = %v, want the import's place", err)
+	}
+	opts := memFS(nil)
+	opts.IgnoreUnreadableImports = true
+	d, err := Parse([]byte(doc), "/mem/x.xsd", opts)
+	if err != nil {
+		t.Fatalf("with IgnoreUnreadableImports: %v", err)
+	}
+	if len(d.Documents) != 0 {
+		t.Errorf("read %v; the SOAP encoding schema is built in", d.Documents)
+	}
+	// What then fails to resolve is reported with the import that was skipped.
+	refers := strings.Replace(doc, `type="xs:string"`, `type="b:T" xmlns:b="urn:b"`, 1)
+	if _, err := Parse([]byte(refers), "/mem/x.xsd", opts); err == nil || !strings.Contains(err.Error(), "type {urn:b}T referenced by element e not found") || !strings.Contains(err.Error(), "cannot be read") {
+		t.Errorf("a reference into the unread import: %v", err)
 	}
 }

@@ -49,6 +49,56 @@ func wsdlRef[T any](m map[xml.Name]*T, n *node, attr, tns string) (*T, xml.Name,
 	return nil, name, nil
 }
 
+// wsdlSections are the local names of the children of wsdl:definitions the loader
+// reads.
+var wsdlSections = map[string]bool{"import": true, "types": true, "message": true, "portType": true, "binding": true, "service": true}
+
+// isDoc reports wsdl:documentation, whose content the loader reads as text only.
+func isDoc(n *node) bool { return isW(n, "documentation") }
+
+// checkWSDLPrefixes fails on an element of a WSDL section whose prefix is not
+// declared where the loader would read it: it cannot tell whether such an element is
+// a WSDL element, a SOAP binding extension or something to ignore, and skipping it
+// would silently drop what it stands for (a binding without its soap:binding is not a
+// SOAP binding). Bindings and services are checked whole (their extension elements
+// are what makes them SOAP); messages and port types where the loader reads.
+func checkWSDLPrefixes(c *node) error {
+	if c.undeclared != "" {
+		if wsdlSections[c.name.Local] {
+			return c.errUndeclared()
+		}
+		return nil
+	}
+	switch {
+	case isW(c, "binding"), isW(c, "service"):
+		return checkPrefixes(c, isDoc)
+	case isW(c, "types"):
+		for _, s := range c.children {
+			if s.undeclared != "" && s.name.Local == "schema" {
+				return s.errUndeclared()
+			}
+		}
+	case isW(c, "message"):
+		for _, p := range c.children {
+			if p.undeclared != "" && p.name.Local == "part" {
+				return p.errUndeclared()
+			}
+		}
+	case isW(c, "portType"):
+		for _, op := range c.children {
+			if op.undeclared != "" && op.name.Local == "operation" {
+				return op.errUndeclared()
+			}
+			for _, io := range op.children {
+				if io.undeclared != "" && (io.name.Local == "input" || io.name.Local == "output" || io.name.Local == "fault") {
+					return io.errUndeclared()
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // parseDefinitions reads a wsdl:definitions element found at loc.
 func (l *loader) parseDefinitions(root *node, loc string) error {
 	tns := root.attr("targetNamespace")
@@ -58,6 +108,9 @@ func (l *loader) parseDefinitions(root *node, loc string) error {
 	}
 	ntypes := 0
 	for _, c := range root.children {
+		if err := checkWSDLPrefixes(c); err != nil {
+			return err
+		}
 		var err error
 		switch {
 		case isW(c, "import"):

@@ -31,6 +31,10 @@ type node struct {
 	text     []byte // character data directly inside this element
 	line     int
 	file     string
+	// undeclared is the element's prefix when no namespace is bound to it; name.Space
+	// then holds the prefix itself, which matches no namespace the loader reads (see
+	// checkPrefixes).
+	undeclared string
 }
 
 // pos names the node's place for error messages: "file:line".
@@ -97,8 +101,27 @@ func (n *node) innerText() string {
 // errDTD is returned for documents containing a DOCTYPE or entity declaration.
 var errDTD = errors.New("DOCTYPE and entity declarations are refused (possible XML bomb)")
 
+// collapsedAttrs are the un-namespaced attributes whose values are names, QNames or
+// tokens (XSD whiteSpace collapse): surrounding white space is not part of the value,
+// so `name="ResultCode "` declares ResultCode. Values of other attributes (value=,
+// default=, fixed=, URIs) are kept as written.
+var collapsedAttrs = map[string]bool{
+	"name": true, "ref": true, "type": true, "base": true, "itemType": true, "memberTypes": true,
+	"substitutionGroup": true, "element": true, "message": true, "binding": true, "part": true,
+	"parts": true, "form": true, "use": true, "elementFormDefault": true, "attributeFormDefault": true,
+	"nillable": true, "abstract": true, "mixed": true, "processContents": true, "minOccurs": true,
+	"maxOccurs": true, "style": true, "parameterOrder": true,
+}
+
+// lenientPrefixes are prefixes taken for their conventional namespace when a document
+// uses them without declaring them: some generators emit wsdl: unbound.
+var lenientPrefixes = map[string]string{"wsdl": WSDLNS}
+
 // parseTree parses one XML document into a tree, enforcing MaxFileSize and MaxDepth and
-// refusing DTDs. file names the document in errors.
+// refusing DTDs. file names the document in errors. Element and attribute names are
+// resolved against the namespace declarations in scope; an element whose prefix is
+// not declared keeps the prefix as its namespace and records it in node.undeclared,
+// for the places that read such elements to refuse (checkPrefixes).
 func parseTree(data []byte, file string) (*node, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: document is %d bytes, larger than the limit of %d", file, len(data), MaxFileSize)
@@ -109,9 +132,11 @@ func parseTree(data []byte, file string) (*node, error) {
 	var (
 		root  *node
 		stack []*node
+		raw   []xml.Name // the raw (prefix:local) names of the open elements
 	)
 	for {
-		tok, err := d.Token()
+		// RawToken: names are resolved here, so that undeclared prefixes are known.
+		tok, err := d.RawToken()
 		if err == io.EOF {
 			break
 		}
@@ -129,7 +154,7 @@ func parseTree(data []byte, file string) (*node, error) {
 				return nil, fmt.Errorf("%s: more than one root element", file)
 			}
 			line, _ := d.InputPos()
-			n := &node{name: t.Name, line: line, file: file}
+			n := &node{line: line, file: file}
 			var parentNS map[string]string
 			if len(stack) > 0 {
 				parentNS = stack[len(stack)-1].ns
@@ -145,7 +170,6 @@ func parseTree(data []byte, file string) (*node, error) {
 					isDecl = true
 				}
 				if !isDecl {
-					n.attrs = append(n.attrs, a)
 					continue
 				}
 				if !copied {
@@ -160,6 +184,24 @@ func parseTree(data []byte, file string) (*node, error) {
 			if n.ns == nil {
 				n.ns = map[string]string{}
 			}
+			n.name = t.Name
+			if space, ok := n.resolvePrefix(t.Name.Space, true); ok {
+				n.name.Space = space
+			} else {
+				n.undeclared = t.Name.Space
+			}
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
+					continue
+				}
+				if a.Name.Space == "" && collapsedAttrs[a.Name.Local] {
+					a.Value = strings.TrimSpace(a.Value)
+				}
+				if space, ok := n.resolvePrefix(a.Name.Space, false); ok {
+					a.Name.Space = space
+				}
+				n.attrs = append(n.attrs, a)
+			}
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
 				p.children = append(p.children, n)
@@ -167,8 +209,13 @@ func parseTree(data []byte, file string) (*node, error) {
 				root = n
 			}
 			stack = append(stack, n)
+			raw = append(raw, t.Name)
 		case xml.EndElement:
-			stack = stack[:len(stack)-1]
+			if len(stack) == 0 || raw[len(raw)-1] != t.Name {
+				line, _ := d.InputPos()
+				return nil, fmt.Errorf("%s:%d: malformed XML: unexpected end element </%s>", file, line, rawName(t.Name))
+			}
+			stack, raw = stack[:len(stack)-1], raw[:len(raw)-1]
 		case xml.CharData:
 			if len(stack) > 0 {
 				top := stack[len(stack)-1]
@@ -185,7 +232,63 @@ func parseTree(data []byte, file string) (*node, error) {
 	if root == nil {
 		return nil, fmt.Errorf("%s: no root element", file)
 	}
+	if len(stack) > 0 {
+		return nil, fmt.Errorf("%s: malformed XML: element <%s> is not closed", file, rawName(raw[len(raw)-1]))
+	}
 	return root, nil
+}
+
+// resolvePrefix returns the namespace bound to prefix at n. An unprefixed element is in
+// the default namespace, an unprefixed attribute in none. ok is false for an undeclared
+// prefix (lenientPrefixes apart).
+func (n *node) resolvePrefix(prefix string, element bool) (string, bool) {
+	switch prefix {
+	case "":
+		if element {
+			return n.ns[""], true
+		}
+		return "", true
+	case "xml":
+		return xmlNS, true
+	}
+	if uri, ok := n.ns[prefix]; ok {
+		return uri, true
+	}
+	if uri, ok := lenientPrefixes[prefix]; ok {
+		return uri, true
+	}
+	return "", false
+}
+
+// rawName writes a raw name as prefix:local.
+func rawName(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+// errUndeclared is the error for an element whose prefix is not declared.
+func (n *node) errUndeclared() error {
+	return fmt.Errorf("%s: namespace prefix %q of element <%s:%s> is not declared", n.pos(), n.undeclared, n.undeclared, n.name.Local)
+}
+
+// checkPrefixes fails on the first element at or under n whose prefix is not declared,
+// not entering the elements skip says the loader never reads (documentation,
+// annotations).
+func checkPrefixes(n *node, skip func(*node) bool) error {
+	if n.undeclared != "" {
+		return n.errUndeclared()
+	}
+	if skip != nil && skip(n) {
+		return nil
+	}
+	for _, c := range n.children {
+		if err := checkPrefixes(c, skip); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // charsetReader accepts the encodings WSDLs are written in besides UTF-8: US-ASCII is a

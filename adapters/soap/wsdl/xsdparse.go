@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // schemaParser reads the components of one xs:schema into s, queuing the references
@@ -46,6 +47,34 @@ func parseForm(v string, def Form) Form {
 	return def
 }
 
+// checkNCName fails unless name, the name= of the XSD declaration n (surrounding white
+// space already trimmed, see collapsedAttrs), is an XML name without a colon: a name
+// instances cannot carry would only fail later, in the codec.
+func checkNCName(n *node, what, name string) error {
+	if !isNCName(name) {
+		return fmt.Errorf("%s: %s name %q is not an XML name (NCName)", n.pos(), what, name)
+	}
+	return nil
+}
+
+// isNCName reports whether s is a non-colonised XML name: a letter or '_', then
+// letters, digits, '_', '-', '.' and the other name characters (non-ASCII letters are
+// accepted as a whole, as XML 1.0 fifth edition does).
+func isNCName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= 0xC0 && r != 0xD7 && r != 0xF7 && r <= 0x10FFFF && !unicode.IsSpace(r):
+		case i > 0 && (r == '-' || r == '.' || r >= '0' && r <= '9' || r == 0xB7):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // optString returns a pointer to the value of attribute local, nil when absent.
 func optString(n *node, local string) *string {
 	if v, ok := n.lookupAttr(xml.Name{Local: local}); ok {
@@ -79,6 +108,11 @@ func parseOccurs(n *node) (min, max int, err error) {
 // includerTNS the including schema's namespace when n is reached by xs:include.
 func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 	canonicalizeXSD(n)
+	// An element with an undeclared prefix (xs:complexType where xs is not bound) would
+	// be skipped as foreign, silently dropping a declaration.
+	if err := checkPrefixes(n, func(c *node) bool { return isX(c, "annotation") }); err != nil {
+		return err
+	}
 	s := &Schema{
 		TargetNamespace:      n.attr("targetNamespace"),
 		Location:             name,
@@ -99,9 +133,9 @@ func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 		case "include", "redefine":
 			err = l.includeSchema(c, loc, s.TargetNamespace)
 		case "import":
-			// schemaLocation is a hint (XSD §4.2.3): a document that cannot be read is
-			// reported only if a reference then fails to resolve.
-			if sl := c.attr("schemaLocation"); sl != "" {
+			// The namespaces the model has built in are never read: their schemas
+			// (often remote, like the SOAP encoding's) would add nothing.
+			if sl := c.attr("schemaLocation"); sl != "" && !builtinNamespaces[c.attr("namespace")] {
 				err = l.importSchema(c, loc, sl)
 			}
 		case "element":
@@ -148,8 +182,13 @@ func (l *loader) addSchema(n *node, loc, name, includerTNS string) error {
 	return nil
 }
 
-// importSchema reads the document named by an xs:import once. Failing to read it is
-// recorded, not fatal; failing to parse what was read is fatal.
+// builtinNamespaces are the namespaces whose components the model has built in (see
+// builtinTypes and builtinAttributes), so that importing them reads nothing.
+var builtinNamespaces = map[string]bool{XSDNS: true, SOAPEncNS: true, xmlNS: true}
+
+// importSchema reads the document named by an xs:import once. Failing to read it is an
+// error naming the import, unless Options.IgnoreUnreadableImports; failing to parse
+// what was read always is.
 func (l *loader) importSchema(n *node, base, sl string) error {
 	loc, err := resolveLocation(base, sl)
 	if err != nil {
@@ -159,9 +198,13 @@ func (l *loader) importSchema(n *node, base, sl string) error {
 		return nil
 	}
 	l.seen[loc] = true
-	data, err := l.fetch(loc, n.pos())
+	data, err := l.fetch(loc, "")
 	if err != nil {
-		l.importErrs = append(l.importErrs, fmt.Errorf("%s: xs:import of %q skipped: %w", n.pos(), sl, err))
+		err = fmt.Errorf("%s: xs:import of namespace %q from %q cannot be read: %w", n.pos(), n.attr("namespace"), sl, err)
+		if !l.opts.IgnoreUnreadableImports {
+			return err
+		}
+		l.importErrs = append(l.importErrs, err)
 		return nil
 	}
 	return l.parseDocument(data, loc)
@@ -235,6 +278,9 @@ func (p *schemaParser) element(n *node, global bool) (*Element, error) {
 	if local == "" {
 		return nil, fmt.Errorf("%s: element without name= or ref=", n.pos())
 	}
+	if err := checkNCName(n, "element", local); err != nil {
+		return nil, err
+	}
 	e.Name.Local = local
 	if global || parseForm(n.attr("form"), p.s.ElementFormDefault) == Qualified {
 		e.Name.Space = tns
@@ -291,6 +337,9 @@ func (p *schemaParser) complexType(n *node, global bool) (*ComplexType, error) {
 	if global {
 		if n.attr("name") == "" {
 			return nil, fmt.Errorf("%s: global complexType without name=", n.pos())
+		}
+		if err := checkNCName(n, "complexType", n.attr("name")); err != nil {
+			return nil, err
 		}
 		t.Name = xml.Name{Space: p.s.TargetNamespace, Local: n.attr("name")}
 	}
@@ -452,6 +501,9 @@ func (p *schemaParser) attribute(n *node, global bool) (*Attribute, error) {
 	if local == "" {
 		return nil, fmt.Errorf("%s: attribute without name= or ref=", n.pos())
 	}
+	if err := checkNCName(n, "attribute", local); err != nil {
+		return nil, err
+	}
 	a.Name.Local = local
 	if global || parseForm(n.attr("form"), p.s.AttributeFormDefault) == Qualified {
 		a.Name.Space = tns
@@ -567,6 +619,9 @@ func (p *schemaParser) group(n *node) (*Group, error) {
 	if g.Name.Local == "" {
 		return nil, fmt.Errorf("%s: global group without name=", n.pos())
 	}
+	if err := checkNCName(n, "group", g.Name.Local); err != nil {
+		return nil, err
+	}
 	for _, c := range n.children {
 		if isX(c, "sequence") || isX(c, "choice") || isX(c, "all") {
 			var err error
@@ -584,6 +639,9 @@ func (p *schemaParser) attributeGroup(n *node) (*AttributeGroup, error) {
 	if g.Name.Local == "" {
 		return nil, fmt.Errorf("%s: global attributeGroup without name=", n.pos())
 	}
+	if err := checkNCName(n, "attributeGroup", g.Name.Local); err != nil {
+		return nil, err
+	}
 	for _, c := range n.children {
 		if isX(c, "attribute") || isX(c, "attributeGroup") || isX(c, "anyAttribute") {
 			if err := p.attrUse(c, &g.items, &g.AnyAttribute); err != nil {
@@ -600,6 +658,9 @@ func (p *schemaParser) simpleType(n *node, global bool) (*SimpleType, error) {
 	if global {
 		if n.attr("name") == "" {
 			return nil, fmt.Errorf("%s: global simpleType without name=", n.pos())
+		}
+		if err := checkNCName(n, "simpleType", n.attr("name")); err != nil {
+			return nil, err
 		}
 		st.Name = xml.Name{Space: p.s.TargetNamespace, Local: n.attr("name")}
 	}

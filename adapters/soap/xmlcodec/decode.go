@@ -55,6 +55,7 @@ func (p *Plan) DecodeBlocks(d *Decoder, _ *Start, m protoreflect.Message) error 
 	if err := p.checkType(m); err != nil {
 		return err
 	}
+	var seen map[protoreflect.FieldNumber]bool
 	for {
 		t, err := d.next()
 		if err != nil {
@@ -65,9 +66,19 @@ func (p *Plan) DecodeBlocks(d *Decoder, _ *Start, m protoreflect.Message) error 
 			return nil
 		case tokStart:
 			f := p.byElem[t.start.Name]
-			if f == nil {
+			switch {
+			case f == nil:
 				err = d.Skip()
-			} else {
+			case f.slot != 0 && seen[f.slot]:
+				// A second block for a singular field: keep the first.
+				err = d.Skip()
+			default:
+				if f.slot != 0 {
+					if seen == nil {
+						seen = map[protoreflect.FieldNumber]bool{}
+					}
+					seen[f.slot] = true
+				}
 				err = f.decodeElement(d, t.start, m)
 			}
 			if err != nil {
@@ -126,42 +137,62 @@ func (p *Plan) decode(d *Decoder, start *Start, m protoreflect.Message) error {
 		case tokStart:
 			f := p.byElem[t.start.Name]
 			if f == nil {
-				switch {
-				case p.raw != nil:
-					n, err := d.Tree(t.start)
-					if err != nil {
-						return err
-					}
-					w := NewWriter()
-					n.Write(w)
-					b, err := w.Bytes()
-					if err != nil {
-						return err
-					}
-					appendRaw(m, p.raw, string(b))
-				case d.Lax:
-					if err := d.Skip(); err != nil {
-						return err
-					}
-				default:
-					return d.fail(ErrUnknown, "element %s is not declared by message %s", FormatQName(t.start.Name), p.md.FullName())
+				if err := p.undeclared(d, t.start, m, "element %s is not declared by message %s", FormatQName(t.start.Name), p.md.FullName()); err != nil {
+					return err
 				}
 				continue
 			}
-			if !f.fd.IsList() {
+			if f.slot != 0 {
+				// A singular field (or a choice) takes one element: a second one is
+				// content the declared fields cannot hold, like an undeclared
+				// element. It goes to the xs:any field when there is one (a
+				// Salesforce sObject repeats sf:Id, which its xs:any absorbs), is
+				// skipped when lax, and fails otherwise; it never overwrites the
+				// first.
+				if seen[f.slot] {
+					msg, args := "element %s appears more than once", []any{FormatQName(t.start.Name)}
+					if f.fd.ContainingOneof() != nil && !f.fd.ContainingOneof().IsSynthetic() {
+						msg, args = "element %s is a second alternative of choice %s", []any{FormatQName(t.start.Name), f.fd.ContainingOneof().Name()}
+					}
+					if err := p.undeclared(d, t.start, m, msg, args...); err != nil {
+						return err
+					}
+					continue
+				}
 				if seen == nil {
 					seen = map[protoreflect.FieldNumber]bool{}
 				}
-				if seen[f.fd.Number()] && !d.Lax {
-					return d.fail(ErrUnknown, "element %s appears more than once", FormatQName(t.start.Name))
-				}
-				seen[f.fd.Number()] = true
+				seen[f.slot] = true
 			}
 			if err := f.decodeElement(d, t.start, m); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// undeclared handles an element start that no field of p takes: it is appended to the
+// raw (xs:any) field when p has one, skipped when d is lax, and fails otherwise with
+// the message given.
+func (p *Plan) undeclared(d *Decoder, start *Start, m protoreflect.Message, format string, args ...any) error {
+	switch {
+	case p.raw != nil:
+		n, err := d.Tree(start)
+		if err != nil {
+			return err
+		}
+		w := NewWriter()
+		n.Write(w)
+		b, err := w.Bytes()
+		if err != nil {
+			return err
+		}
+		appendRaw(m, p.raw, string(b))
+		return nil
+	case d.Lax:
+		return d.Skip()
+	}
+	return d.fail(ErrUnknown, format, args...)
 }
 
 func appendRaw(m protoreflect.Message, f *field, s string) {
@@ -172,8 +203,27 @@ func appendRaw(m protoreflect.Message, f *field, s string) {
 	m.Set(f.fd, protoreflect.ValueOfString(m.Get(f.fd).String()+s))
 }
 
-// decodeElement reads one element of f (a wrapper of items when wrapped).
+// decodeElement reads one element of f (a wrapper of items when wrapped; an
+// alternative, making a new item, of a choice group).
 func (f *field) decodeElement(d *Decoder, start *Start, m protoreflect.Message) error {
+	if f.group {
+		list := m.Mutable(f.fd).List()
+		item := list.NewElement().Message()
+		alt := f.msg.byElem[start.Name]
+		if err := alt.decodeElement(d, start, item); err != nil {
+			return err
+		}
+		if !item.Has(alt.fd) {
+			// A nil alternative (without a nil marker): the item still says which.
+			if alt.fd.Message() != nil {
+				item.Mutable(alt.fd)
+			} else {
+				item.Set(alt.fd, item.Get(alt.fd))
+			}
+		}
+		list.Append(protoreflect.ValueOfMessage(item))
+		return nil
+	}
 	if !f.wrapped {
 		return f.decodeItem(d, start, m)
 	}

@@ -103,6 +103,8 @@ func (p *Plan) content(w *Writer, m protoreflect.Message) {
 			if m.Has(f.fd) {
 				p.writeRaw(w, f, m.Get(f.fd))
 			}
+		case f.group:
+			f.writeGroup(w, m)
 		case f.fd.IsList():
 			f.writeList(w, m)
 		default:
@@ -150,6 +152,20 @@ func (f *field) writeList(w *Writer, m protoreflect.Message) {
 	}
 	if f.wrapped {
 		w.End()
+	}
+}
+
+// writeGroup writes the items of a choice group in order, each as the element of
+// its one alternative.
+func (f *field) writeGroup(w *Writer, m protoreflect.Message) {
+	l := m.Get(f.fd).List()
+	for i := 0; i < l.Len() && w.Err() == nil; i++ {
+		item := l.Get(i).Message()
+		if item.WhichOneof(f.choice) == nil {
+			w.fail("field %s: item %d has none of its alternatives set", f.fd.Name(), i)
+			return
+		}
+		f.msg.content(w, item)
 	}
 }
 

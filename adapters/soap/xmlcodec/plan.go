@@ -54,6 +54,17 @@ type field struct {
 	enum     *enumMap
 	// anyTypes are the candidate types of a google.protobuf.Any field.
 	anyTypes *typeSet
+	// group marks a repeated xs:choice (xml.xsd_type xs:choice): a repeated message
+	// field with no element of its own, each item one of msg's oneof members, whose
+	// elements sit in the parent. alts are their names, choice their oneof.
+	group  bool
+	alts   []xml.Name
+	choice protoreflect.OneofDescriptor
+	// slot identifies what a singular element field fills, for decoding to notice a
+	// second element for it: the field's number, or for a member of a oneof (an
+	// xs:choice) the negative 1+index of the oneof, shared by its members. 0 for
+	// repeated fields, which take any number.
+	slot protoreflect.FieldNumber
 }
 
 // typeSet indexes the messages that can stand in for a polymorphic
@@ -99,7 +110,7 @@ func (p *Plan) Select(keep func(protoreflect.FieldDescriptor) bool) *Plan {
 			if f.raw {
 				q.raw = f
 			} else {
-				q.byElem[f.name] = f
+				_ = q.indexElem(f) // no clash: p's index had none
 			}
 		}
 	}
@@ -172,17 +183,65 @@ func (c *compiler) plan(md protoreflect.MessageDescriptor) (*Plan, error) {
 			p.raw = f
 			p.elems = append(p.elems, f)
 		default:
-			if _, dup := p.byElem[f.name]; dup {
-				return nil, fmt.Errorf("field %s: another field maps to element %s", fd.FullName(), FormatQName(f.name))
+			if err := p.indexElem(f); err != nil {
+				return nil, fmt.Errorf("field %s: %w", fd.FullName(), err)
 			}
 			p.elems = append(p.elems, f)
-			p.byElem[f.name] = f
 		}
 	}
 	if p.text != nil && len(p.elems) > 0 {
 		return nil, fmt.Errorf("message %s: field %s holds the element's text (simpleContent), so the message cannot have element or raw fields", md.FullName(), p.text.fd.Name())
 	}
 	return p, nil
+}
+
+// indexElem indexes the element names f takes: its own, or a choice group's
+// alternatives.
+func (p *Plan) indexElem(f *field) error {
+	names := []xml.Name{f.name}
+	if f.group {
+		names = f.alts
+	}
+	for _, n := range names {
+		if _, dup := p.byElem[n]; dup {
+			return fmt.Errorf("another field maps to element %s", FormatQName(n))
+		}
+		p.byElem[n] = f
+	}
+	return nil
+}
+
+// groupAlternatives returns the oneof and the element names of the alternatives of
+// a choice group's item message md, checking that its fields are element fields,
+// all members of one oneof. It reads the descriptor, not md's plan, which may still
+// be under construction when types recurse.
+func groupAlternatives(md protoreflect.MessageDescriptor) (protoreflect.OneofDescriptor, []xml.Name, error) {
+	var (
+		od    protoreflect.OneofDescriptor
+		names []xml.Name
+	)
+	fs := md.Fields()
+	for i := 0; i < fs.Len(); i++ {
+		fd := fs.Get(i)
+		o := fd.ContainingOneof()
+		if o == nil || o.IsSynthetic() || od != nil && o != od {
+			return nil, nil, fmt.Errorf("the fields of %s, the items of an xs:choice field, must all be members of one oneof", md.FullName())
+		}
+		od = o
+		x := fieldOptions(fd)
+		if x.GetAttribute() || x.GetText() || x.GetRaw() || x.GetWrapped() {
+			return nil, nil, fmt.Errorf("the items of an xs:choice field (%s) must hold element fields only", md.FullName())
+		}
+		n := xml.Name{Space: x.GetNamespace(), Local: x.GetName()}
+		if n.Local == "" {
+			n.Local = string(fd.Name())
+		}
+		names = append(names, n)
+	}
+	if od == nil {
+		return nil, nil, fmt.Errorf("the items of an xs:choice field (%s) have no alternatives", md.FullName())
+	}
+	return od, names, nil
 }
 
 // nilMarker returns the nil marker of a nillable field: the field named
@@ -201,6 +260,9 @@ func nilMarker(fd protoreflect.FieldDescriptor) protoreflect.FieldDescriptor {
 	}
 	return nil
 }
+
+// choiceType is the xml.xsd_type marking a repeated xs:choice field.
+var choiceType = xml.Name{Space: XSDNamespace, Local: "choice"}
 
 var wrapperTypes = map[protoreflect.FullName]bool{
 	"google.protobuf.DoubleValue": true, "google.protobuf.FloatValue": true,
@@ -224,6 +286,13 @@ func (c *compiler) field(fd protoreflect.FieldDescriptor) (*field, error) {
 	}
 	if o.GetName() != "" {
 		f.name.Local = o.GetName()
+	}
+	switch od := fd.ContainingOneof(); {
+	case fd.IsList():
+	case od != nil && !od.IsSynthetic():
+		f.slot = -1 - protoreflect.FieldNumber(od.Index())
+	default:
+		f.slot = fd.Number()
 	}
 	if !isNCName(f.name.Local) {
 		return nil, fmt.Errorf("XML name %q is not a valid name", f.name.Local)
@@ -289,6 +358,15 @@ func (c *compiler) field(fd protoreflect.FieldDescriptor) (*field, error) {
 				return nil, err
 			}
 			f.msg = sub
+			if f.xsdType == choiceType {
+				if !fd.IsList() || f.wrapped || f.nillable || o.GetName() != "" || o.GetNamespace() != "" {
+					return nil, fmt.Errorf("an xs:choice field must be a repeated message field without name, namespace, wrapped or nillable")
+				}
+				if f.choice, f.alts, err = groupAlternatives(md); err != nil {
+					return nil, err
+				}
+				f.group = true
+			}
 			return f, nil
 		}
 		if f.special == specialAny && (f.attr || f.text) {

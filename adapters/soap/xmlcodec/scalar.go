@@ -73,12 +73,23 @@ var (
 // its XSD type.
 type xsdLexical int
 
+// The kinds from lexDecimal on are checked: their values must be in the XSD type's
+// lexical space (on input, with the tolerance described in lexical.go).
 const (
-	lexString   xsdLexical = iota // kept verbatim
-	lexCollapse                   // whitespace collapsed (token, dateTime, QName, ...)
-	lexDecimal                    // collapsed, then checked as xsd:decimal
-	lexInteger                    // collapsed, then checked as an integer
-	lexUnsigned                   // collapsed, then checked as a non-negative integer
+	lexString     xsdLexical = iota // kept verbatim
+	lexCollapse                     // whitespace collapsed (token, QName, anyURI, ...)
+	lexDecimal                      // collapsed, then checked as xsd:decimal
+	lexInteger                      // collapsed, then checked as an integer
+	lexUnsigned                     // collapsed, then checked as a non-negative integer
+	lexDateTime                     // collapsed, then checked as xsd:dateTime
+	lexDate                         // ... xsd:date
+	lexTime                         // ... xsd:time
+	lexGYearMonth                   // ... xsd:gYearMonth
+	lexGYear                        // ... xsd:gYear
+	lexGMonthDay                    // ... xsd:gMonthDay
+	lexGDay                         // ... xsd:gDay
+	lexGMonth                       // ... xsd:gMonth
+	lexDuration                     // ... xsd:duration
 )
 
 func lexicalOf(t xml.Name) xsdLexical {
@@ -95,30 +106,73 @@ func lexicalOf(t xml.Name) xsdLexical {
 		return lexInteger
 	case "nonNegativeInteger", "positiveInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte":
 		return lexUnsigned
+	case "dateTime":
+		return lexDateTime
+	case "date":
+		return lexDate
+	case "time":
+		return lexTime
+	case "gYearMonth":
+		return lexGYearMonth
+	case "gYear":
+		return lexGYear
+	case "gMonthDay":
+		return lexGMonthDay
+	case "gDay":
+		return lexGDay
+	case "gMonth":
+		return lexGMonth
+	case "duration":
+		return lexDuration
 	}
 	return lexCollapse
 }
 
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// normaliseString checks and normalises a string field's lexical value.
-func normaliseString(lex xsdLexical, s string) (string, error) {
+// normaliseString checks and normalises a string field's lexical value: strictly when
+// writing, tolerantly when reading (see lexical.go: numbers in scientific notation
+// are rewritten exactly, dates kept as sent).
+func normaliseString(lex xsdLexical, s string, reading bool) (string, error) {
 	switch lex {
 	case lexString:
 		return s, nil
 	case lexCollapse:
 		return collapse(s), nil
 	}
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
-		return "", fmt.Errorf("a value is required (the XSD type is numeric)")
-	case lex == lexDecimal && !decimalRE.MatchString(s):
+	if lex > lexUnsigned {
+		s = collapse(s)
+	} else {
+		s = strings.TrimSpace(s) // numbers hold no inner white space to collapse
+	}
+	if s == "" {
+		return "", fmt.Errorf("a value is required (the XSD type is %s)", lexicalName(lex))
+	}
+	switch lex {
+	case lexDecimal:
+		if reading {
+			if d, ok := tolerantDecimal(s); ok {
+				return d, nil
+			}
+		} else if decimalRE.MatchString(s) {
+			return s, nil
+		}
 		return "", fmt.Errorf("%q is not an xsd:decimal", clip(s))
-	case lex == lexInteger && !integerRE.MatchString(s):
-		return "", fmt.Errorf("%q is not an integer", clip(s))
-	case lex == lexUnsigned && (!integerRE.MatchString(s) || strings.HasPrefix(s, "-") && strings.Trim(s[1:], "0") != ""):
-		return "", fmt.Errorf("%q is not a non-negative integer", clip(s))
+	case lexInteger, lexUnsigned:
+		i, ok := s, integerRE.MatchString(s)
+		if reading && !ok {
+			i, ok = tolerantInteger(s)
+		}
+		switch {
+		case !ok:
+			return "", fmt.Errorf("%q is not an integer", clip(s))
+		case lex == lexUnsigned && strings.HasPrefix(i, "-") && strings.Trim(i[1:], "0") != "":
+			return "", fmt.Errorf("%q is not a non-negative integer", clip(s))
+		}
+		return i, nil
+	}
+	if !reading && !checkDateLike(lex, s) {
+		return "", fmt.Errorf("%q is not an %s", clip(s), lexicalName(lex))
 	}
 	return s, nil
 }
@@ -140,10 +194,10 @@ func (f *field) parseScalar(s string) (protoreflect.Value, error) {
 	}
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		v, err := normaliseString(f.lex, s)
+		v, err := normaliseString(f.lex, s, true)
 		return protoreflect.ValueOfString(v), err
 	case protoreflect.BoolKind:
-		switch s {
+		switch strings.ToLower(s) {
 		case "true", "1":
 			return protoreflect.ValueOfBool(true), nil
 		case "false", "0":
@@ -151,26 +205,30 @@ func (f *field) parseScalar(s string) (protoreflect.Value, error) {
 		}
 		return protoreflect.Value{}, fmt.Errorf("%q is not an xsd:boolean", clip(s))
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		n, err := strconv.ParseInt(s, 10, 32)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseInt(i, 10, 32)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not a 32-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfInt32(int32(n)), nil
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseInt(i, 10, 64)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not a 64-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfInt64(n), nil
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		n, err := strconv.ParseUint(strings.TrimPrefix(s, "+"), 10, 32)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseUint(strings.TrimPrefix(i, "+"), 10, 32)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not an unsigned 32-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfUint32(uint32(n)), nil
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		n, err := strconv.ParseUint(strings.TrimPrefix(s, "+"), 10, 64)
-		if err != nil || !integerRE.MatchString(s) {
+		i, ok := tolerantInteger(s)
+		n, err := strconv.ParseUint(strings.TrimPrefix(i, "+"), 10, 64)
+		if err != nil || !ok {
 			return protoreflect.Value{}, fmt.Errorf("%q is not an unsigned 64-bit integer", clip(s))
 		}
 		return protoreflect.ValueOfUint64(n), nil
@@ -180,7 +238,11 @@ func (f *field) parseScalar(s string) (protoreflect.Value, error) {
 			bits = 32
 		}
 		var x float64
-		switch s {
+		sp := s
+		if v, ok := floatSpecials[strings.ToLower(s)]; ok {
+			sp = v
+		}
+		switch sp {
 		case "INF", "+INF":
 			x = math.Inf(1)
 		case "-INF":
@@ -236,7 +298,7 @@ func (f *field) formatScalar(v protoreflect.Value) (string, error) {
 	case protoreflect.StringKind:
 		s := v.String()
 		if f.lex >= lexDecimal {
-			return normaliseString(f.lex, s)
+			return normaliseString(f.lex, s, false)
 		}
 		return s, nil
 	case protoreflect.BoolKind:

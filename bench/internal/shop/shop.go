@@ -147,7 +147,7 @@ func WriteProtobridgeConfig(dir, listen, upstreamURL, jsonInt64 string) (string,
 	}
 	extra := ""
 	if jsonInt64 != "" {
-		extra = fmt.Sprintf("    json_int64: %q\n", jsonInt64)
+		extra = fmt.Sprintf("    rest: {json_int64: %q}\n", jsonInt64)
 	}
 	cfg := fmt.Sprintf(`# Written by the benchmark: one REST (JSON) route, auth open.
 server:

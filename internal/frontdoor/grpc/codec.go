@@ -4,10 +4,14 @@ import (
 	"fmt"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // protoCodec is grpc-go's proto codec without the required-field check.
@@ -54,8 +58,13 @@ func (protoCodec) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 // Unmarshal decodes data into v. A WireMessage keeps a copy of the bytes,
-// checked but not decoded.
+// checked but not decoded. An incoming keeps the check's failure instead
+// of returning it: grpc-go would end the call with INTERNAL itself.
 func (protoCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if in, ok := v.(*incoming); ok {
+		in.err = in.msg.SetWire(data.Materialize())
+		return nil
+	}
 	if wm, ok := v.(*bridge.WireMessage); ok {
 		return wm.SetWire(data.Materialize())
 	}
@@ -79,4 +88,32 @@ func messageOf(v any) proto.Message {
 		return protoadapt.MessageV2Of(v)
 	}
 	return nil
+}
+
+// incoming is what the front door receives a caller's message into: the
+// message, or why its bytes do not decode as the method's input.
+//
+// A codec error from RecvMsg makes grpc-go write an INTERNAL status
+// ("failed to unmarshal") to the caller at once, whatever the handler
+// returns next; the caller's undecodable bytes are its mistake, so the
+// codec keeps the error here and the handler answers INVALID_ARGUMENT.
+type incoming struct {
+	md  protoreflect.MessageDescriptor
+	msg *bridge.WireMessage
+	err error
+}
+
+func newIncoming(md protoreflect.MessageDescriptor) *incoming {
+	return &incoming{md: md, msg: bridge.NewWireMessage(md, nil)}
+}
+
+// recv receives the caller's next message through ss.
+func (in *incoming) recv(ss grpc.ServerStream) (*bridge.WireMessage, error) {
+	if err := ss.RecvMsg(in); err != nil {
+		return nil, err
+	}
+	if in.err != nil {
+		return nil, bridge.Wrap(in.err, codes.InvalidArgument, reason.BadRequestMessage, nil, "the request does not decode as the method's input message %s: %v", in.md.FullName(), in.err)
+	}
+	return in.msg, nil
 }

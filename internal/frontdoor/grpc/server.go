@@ -30,7 +30,6 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/stats"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -55,13 +54,23 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *telemetry.Metrics
 	draining atomic.Bool
+	// drain ends when the grace period does, with cause router.ErrDraining:
+	// every call's context (cuttable) ends with it.
+	drain context.Context
+	cut   context.CancelCauseFunc
 }
+
+// cutWait is how long calls cut at the end of the grace period get to
+// send their UNAVAILABLE DRAINING before the connections are closed
+// under them; adapters return at once when their context ends.
+const cutWait = 200 * time.Millisecond
 
 // New builds the front door for a router. The config supplies message size
 // limits, TLS and whether reflection is on.
 func New(cfg *config.Config, r *router.Router, logger *slog.Logger, tel *telemetry.Telemetry) *Server {
 	s := &Server{log: logger, health: health.NewServer(), router: r, metrics: tel.M()}
-	var sopts []grpc.ServerOption
+	s.drain, s.cut = context.WithCancelCause(context.Background())
+	sopts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unaryCuttable), grpc.ChainStreamInterceptor(s.streamCuttable)}
 	if tel.Tracing() {
 		sopts = append(sopts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tel.Provider), otelgrpc.WithPropagators(telemetry.Propagator))))
 	}
@@ -126,8 +135,10 @@ func (s *Server) Serve(lis net.Listener) error {
 }
 
 // Shutdown stops accepting calls, marks health NOT_SERVING, and lets
-// in-flight calls finish for up to grace before cutting them off. It returns
-// true when every call finished in time.
+// in-flight calls finish for up to grace. Calls still running then are cut:
+// their contexts end, they answer UNAVAILABLE with reason DRAINING (and
+// are logged so), and the connections close. It returns true when every
+// call finished in time.
 func (s *Server) Shutdown(grace time.Duration) bool {
 	s.draining.Store(true)
 	s.health.Shutdown()
@@ -142,11 +153,54 @@ func (s *Server) Shutdown(grace time.Duration) bool {
 	case <-done:
 		return true
 	case <-timer.C:
+	}
+	s.cut(router.ErrDraining)
+	wait := time.NewTimer(cutWait)
+	defer wait.Stop()
+	select {
+	case <-done:
+	case <-wait.C:
 		s.grpc.Stop()
 		<-done
-		return false
+	}
+	return false
+}
+
+// cuttable is a call's context, ended with cause router.ErrDraining when
+// the grace period ends; release frees it.
+func (s *Server) cuttable(ctx context.Context) (_ context.Context, release func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(s.drain, func() { cancel(context.Cause(s.drain)) })
+	return ctx, func() {
+		stop()
+		cancel(nil)
 	}
 }
+
+// unaryCuttable runs a unary handler (BridgeService, health) on a
+// cuttable context.
+func (s *Server) unaryCuttable(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	ctx, release := s.cuttable(ctx)
+	defer release()
+	resp, err := h(ctx, req)
+	return resp, router.CutError(ctx, err)
+}
+
+// streamCuttable runs a streaming handler (every routed method, health
+// Watch, reflection) on a cuttable context.
+func (s *Server) streamCuttable(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	ctx, release := s.cuttable(ss.Context())
+	defer release()
+	return router.CutError(ctx, h(srv, &ctxStream{ServerStream: ss, ctx: ctx}))
+}
+
+// ctxStream is a grpc.ServerStream with another context.
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (c *ctxStream) Context() context.Context { return c.ctx }
 
 // GetServiceInfo lists the built-in services and the table's services, for reflection.
 func (s *Server) GetServiceInfo() map[string]grpc.ServiceInfo {
@@ -195,9 +249,8 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 	m := route.Method
 	if m.IsStreamingClient() || m.IsStreamingServer() {
 		if !m.IsStreamingClient() {
-			req := bridge.NewWireMessage(m.Input(), nil)
-			if err := ss.RecvMsg(req); err != nil {
-				err = recvError(err)
+			req, err := newIncoming(m.Input()).recv(ss)
+			if err != nil {
 				s.router.ObserveFailedCall(call, start, err)
 				return err
 			}
@@ -208,9 +261,8 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 		st.setRequestID()
 		return err
 	}
-	req := bridge.NewWireMessage(m.Input(), nil)
-	if err := ss.RecvMsg(req); err != nil {
-		err = recvError(err)
+	req, err := newIncoming(m.Input()).recv(ss)
+	if err != nil {
 		s.router.ObserveFailedCall(call, start, err)
 		return err
 	}
@@ -225,16 +277,6 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 
 // frontDoor labels the calls of this front door in logs, metrics and traces.
 const frontDoor = "grpc"
-
-// recvError words a failure to read the caller's request: bytes that do
-// not decode as the input message are the caller's mistake.
-func recvError(err error) error {
-	st := status.Convert(err)
-	if st.Code() == codes.Internal && strings.Contains(st.Message(), "unmarshal") {
-		return bridge.Wrap(err, codes.InvalidArgument, reason.BadRequestMessage, nil, "the request does not decode as the method's input message: %s", st.Message())
-	}
-	return err
-}
 
 // peerOf is the call's network peer and verified client certificates.
 func peerOf(ctx context.Context) bridge.Peer {
@@ -299,14 +341,18 @@ type serverStream struct {
 
 // setRequestID adds the request id to the response header, once.
 func (st *serverStream) setRequestID() {
-	st.idSet.Do(func() { _ = st.ss.SetHeader(metadata.Pairs(router.RequestIDKey, st.call.RequestID)) })
+	st.idSet.Do(func() {
+		if st.call.RequestID != "" {
+			_ = st.ss.SetHeader(metadata.Pairs(router.RequestIDKey, st.call.RequestID))
+		}
+	})
 }
 
 // Recv receives the caller's next message as a WireMessage: checked, kept
 // as its encoding, and decoded only if something looks inside it.
 func (st *serverStream) Recv() (proto.Message, error) {
-	m := bridge.NewWireMessage(st.in, nil)
-	if err := st.ss.RecvMsg(m); err != nil {
+	m, err := newIncoming(st.in).recv(st.ss)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
