@@ -50,6 +50,7 @@ vet:
 ## bench: benchmarks side by side with the anchors, printing BENCH ratio lines
 bench: tools
 	$(MAKE) -C bench run
+	PROTOBRIDGE_BENCH=1 $(GO) test ./internal/frontdoor/mcp -run TestBenchP7 -count=1 -v | grep '^BENCH'
 
 ## tools: grpcurl (and ghz for bench) pinned, built from the Go module proxy into bin/
 tools: $(GRPCURL) $(GHZ)

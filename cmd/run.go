@@ -40,6 +40,7 @@ Usage:
   protobridge serve  --config FILE   serve gRPC (and the admin listener) until SIGINT/SIGTERM; SIGHUP reloads
   protobridge check  --config FILE   validate everything serve would load; print each problem as file:line
   protobridge routes --config FILE   list the routes the config serves
+  protobridge mcp    --config FILE   serve the routes as MCP tools over stdio (desktop agents, IDEs)
   protobridge demo   [--listen ADDR] serve the demo: sample upstreams built in, grpcurl lines printed
   protobridge gen wsdl FILE --out DIR [--package PKG] [--upstream NAME] [--go-client DIR] [--allow-remote]
                                      generate a .proto (+ field-number lock file) from a WSDL; see gen wsdl -h
@@ -83,6 +84,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 	case "gen":
 		return genCommand(rest, stdout, stderr)
+	case "mcp":
+		return mcpCommand(rest, os.Stdin, stdout, stderr)
 	case "demo":
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)
@@ -163,6 +166,15 @@ func serve(path string, stderr io.Writer) int {
 // calls for up to the configured grace period. SIGHUP reloads the config.
 // ready, when set, is called once the listeners are open.
 func runDaemon(path string, stderr io.Writer, ready func(grpcAddr, adminAddr net.Addr)) int {
+	var readyD func(*daemon.Daemon, net.Addr, net.Addr)
+	if ready != nil {
+		readyD = func(_ *daemon.Daemon, g, a net.Addr) { ready(g, a) }
+	}
+	return runDaemonD(path, stderr, readyD)
+}
+
+// runDaemonD is runDaemon with the daemon handed to ready.
+func runDaemonD(path string, stderr io.Writer, ready func(d *daemon.Daemon, grpcAddr, adminAddr net.Addr)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d, err := daemon.New(ctx, path, stderr)
@@ -183,7 +195,11 @@ func runDaemon(path string, stderr io.Writer, ready func(grpcAddr, adminAddr net
 			}
 		}
 	}()
-	if err := d.Run(ctx, ready); err != nil {
+	var onReady func(g, a net.Addr)
+	if ready != nil {
+		onReady = func(g, a net.Addr) { ready(d, g, a) }
+	}
+	if err := d.Run(ctx, onReady); err != nil {
 		fmt.Fprintln(stderr, "protobridge:", err)
 		return 1
 	}

@@ -94,6 +94,9 @@ type Demo struct {
 	// Commands are grpcurl command lines that call the daemon at the listen
 	// address given to Start.
 	Commands []string
+	// MCPListen is the demo's mcp.listen: every route is also an MCP tool
+	// at http://MCPListen/mcp (and over stdio with `protobridge mcp`).
+	MCPListen string
 
 	dir     string
 	servers []*http.Server
@@ -159,10 +162,12 @@ func Start(listen string) (d *Demo, err error) {
 		return d, err
 	}
 	var cfg bytes.Buffer
+	d.MCPListen = mcpListen(listen)
 	if err := tmpl.Execute(&cfg, struct {
-		Listen string
-		URL    map[string]string
-	}{listen, urls}); err != nil {
+		Listen    string
+		MCPListen string
+		URL       map[string]string
+	}{listen, d.MCPListen, urls}); err != nil {
 		return d, err
 	}
 	d.ConfigPath = filepath.Join(d.dir, "demo.yaml")

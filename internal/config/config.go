@@ -46,6 +46,8 @@ type Config struct {
 	// State is where rate limits, cache entries and idempotency records
 	// live: in memory (default) or in Redis, shared by replicas.
 	State StateConfig `yaml:"state"`
+	// MCP is the Model Context Protocol front door (off by default).
+	MCP MCPConfig `yaml:"mcp"`
 
 	// File is the config file's path; BaseDir its directory.
 	File    string `yaml:"-"`
@@ -682,6 +684,7 @@ func (c *Config) check() error {
 			}
 		}
 	}
+	c.checkMCP(&ps)
 	return ps.Err()
 }
 

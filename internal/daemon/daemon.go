@@ -20,6 +20,7 @@ import (
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/internal/config"
 	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
+	mcpfront "github.com/protobridge/protobridge/internal/frontdoor/mcp"
 	"github.com/protobridge/protobridge/internal/router"
 	"github.com/protobridge/protobridge/internal/telemetry"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -38,6 +39,8 @@ type Daemon struct {
 	reload  sync.Mutex // one reload at a time
 	adminTk string
 	tp      *sdktrace.TracerProvider
+	mcp     *mcpfront.Server
+	mcpAddr atomic.Pointer[net.Addr]
 }
 
 // shutdownTracing flushes and stops the tracer provider, if any.
@@ -84,6 +87,7 @@ func New(ctx context.Context, path string, logOut io.Writer) (*Daemon, error) {
 	d.cfg.Store(cfg)
 	d.router = router.New(t, d.log, d.tel)
 	d.srv = grpcfront.New(cfg, d.router, d.log, d.tel)
+	d.mcp = mcpfront.New(d.router, d.log)
 	return d, nil
 }
 
@@ -129,7 +133,7 @@ func (d *Daemon) reloadLocked(ctx context.Context) error {
 		return err
 	}
 	old := d.cfg.Load()
-	if cfg.Server.Listen != old.Server.Listen || cfg.Admin.Listen != old.Admin.Listen {
+	if cfg.Server.Listen != old.Server.Listen || cfg.Admin.Listen != old.Admin.Listen || cfg.MCP.Listen != old.MCP.Listen || cfg.MCP.Stateless != old.MCP.Stateless {
 		return bridge.Problems{{Pos: bridge.Pos{File: d.path, Line: 1}, Msg: "server.listen or admin.listen changed", Hint: "restart the daemon to move listeners"}}
 	}
 	t, err := router.Build(ctx, cfg, router.Options{Telemetry: d.tel, Logger: d.log})
@@ -180,6 +184,16 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 		admin = &http.Server{Handler: d.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { adminErr <- admin.Serve(alis) }()
 	}
+	stopMCP, err := d.serveMCP(cfg)
+	if err != nil {
+		_ = lis.Close()
+		if admin != nil {
+			_ = admin.Close()
+		}
+		_ = d.router.Table().Close()
+		d.shutdownTracing()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- d.srv.Serve(lis) }()
 	d.log.Info("serving", "address", lis.Addr().String(), "admin", addrString(adminAddr), "routes", len(d.router.Routes()))
@@ -192,11 +206,13 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 	case <-ctx.Done():
 		grace := d.cfg.Load().Server.ShutdownGrace
 		d.log.Info("draining", "grace", grace)
+		go stopMCP() // drains beside gRPC, within the same grace
 		if !d.srv.Shutdown(grace) {
 			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE (reason DRAINING)")
 		}
 		serveErr = <-errc
 	}
+	stopMCP() // waits for the drain begun above
 	// The calls are over: what is left (the admin listener, adapters'
 	// connections, the trace flush) runs at once and together, bounded so
 	// that a peer that does not answer a close cannot hold the exit.

@@ -872,6 +872,81 @@ func (x *XMLOptions) GetXsdType() string {
 	return ""
 }
 
+// MCPToolOptions override how a method is shown as a tool by the MCP front
+// door; unset fields keep what the method's comments and name give.
+type MCPToolOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tool name: 1 to 128 of A-Z, a-z, 0-9, _, . and - (default
+	// Service_Method).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Human-readable title (default: the method name in words).
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// Description for the agent (default: the rpc's and service's comments).
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// Leave the method out of the tool list.
+	Exclude       bool `protobuf:"varint,4,opt,name=exclude,proto3" json:"exclude,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MCPToolOptions) Reset() {
+	*x = MCPToolOptions{}
+	mi := &file_protobridge_v1_options_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MCPToolOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MCPToolOptions) ProtoMessage() {}
+
+func (x *MCPToolOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_options_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MCPToolOptions.ProtoReflect.Descriptor instead.
+func (*MCPToolOptions) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MCPToolOptions) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MCPToolOptions) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *MCPToolOptions) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *MCPToolOptions) GetExclude() bool {
+	if x != nil {
+		return x.Exclude
+	}
+	return false
+}
+
 // XMLMessageOptions name the root element of a message sent or received as an
 // XML document.
 type XMLMessageOptions struct {
@@ -889,7 +964,7 @@ type XMLMessageOptions struct {
 
 func (x *XMLMessageOptions) Reset() {
 	*x = XMLMessageOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[7]
+	mi := &file_protobridge_v1_options_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +976,7 @@ func (x *XMLMessageOptions) String() string {
 func (*XMLMessageOptions) ProtoMessage() {}
 
 func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[7]
+	mi := &file_protobridge_v1_options_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +989,7 @@ func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLMessageOptions.ProtoReflect.Descriptor instead.
 func (*XMLMessageOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{7}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *XMLMessageOptions) GetRoot() string {
@@ -953,6 +1028,14 @@ var file_protobridge_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Field:         51700,
 		Name:          "protobridge.v1.route",
 		Tag:           "bytes,51700,opt,name=route",
+		Filename:      "protobridge/v1/options.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*MCPToolOptions)(nil),
+		Field:         51701,
+		Name:          "protobridge.v1.mcp",
+		Tag:           "bytes,51701,opt,name=mcp",
 		Filename:      "protobridge/v1/options.proto",
 	},
 	{
@@ -995,6 +1078,10 @@ var (
 	//
 	// optional protobridge.v1.RouteOptions route = 51700;
 	E_Route = &file_protobridge_v1_options_proto_extTypes[1]
+	// How the method is shown as an MCP tool (the config's mcp.tools wins).
+	//
+	// optional protobridge.v1.MCPToolOptions mcp = 51701;
+	E_Mcp = &file_protobridge_v1_options_proto_extTypes[2]
 )
 
 // Extension fields to descriptorpb.FieldOptions.
@@ -1002,7 +1089,7 @@ var (
 	// XML mapping of a field.
 	//
 	// optional protobridge.v1.XMLOptions xml = 51700;
-	E_Xml = &file_protobridge_v1_options_proto_extTypes[2]
+	E_Xml = &file_protobridge_v1_options_proto_extTypes[3]
 )
 
 // Extension fields to descriptorpb.EnumValueOptions.
@@ -1011,7 +1098,7 @@ var (
 	// value's name without the enum's prefix.
 	//
 	// optional string xml_value = 51700;
-	E_XmlValue = &file_protobridge_v1_options_proto_extTypes[3]
+	E_XmlValue = &file_protobridge_v1_options_proto_extTypes[4]
 )
 
 // Extension fields to descriptorpb.MessageOptions.
@@ -1019,7 +1106,7 @@ var (
 	// XML root element of a message.
 	//
 	// optional protobridge.v1.XMLMessageOptions xml_root = 51700;
-	E_XmlRoot = &file_protobridge_v1_options_proto_extTypes[4]
+	E_XmlRoot = &file_protobridge_v1_options_proto_extTypes[5]
 )
 
 var File_protobridge_v1_options_proto protoreflect.FileDescriptor
@@ -1085,7 +1172,12 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\x04text\x18\x06 \x01(\bR\x04text\x12\x10\n" +
 	"\x03raw\x18\a \x01(\bR\x03raw\x12\x1a\n" +
 	"\bnillable\x18\b \x01(\bR\bnillable\x12\x19\n" +
-	"\bxsd_type\x18\t \x01(\tR\axsdType\"`\n" +
+	"\bxsd_type\x18\t \x01(\tR\axsdType\"v\n" +
+	"\x0eMCPToolOptions\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x18\n" +
+	"\aexclude\x18\x04 \x01(\bR\aexclude\"`\n" +
 	"\x11XMLMessageOptions\x12\x12\n" +
 	"\x04root\x18\x01 \x01(\tR\x04root\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x19\n" +
@@ -1104,7 +1196,8 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\fENCODING_XML\x10\x02\x12\x15\n" +
 	"\x11ENCODING_PROTOBUF\x10\x03:[\n" +
 	"\aservice\x12\x1f.google.protobuf.ServiceOptions\x18\xf4\x93\x03 \x01(\v2\x1e.protobridge.v1.ServiceOptionsR\aservice:T\n" +
-	"\x05route\x12\x1e.google.protobuf.MethodOptions\x18\xf4\x93\x03 \x01(\v2\x1c.protobridge.v1.RouteOptionsR\x05route:M\n" +
+	"\x05route\x12\x1e.google.protobuf.MethodOptions\x18\xf4\x93\x03 \x01(\v2\x1c.protobridge.v1.RouteOptionsR\x05route:R\n" +
+	"\x03mcp\x12\x1e.google.protobuf.MethodOptions\x18\xf5\x93\x03 \x01(\v2\x1e.protobridge.v1.MCPToolOptionsR\x03mcp:M\n" +
 	"\x03xml\x12\x1d.google.protobuf.FieldOptions\x18\xf4\x93\x03 \x01(\v2\x1a.protobridge.v1.XMLOptionsR\x03xml:@\n" +
 	"\txml_value\x12!.google.protobuf.EnumValueOptions\x18\xf4\x93\x03 \x01(\tR\bxmlValue:_\n" +
 	"\bxml_root\x12\x1f.google.protobuf.MessageOptions\x18\xf4\x93\x03 \x01(\v2!.protobridge.v1.XMLMessageOptionsR\axmlRootBEZCgithub.com/protobridge/protobridge/gen/protobridge/v1;protobridgev1b\x06proto3"
@@ -1122,7 +1215,7 @@ func file_protobridge_v1_options_proto_rawDescGZIP() []byte {
 }
 
 var file_protobridge_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_protobridge_v1_options_proto_goTypes = []any{
 	(SoapVersion)(0),                      // 0: protobridge.v1.SoapVersion
 	(SoapStyle)(0),                        // 1: protobridge.v1.SoapStyle
@@ -1134,12 +1227,13 @@ var file_protobridge_v1_options_proto_goTypes = []any{
 	(*WebSocketReconnect)(nil),            // 7: protobridge.v1.WebSocketReconnect
 	(*SoapOperation)(nil),                 // 8: protobridge.v1.SoapOperation
 	(*XMLOptions)(nil),                    // 9: protobridge.v1.XMLOptions
-	(*XMLMessageOptions)(nil),             // 10: protobridge.v1.XMLMessageOptions
-	(*descriptorpb.ServiceOptions)(nil),   // 11: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),    // 12: google.protobuf.MethodOptions
-	(*descriptorpb.FieldOptions)(nil),     // 13: google.protobuf.FieldOptions
-	(*descriptorpb.EnumValueOptions)(nil), // 14: google.protobuf.EnumValueOptions
-	(*descriptorpb.MessageOptions)(nil),   // 15: google.protobuf.MessageOptions
+	(*MCPToolOptions)(nil),                // 10: protobridge.v1.MCPToolOptions
+	(*XMLMessageOptions)(nil),             // 11: protobridge.v1.XMLMessageOptions
+	(*descriptorpb.ServiceOptions)(nil),   // 12: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),    // 13: google.protobuf.MethodOptions
+	(*descriptorpb.FieldOptions)(nil),     // 14: google.protobuf.FieldOptions
+	(*descriptorpb.EnumValueOptions)(nil), // 15: google.protobuf.EnumValueOptions
+	(*descriptorpb.MessageOptions)(nil),   // 16: google.protobuf.MessageOptions
 }
 var file_protobridge_v1_options_proto_depIdxs = []int32{
 	2,  // 0: protobridge.v1.RouteOptions.encoding:type_name -> protobridge.v1.Encoding
@@ -1149,19 +1243,21 @@ var file_protobridge_v1_options_proto_depIdxs = []int32{
 	7,  // 4: protobridge.v1.WebSocketRoute.reconnect:type_name -> protobridge.v1.WebSocketReconnect
 	0,  // 5: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
 	1,  // 6: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
-	11, // 7: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
-	12, // 8: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
-	13, // 9: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
-	14, // 10: protobridge.v1.xml_value:extendee -> google.protobuf.EnumValueOptions
-	15, // 11: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
-	3,  // 12: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
-	4,  // 13: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
-	9,  // 14: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
-	10, // 15: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	12, // [12:16] is the sub-list for extension type_name
-	7,  // [7:12] is the sub-list for extension extendee
+	12, // 7: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
+	13, // 8: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
+	13, // 9: protobridge.v1.mcp:extendee -> google.protobuf.MethodOptions
+	14, // 10: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
+	15, // 11: protobridge.v1.xml_value:extendee -> google.protobuf.EnumValueOptions
+	16, // 12: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
+	3,  // 13: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
+	4,  // 14: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
+	10, // 15: protobridge.v1.mcp:type_name -> protobridge.v1.MCPToolOptions
+	9,  // 16: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
+	11, // 17: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	13, // [13:18] is the sub-list for extension type_name
+	7,  // [7:13] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
 }
 
@@ -1177,8 +1273,8 @@ func file_protobridge_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protobridge_v1_options_proto_rawDesc), len(file_protobridge_v1_options_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   8,
-			NumExtensions: 5,
+			NumMessages:   9,
+			NumExtensions: 6,
 			NumServices:   0,
 		},
 		GoTypes:           file_protobridge_v1_options_proto_goTypes,

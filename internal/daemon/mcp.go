@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/protobridge/protobridge/internal/config"
+	mcpfront "github.com/protobridge/protobridge/internal/frontdoor/mcp"
+)
+
+// MCP returns the daemon's MCP front door (stdio is served from it by
+// `protobridge mcp`).
+func (d *Daemon) MCP() *mcpfront.Server { return d.mcp }
+
+// MCPAddr is the bound address of the MCP streamable HTTP listener once
+// Run has opened it (nil when mcp.listen is off).
+func (d *Daemon) MCPAddr() net.Addr {
+	if a := d.mcpAddr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+// serveMCP opens the MCP listener when mcp.listen is set; stop closes it.
+func (d *Daemon) serveMCP(cfg *config.Config) (stop func(), err error) {
+	if cfg.MCP.Listen == "" {
+		return func() {}, nil
+	}
+	lis, err := net.Listen("tcp", cfg.MCP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("mcp listen on %s: %w", cfg.MCP.Listen, err)
+	}
+	addr := lis.Addr()
+	d.mcpAddr.Store(&addr)
+	srv := &http.Server{Handler: d.mcp.Handler(cfg, addr.String()), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	d.log.Info("serving MCP", "address", "http://"+addr.String()+mcpfront.Path, "stateless", cfg.MCP.Stateless)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
+			defer cancel()
+			// Refuse new connections and requests, let tool calls in flight
+			// finish, then end the sessions (their idle streams never end
+			// on their own).
+			shut := make(chan error, 1)
+			go func() { shut <- srv.Shutdown(ctx) }()
+			d.mcp.Drain(ctx)
+			if <-shut != nil {
+				_ = srv.Close()
+			}
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Warn("mcp listener", "error", err)
+			}
+		})
+	}, nil
+}
