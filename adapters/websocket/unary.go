@@ -53,6 +53,14 @@ func (a *adapter) sharedFor(ctx context.Context, e *endpoint) (*sharedConn, erro
 		return sc, nil
 	}
 	ch := a.dials.DoChan(e.sharedKey, func() (any, error) {
+		// A caller that found no socket just before another's dial
+		// finished must not open a second one: look again.
+		a.mu.Lock()
+		existing := a.shared[e.sharedKey]
+		a.mu.Unlock()
+		if existing != nil {
+			return existing, nil
+		}
 		conn, err := e.dial(a.ctx, nil, "", nil)
 		if err != nil {
 			return nil, err
