@@ -31,7 +31,7 @@ func TestGenUsageAndExitCodes(t *testing.T) {
 	}{
 		{[]string{"help"}, 0, "protobridge gen wsdl FILE --out DIR", ""},
 		{nil, 2, "", "want `gen wsdl FILE --out DIR`"},
-		{[]string{"openapi"}, 2, "", "want `gen wsdl FILE --out DIR`"},
+		{[]string{"openapi"}, 2, "", "want exactly one SPEC, got 0"},
 		{[]string{"wsdl", "--out", t.TempDir()}, 2, "", "want exactly one WSDL FILE, got 0"},
 		{[]string{"wsdl", calc, calc, "--out", t.TempDir()}, 2, "", "got 2"},
 		{[]string{"wsdl", calc}, 2, "", "--out DIR is required"},

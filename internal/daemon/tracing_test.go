@@ -94,6 +94,16 @@ func TestTracingSpansAndPropagation(t *testing.T) {
 	if len(traceparents) != 1 || !strings.HasPrefix(traceparents[0], "00-"+parentTrace+"-") {
 		t.Fatalf("upstream saw traceparent %q, want the caller's trace %s", traceparents, parentTrace)
 	}
+	// The server span ends once gRPC has finished the call, which may be
+	// just after the caller has its reply.
+	waitFor(t, func() bool {
+		for _, s := range rec.Ended() {
+			if s.Name() == "shop.v1.ShopService/GetItem" {
+				return true
+			}
+		}
+		return false
+	})
 	names := map[string]bool{}
 	for _, s := range rec.Ended() {
 		if s.SpanContext().TraceID().String() != parentTrace {
