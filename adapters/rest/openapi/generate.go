@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/protobridge/protobridge/adapters/internal/genproto"
+
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	"github.com/pb33f/libopenapi/orderedmap"
 )
@@ -69,10 +71,10 @@ type message struct {
 	comment string
 	fields  []*field
 	nested  []*message
-	scope   *scope
+	scope   *genproto.Scope
 	// types holds the nested messages' names (fields and nested types may
 	// share a name up to case: circle and Circle).
-	types   *scope
+	types   *genproto.Scope
 	xmlRoot string
 	xmlNS   string
 	oneof   string // name of the single oneof all fields belong to, if any
@@ -92,7 +94,7 @@ type field struct {
 type gen struct {
 	spec  *Spec
 	opts  Options
-	top   *scope
+	top   *genproto.Scope
 	msgs  []*message
 	named map[string]*typeRef
 	// building guards alias schemas referring to themselves.
@@ -117,7 +119,7 @@ func Generate(s *Spec, o Options) (*File, error) {
 	if o.Upstream == "" {
 		o.Upstream = DefaultUpstream(s.Title)
 	}
-	g := &gen{spec: s, opts: o, top: newScope(), named: map[string]*typeRef{}, building: map[string]bool{},
+	g := &gen{spec: s, opts: o, top: genproto.NewScope(), named: map[string]*typeRef{}, building: map[string]bool{},
 		lock: o.Lock, newLock: &Lock{Version: LockVersion, Names: map[string]string{}, Messages: map[string]*LockEntry{}},
 		imports: map[string]bool{}, byNode: map[*yamlNode]*NamedSchema{}, inline: map[*yamlNode]bool{}}
 	for _, ns := range s.Schemas {
@@ -177,7 +179,7 @@ func joinErrors(errs []error) error {
 // BaseName is the generated file's name without extension: the spec's
 // title in lower_snake_case ("Swagger Petstore" → swagger_petstore).
 func BaseName(s *Spec) string {
-	n := lowerSnake(asciiWords(s.Title))
+	n := genproto.LowerSnake(genproto.ASCIIWords(s.Title))
 	if n == "" || n[0] >= '0' && n[0] <= '9' {
 		n = "api" + strings.TrimPrefix("_"+n, "_")
 		if n == "api_" {
@@ -189,7 +191,7 @@ func BaseName(s *Spec) string {
 
 // DefaultPackage is the package for a name: lower-case words joined, ".v1".
 func DefaultPackage(name string) string {
-	n := strings.ReplaceAll(lowerSnake(asciiWords(name)), "_", "")
+	n := strings.ReplaceAll(genproto.LowerSnake(genproto.ASCIIWords(name)), "_", "")
 	if n == "" || n[0] >= '0' && n[0] <= '9' {
 		n = "api" + n
 	}
@@ -198,7 +200,7 @@ func DefaultPackage(name string) string {
 
 // DefaultUpstream is the upstream name for a spec title.
 func DefaultUpstream(title string) string {
-	n := lowerSnake(asciiWords(title))
+	n := genproto.LowerSnake(genproto.ASCIIWords(title))
 	if n == "" {
 		return "api"
 	}
@@ -225,14 +227,14 @@ type rpc struct {
 var httpMethods = map[string]bool{"get": true, "put": true, "post": true, "delete": true, "patch": true}
 
 func (g *gen) operations() ([]*service, error) {
-	rpcScope := newScope()
+	rpcScope := genproto.NewScope()
 	byName := map[string]*service{}
 	var services []*service
 	tagDesc := map[string]string{}
 	for _, t := range g.spec.Tags {
 		tagDesc[t.Name] = t.Description
 	}
-	defaultSvc := typeName(g.spec.Title)
+	defaultSvc := genproto.TypeName(g.spec.Title)
 	if defaultSvc == "X" {
 		defaultSvc = "Api"
 	}
@@ -253,12 +255,12 @@ func (g *gen) operations() ([]*service, error) {
 		svcName, comment := defaultSvc, g.spec.Description
 		if !g.opts.OneService && len(op.Tags) > 0 {
 			key = "service " + op.Tags[0]
-			svcName, comment = typeName(op.Tags[0]), tagDesc[op.Tags[0]]
+			svcName, comment = genproto.TypeName(op.Tags[0]), tagDesc[op.Tags[0]]
 		}
 		svc := byName[key]
 		if svc == nil {
-			name := g.lockedName(key, func() string { return g.top.unique(strings.TrimSuffix(svcName, "Service")+"Service", "", "") })
-			g.top.reserve(name)
+			name := g.lockedName(key, func() string { return g.top.Unique(strings.TrimSuffix(svcName, "Service")+"Service", "", "") })
+			g.top.Reserve(name)
 			svc = &service{name: name, comment: comment}
 			byName[key] = svc
 			services = append(services, svc)
@@ -269,15 +271,15 @@ func (g *gen) operations() ([]*service, error) {
 		}
 		opKey := "op " + strings.ToUpper(op.Method) + " " + op.Path
 		name := g.lockedName(opKey, func() string {
-			n := typeName(base)
-			for rpcScope.has(n) || g.top.has(n+"Request") || g.top.has(n+"Response") {
-				n = rpcScope.unique(n, "", "")
+			n := genproto.TypeName(base)
+			for rpcScope.Has(n) || g.top.Has(n+"Request") || g.top.Has(n+"Response") {
+				n = rpcScope.Unique(n, "", "")
 			}
 			return n
 		})
-		rpcScope.reserve(name)
-		g.top.reserve(name + "Request")
-		g.top.reserve(name + "Response")
+		rpcScope.Reserve(name)
+		g.top.Reserve(name + "Request")
+		g.top.Reserve(name + "Response")
 		plan = append(plan, planned{op, svc, &rpc{name: name}})
 	}
 	for _, p := range plan {
@@ -317,9 +319,9 @@ func (g *gen) operation(op *Operation, r *rpc) error {
 		c = append(c, "Errors:\n"+strings.Join(op.Errors, "\n"))
 	}
 	r.comment = strings.Join(c, "\n\n")
-	req := &message{name: r.name + "Request", path: r.name + "Request", scope: newScope(),
+	req := &message{name: r.name + "Request", path: r.name + "Request", scope: genproto.NewScope(),
 		comment: "Request of " + r.name + "."}
-	resp := &message{name: r.name + "Response", path: r.name + "Response", scope: newScope(),
+	resp := &message{name: r.name + "Response", path: r.name + "Response", scope: genproto.NewScope(),
 		comment: "Response of " + r.name + "."}
 	g.msgs = append(g.msgs, req, resp)
 	r.req, r.resp = req, resp
@@ -377,7 +379,7 @@ func (g *gen) operation(op *Operation, r *rpc) error {
 		if op.Method == "get" || op.Method == "head" {
 			g.warnf("%s: the request body of a %s is left out", op.Pointer, strings.ToUpper(op.Method))
 		} else {
-			name := req.scope.unique("body", "", "_")
+			name := req.scope.Unique("body", "", "_")
 			f := &field{name: name}
 			switch b.Kind {
 			case MediaJSON, MediaXML:
@@ -431,7 +433,7 @@ func (g *gen) operation(op *Operation, r *rpc) error {
 		case f.t.mapValue != "":
 			f.name = "values"
 		case f.t.msg != nil && !f.t.repeated:
-			f.name = lowerSnake(f.t.msg.name)
+			f.name = genproto.LowerSnake(f.t.msg.name)
 		case f.t.repeated:
 			f.name = "items"
 		case f.t.name == "google.api.HttpBody":
@@ -439,8 +441,8 @@ func (g *gen) operation(op *Operation, r *rpc) error {
 		default:
 			f.name = "value"
 		}
-		f.name = fieldName(f.name)
-		f.name = resp.scope.unique(f.name, "", "_")
+		f.name = genproto.FieldName(f.name)
+		f.name = resp.scope.Unique(f.name, "", "_")
 		if f.t.scalar && !f.t.repeated {
 			f.optional = true
 		}
@@ -500,7 +502,7 @@ func (g *gen) paramField(req *message, p *Param, op *Operation) *field {
 		g.errs = append(g.errs, err)
 		t = typeRef{name: "string", scalar: true}
 	}
-	name := req.scope.unique(fieldName(p.Name), "", "_")
+	name := req.scope.Unique(genproto.FieldName(p.Name), "", "_")
 	f := &field{name: name, json: p.Name, t: t, deprecated: p.Deprecated}
 	what := map[string]string{"path": "Path parameter", "query": "Query parameter", "header": "Header"}[p.In]
 	c := []string{}
@@ -625,9 +627,9 @@ func (g *gen) namedType(ns *NamedSchema) (typeRef, error) {
 		return g.wkt(valueType), nil
 	}
 	if isObject(s) || needsMessage(g, s) {
-		name := g.lockedName(ns.Ref, func() string { return g.top.unique(typeName(ns.Name), "", "") })
-		g.top.reserve(name)
-		m := &message{name: name, path: name, scope: newScope()}
+		name := g.lockedName(ns.Ref, func() string { return g.top.Unique(genproto.TypeName(ns.Name), "", "") })
+		g.top.Reserve(name)
+		m := &message{name: name, path: name, scope: genproto.NewScope()}
 		t := typeRef{name: name, msg: m}
 		g.named[ns.Ref] = &t
 		g.msgs = append(g.msgs, m)
@@ -833,15 +835,15 @@ func (t typeRef) asWKT(g *gen) typeRef {
 func (g *gen) inlineMessage(s *base.Schema, hint string, owner *message, pointer string) (typeRef, error) {
 	var m *message
 	if owner == nil {
-		name := g.top.unique(typeName(hint), "", "")
-		m = &message{name: name, path: name, scope: newScope()}
+		name := g.top.Unique(genproto.TypeName(hint), "", "")
+		m = &message{name: name, path: name, scope: genproto.NewScope()}
 		g.msgs = append(g.msgs, m)
 	} else {
 		if owner.types == nil {
-			owner.types = newScope()
+			owner.types = genproto.NewScope()
 		}
-		name := owner.types.unique(typeName(hint), "", "")
-		m = &message{name: name, path: owner.path + "." + name, parent: owner, scope: newScope()}
+		name := owner.types.Unique(genproto.TypeName(hint), "", "")
+		m = &message{name: name, path: owner.path + "." + name, parent: owner, scope: genproto.NewScope()}
 		owner.nested = append(owner.nested, m)
 	}
 	if s.XML != nil && s.XML.Name != "" && s.XML.Name != "##default" {
@@ -907,8 +909,8 @@ func (g *gen) properties(s *base.Schema, depth int) ([]*prop, string) {
 func (g *gen) fillMessage(m *message, s *base.Schema, pointer string) error {
 	if branches, ok := g.unionBranches(s); ok {
 		m.comment = s.Description
-		m.oneof = lowerSnake(typeName(m.name)) + "_choice"
-		m.scope.reserve(m.oneof)
+		m.oneof = genproto.LowerSnake(genproto.TypeName(m.name)) + "_choice"
+		m.scope.Reserve(m.oneof)
 		for i, b := range branches {
 			name := b.Properties.First().Key()
 			sp := b.Properties.First().Value()
@@ -941,7 +943,7 @@ func (g *gen) propField(m *message, p *prop, pointer string) (*field, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := m.scope.unique(fieldName(p.name), "", "_")
+	name := m.scope.Unique(genproto.FieldName(p.name), "", "_")
 	f := &field{name: name, json: p.name, t: t}
 	var ps *base.Schema
 	if p.sp != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/protobridge/protobridge/adapters/internal/genproto"
 )
 
 // maxComment bounds one comment (descriptions can be whole manuals).
@@ -30,7 +32,7 @@ func (g *gen) render(services []*service) []byte {
 		for i, f := range m.fields {
 			names[i] = f.name
 		}
-		nums, entry, res, resNames := number(g.lock.Messages[m.path], names, 1)
+		nums, entry, res, resNames := genproto.Number(g.lock.Messages[m.path], names, 1)
 		for i, f := range m.fields {
 			f.num = nums[i]
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/protobridge/protobridge/adapters/internal/genproto"
+
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
 )
 
@@ -49,7 +51,7 @@ func Generate(d *wsdl.Definitions, opts Options) (*File, error) {
 	}
 	g := &gen{
 		d: d, pkg: opts.Package, lock: opts.Lock,
-		top: newScope(), topValues: newScope(),
+		top: genproto.NewScope(), topValues: genproto.NewScope(),
 		types: map[any]*pMessage{}, enums: map[*wsdl.SimpleType]*pEnum{}, building: map[*wsdl.ComplexType]bool{},
 		newLock: &Lock{Version: LockVersion, Names: map[string]string{}, Messages: map[string]*LockEntry{}, Enums: map[string]*LockEntry{}},
 	}
@@ -57,7 +59,7 @@ func Generate(d *wsdl.Definitions, opts Options) (*File, error) {
 		g.lock = &Lock{}
 	}
 	for _, n := range g.lock.Names {
-		g.top.reserve(n)
+		g.top.Reserve(n)
 	}
 	source := opts.Source
 	if source == "" {
@@ -113,7 +115,7 @@ func BaseName(d *wsdl.Definitions) string {
 		l := path.Base(strings.ReplaceAll(d.Location, `\`, "/"))
 		base = strings.TrimSuffix(l, path.Ext(l))
 	}
-	if stem := lowerSnake(asciiWords(base)); stem != "" {
+	if stem := genproto.LowerSnake(genproto.ASCIIWords(base)); stem != "" {
 		return stem
 	}
 	return "service"
@@ -122,7 +124,7 @@ func BaseName(d *wsdl.Definitions) string {
 // DefaultUpstream derives an upstream name from a WSDL service name: "CheckVatService"
 // → "check_vat_service".
 func DefaultUpstream(service string) string {
-	if u := lowerSnake(asciiWords(service)); u != "" {
+	if u := genproto.LowerSnake(genproto.ASCIIWords(service)); u != "" {
 		return u
 	}
 	return "soap"
@@ -131,7 +133,7 @@ func DefaultUpstream(service string) string {
 // DefaultPackage derives a proto package from a WSDL service name: "Calculator" →
 // "calculator.v1", "checkVatService" → "check_vat.v1".
 func DefaultPackage(service string) string {
-	s := lowerSnake(asciiWords(service))
+	s := genproto.LowerSnake(genproto.ASCIIWords(service))
 	if t := strings.TrimSuffix(s, "_service"); t != "" {
 		s = t
 	}
@@ -191,7 +193,7 @@ type gen struct {
 
 	// top holds top-level names (services, messages, enums); topValues the
 	// package-scoped enum value names.
-	top, topValues *scope
+	top, topValues *genproto.Scope
 	// types maps a named *wsdl.ComplexType or a global *wsdl.Element with an anonymous
 	// type to its top-level message; enums a named simple type to its enum.
 	types map[any]*pMessage
@@ -264,7 +266,7 @@ func clark(n xml.Name) string {
 func (g *gen) topName(key, base, suffix string) string {
 	name, ok := g.lock.Names[key]
 	if !ok || g.newLockHasName(name) {
-		name = g.top.unique(typeName(base), suffix, "")
+		name = g.top.Unique(genproto.TypeName(base), suffix, "")
 	}
 	g.newLock.Names[key] = name
 	return name
@@ -285,11 +287,11 @@ func (g *gen) service(sg svcGroup, several bool, upstream string) *pService {
 	if sg.mixed {
 		base = sg.ep.Port.Name
 	}
-	name := typeName(base)
+	name := genproto.TypeName(base)
 	if !strings.HasSuffix(name, "Service") {
 		name += "Service"
 	}
-	name = g.top.unique(name, "", "")
+	name = g.top.Unique(name, "", "")
 	s := &pService{name: name, upstream: upstream, doc: sg.svc.Doc}
 	if s.doc == "" {
 		s.doc = fmt.Sprintf("%s is the WSDL service %s (port %s, %s).", name, sg.svc.Name.Local, sg.ep.Port.Name, sg.ep.SOAPVersion)
@@ -297,7 +299,7 @@ func (g *gen) service(sg svcGroup, several bool, upstream string) *pService {
 	if pt := sg.ep.Binding.PortType; pt != nil && pt.Doc != "" && sg.svc.Doc == "" {
 		s.doc = pt.Doc
 	}
-	rpcNames := newScope()
+	rpcNames := genproto.NewScope()
 	for _, op := range sg.ep.Operations {
 		s.rpcs = append(s.rpcs, g.rpc(s, rpcNames, op))
 	}
@@ -305,22 +307,22 @@ func (g *gen) service(sg svcGroup, several bool, upstream string) *pService {
 }
 
 // rpc builds one method and its request and response messages.
-func (g *gen) rpc(s *pService, rpcNames *scope, op *wsdl.EndpointOperation) *pRPC {
+func (g *gen) rpc(s *pService, rpcNames *genproto.Scope, op *wsdl.EndpointOperation) *pRPC {
 	var r *pRPC
 	for i := 1; r == nil; i++ {
-		name := typeName(op.Name)
+		name := genproto.TypeName(op.Name)
 		if i > 1 {
 			name = fmt.Sprintf("%s%d", name, i)
 		}
-		if rpcNames.has(name) {
+		if rpcNames.Has(name) {
 			continue
 		}
 		for _, prefix := range []string{"", s.name} {
 			req, resp := prefix+name+"Request", prefix+name+"Response"
-			if !g.top.has(req) && !g.top.has(resp) {
-				rpcNames.reserve(name)
-				g.top.reserve(req)
-				g.top.reserve(resp)
+			if !g.top.Has(req) && !g.top.Has(resp) {
+				rpcNames.Reserve(name)
+				g.top.Reserve(req)
+				g.top.Reserve(resp)
 				r = &pRPC{name: name, req: req, resp: resp, doc: op.Doc}
 				break
 			}
@@ -467,7 +469,7 @@ func (g *gen) partField(m *pMessage, p *wsdl.Part) *pField {
 		}
 		return f
 	}
-	f := &pField{name: fieldName(p.Name), xml: xmlOpts{name: p.Name}}
+	f := &pField{name: genproto.FieldName(p.Name), xml: xmlOpts{name: p.Name}}
 	g.setType(m, f, p.Type, p.Name, nil)
 	return f
 }
@@ -501,7 +503,7 @@ func markOptional(f *pField) {
 // elementField is the field for an element particle, without occurrence.
 func (g *gen) elementField(m *pMessage, e *wsdl.Element) *pField {
 	f := &pField{
-		name: fieldName(e.Name.Local), doc: e.Doc,
+		name: genproto.FieldName(e.Name.Local), doc: e.Doc,
 		xml: xmlOpts{name: e.Name.Local, namespace: e.Name.Space, nillable: e.Nillable},
 	}
 	global := e.Ref
@@ -550,7 +552,7 @@ func (g *gen) setType(m *pMessage, f *pField, t wsdl.Type, hint string, global *
 			// A cycle through anonymous types only: keep the content as raw XML.
 			f.msg = g.anyXML()
 		default:
-			n := newMessage(m.nestedName(typeName(hint), "Type"), m)
+			n := newMessage(m.nestedName(genproto.TypeName(hint), "Type"), m)
 			n.doc = t.Doc
 			m.messages = append(m.messages, n)
 			g.building[t] = true
@@ -616,7 +618,7 @@ func (g *gen) fillComplex(m *pMessage, ct *wsdl.ComplexType) {
 		if a.Use == wsdl.Prohibited {
 			continue
 		}
-		f := &pField{name: fieldName(a.Name.Local), doc: a.Doc, xml: xmlOpts{name: a.Name.Local, namespace: a.Name.Space, attribute: true}}
+		f := &pField{name: genproto.FieldName(a.Name.Local), doc: a.Doc, xml: xmlOpts{name: a.Name.Local, namespace: a.Name.Space, attribute: true}}
 		g.simple(m, f, a.Type, a.Name.Local)
 		if a.Use != wsdl.Required {
 			markOptional(f)
@@ -721,10 +723,10 @@ func (g *gen) choiceGroup(m *pMessage, c *wsdl.ModelGroup) bool {
 	for i, e := range elems {
 		names[i] = e.Name.Local
 	}
-	item := newMessage(m.nestedName(typeName(first)+"Choice", "Item"), m)
+	item := newMessage(m.nestedName(genproto.TypeName(first)+"Choice", "Item"), m)
 	item.doc = "One item of the repeated choice of " + strings.Join(names, ", ") + ": exactly one is set."
 	item.oneofs = []string{"choice"}
-	item.fieldNames.reserve("choice")
+	item.fieldNames.Reserve("choice")
 	for _, e := range elems {
 		f := g.elementField(item, e)
 		f.oneof = "choice"
@@ -732,7 +734,7 @@ func (g *gen) choiceGroup(m *pMessage, c *wsdl.ModelGroup) bool {
 	}
 	m.messages = append(m.messages, item)
 	f := m.addField(&pField{
-		name: fieldName(first) + "_choice", msg: item, repeated: true, xml: xmlOpts{xsdType: choiceXSDType},
+		name: genproto.FieldName(first) + "_choice", msg: item, repeated: true, xml: xmlOpts{xsdType: choiceXSDType},
 		doc: "The repeated xs:choice of " + strings.Join(names, ", ") + ", in document order.",
 	})
 	for _, e := range elems {
@@ -756,7 +758,7 @@ func (g *gen) addElement(m *pMessage, f *pField) *pField {
 		return prev
 	}
 	m.elements[key] = m.addField(f)
-	if f.xml.nillable && f.oneof == "" && !m.fieldNames.has(f.name+"_nil") {
+	if f.xml.nillable && f.oneof == "" && !m.fieldNames.Has(f.name+"_nil") {
 		marker := &pField{name: f.name + "_nil", typ: "bool", doc: "True when " + f.xml.name + " is xsi:nil."}
 		if f.repeated {
 			marker.typ, marker.repeated = "uint32", true
@@ -795,7 +797,7 @@ func (g *gen) oneof(m *pMessage, c *wsdl.ModelGroup) bool {
 	if len(elems) < 2 {
 		return false
 	}
-	name := m.fieldNames.unique(fieldName(elems[0].Name.Local)+"_choice", "", "_")
+	name := m.fieldNames.Unique(genproto.FieldName(elems[0].Name.Local)+"_choice", "", "_")
 	m.oneofs = append(m.oneofs, name)
 	for _, e := range elems {
 		f := g.elementField(m, e)
@@ -875,11 +877,11 @@ func enumValueNames(st *wsdl.SimpleType) []string {
 		if !enumLiteralRE.MatchString(e.Value) {
 			return nil
 		}
-		n := upperSnake(asciiWords(e.Value))
-		if n == "" || seen[foldName(n)] {
+		n := genproto.UpperSnake(genproto.ASCIIWords(e.Value))
+		if n == "" || seen[genproto.FoldName(n)] {
 			return nil
 		}
-		seen[foldName(n)] = true
+		seen[genproto.FoldName(n)] = true
 		out[i] = n
 	}
 	return out
@@ -896,7 +898,7 @@ func (g *gen) enum(m *pMessage, st *wsdl.SimpleType, hint string) *pEnum {
 		return nil
 	}
 	named := st.Name.Local != ""
-	var names, values *scope
+	var names, values *genproto.Scope
 	var base string
 	if named {
 		names, values, base = g.top, g.topValues, st.Name.Local
@@ -910,26 +912,26 @@ func (g *gen) enum(m *pMessage, st *wsdl.SimpleType, hint string) *pEnum {
 		case named && i == 0:
 			name = g.topName("enum "+clark(st.Name), base, "Enum")
 		case named:
-			name = g.top.unique(typeName(base)+"Enum", "", "")
+			name = g.top.Unique(genproto.TypeName(base)+"Enum", "", "")
 			g.newLock.Names["enum "+clark(st.Name)] = name
 		case i == 0:
-			name = m.nestedName(typeName(base), "Enum")
+			name = m.nestedName(genproto.TypeName(base), "Enum")
 		default:
-			name = names.unique(typeName(base)+"Enum", "", "")
+			name = names.Unique(genproto.TypeName(base)+"Enum", "", "")
 		}
-		prefix := upperSnake(name) + "_"
-		clash := values.has(prefix + "UNSPECIFIED")
+		prefix := genproto.UpperSnake(name) + "_"
+		clash := values.Has(prefix + "UNSPECIFIED")
 		for _, v := range vals {
-			clash = clash || values.has(prefix+v)
+			clash = clash || values.Has(prefix+v)
 		}
 		if clash {
 			continue
 		}
 		e = &pEnum{name: name, doc: st.Doc}
-		values.reserve(prefix + "UNSPECIFIED")
+		values.Reserve(prefix + "UNSPECIFIED")
 		e.values = append(e.values, &pEnumValue{name: prefix + "UNSPECIFIED", doc: "Not set."})
 		for i, v := range vals {
-			values.reserve(prefix + v)
+			values.Reserve(prefix + v)
 			lit := st.Facets.Enumeration[i].Value
 			ev := &pEnumValue{name: prefix + v, doc: enumDoc(st.Facets.Enumeration[i])}
 			if strings.TrimPrefix(ev.name, codecPrefix(name)) != lit {
@@ -979,7 +981,7 @@ func (g *gen) numberMessage(m *pMessage) {
 	for i, f := range m.fields {
 		names[i] = f.name
 	}
-	nums, entry, reserved, resNames := number(g.lock.Messages[m.path()], names, 1)
+	nums, entry, reserved, resNames := genproto.Number(g.lock.Messages[m.path()], names, 1)
 	for i, f := range m.fields {
 		f.number = nums[i]
 	}
@@ -1006,7 +1008,7 @@ func (g *gen) numberEnum(e *pEnum) {
 	for i, v := range e.values[1:] {
 		names[i] = v.name
 	}
-	nums, entry, reserved, resNames := number(g.lock.Enums[p], names, 1)
+	nums, entry, reserved, resNames := genproto.Number(g.lock.Enums[p], names, 1)
 	for i, v := range e.values[1:] {
 		v.number = nums[i]
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/protobridge/protobridge/adapters/internal/genproto"
 )
 
 // The generator first builds this small model of the .proto file, then numbers its
@@ -71,14 +73,14 @@ type pMessage struct {
 	raw      *pField
 	// fieldNames, typeNames and values keep field/oneof names, nested type names and
 	// nested enum value names unique.
-	fieldNames, typeNames, values *scope
+	fieldNames, typeNames, values *genproto.Scope
 }
 
 // xmlRoot is the (protobridge.v1.xml_root) option of a message.
 type xmlRoot struct{ root, namespace, xsdType string }
 
 func newMessage(name string, parent *pMessage) *pMessage {
-	return &pMessage{name: name, parent: parent, fieldNames: newScope(), typeNames: newScope(), values: newScope(), elements: map[xml.Name]*pField{}}
+	return &pMessage{name: name, parent: parent, fieldNames: genproto.NewScope(), typeNames: genproto.NewScope(), values: genproto.NewScope(), elements: map[xml.Name]*pField{}}
 }
 
 // hasNested reports a nested message or enum named exactly name.
@@ -111,7 +113,7 @@ func (m *pMessage) addField(f *pField) *pField {
 	if f.xml.attribute {
 		suffix = "attr"
 	}
-	f.name = m.fieldNames.unique(f.name, suffix, "_")
+	f.name = m.fieldNames.Unique(f.name, suffix, "_")
 	m.fields = append(m.fields, f)
 	return f
 }
@@ -119,10 +121,10 @@ func (m *pMessage) addField(f *pField) *pField {
 // nestedName returns a nested type name unique in the message.
 func (m *pMessage) nestedName(base, suffix string) string {
 	// A nested type named like its parent would confuse readers; avoid it.
-	if foldName(base) == foldName(m.name) {
+	if genproto.FoldName(base) == genproto.FoldName(m.name) {
 		base += suffix
 	}
-	return m.typeNames.unique(base, suffix, "")
+	return m.typeNames.Unique(base, suffix, "")
 }
 
 // pRPC is one method of a service.

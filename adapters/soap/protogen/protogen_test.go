@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protobridge/protobridge/adapters/internal/genproto"
+
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protobridge/protobridge/adapters/soap/wsdl"
@@ -191,12 +193,12 @@ func lint(fd protoreflect.FileDescriptor) []string {
 		bad("PACKAGE_VERSION_SUFFIX: package %s", fd.Package())
 	}
 	for _, c := range comps {
-		if lowerSnake(c) != c {
+		if genproto.LowerSnake(c) != c {
 			bad("PACKAGE_LOWER_SNAKE_CASE: package %s", fd.Package())
 		}
 	}
 	base := strings.TrimSuffix(path.Base(fd.Path()), ".proto")
-	if lowerSnake(base) != base {
+	if genproto.LowerSnake(base) != base {
 		bad("FILE_LOWER_SNAKE_CASE: %s", fd.Path())
 	}
 	usesAny := false
@@ -204,17 +206,17 @@ func lint(fd protoreflect.FileDescriptor) []string {
 	enums = func(es protoreflect.EnumDescriptors) {
 		for i := 0; i < es.Len(); i++ {
 			e := es.Get(i)
-			if pascal(string(e.Name())) != string(e.Name()) {
+			if genproto.Pascal(string(e.Name())) != string(e.Name()) {
 				bad("ENUM_PASCAL_CASE: %s", e.FullName())
 			}
-			prefix := upperSnake(string(e.Name())) + "_"
+			prefix := genproto.UpperSnake(string(e.Name())) + "_"
 			vs := e.Values()
 			if vs.Get(0).Number() != 0 || !strings.HasSuffix(string(vs.Get(0).Name()), "_UNSPECIFIED") {
 				bad("ENUM_ZERO_VALUE_SUFFIX: %s", e.FullName())
 			}
 			for j := 0; j < vs.Len(); j++ {
 				n := string(vs.Get(j).Name())
-				if upperSnake(n) != n {
+				if genproto.UpperSnake(n) != n {
 					bad("ENUM_VALUE_UPPER_SNAKE_CASE: %s", n)
 				}
 				if !strings.HasPrefix(n, prefix) {
@@ -227,13 +229,13 @@ func lint(fd protoreflect.FileDescriptor) []string {
 	messages = func(ms protoreflect.MessageDescriptors) {
 		for i := 0; i < ms.Len(); i++ {
 			m := ms.Get(i)
-			if pascal(string(m.Name())) != string(m.Name()) {
+			if genproto.Pascal(string(m.Name())) != string(m.Name()) {
 				bad("MESSAGE_PASCAL_CASE: %s", m.FullName())
 			}
 			fs := m.Fields()
 			for j := 0; j < fs.Len(); j++ {
 				f := fs.Get(j)
-				if lowerSnake(string(f.Name())) != string(f.Name()) {
+				if genproto.LowerSnake(string(f.Name())) != string(f.Name()) {
 					bad("FIELD_LOWER_SNAKE_CASE: %s", f.FullName())
 				}
 				if f.Message() != nil && f.Message().FullName() == "google.protobuf.Any" {
@@ -242,7 +244,7 @@ func lint(fd protoreflect.FileDescriptor) []string {
 			}
 			os := m.Oneofs()
 			for j := 0; j < os.Len(); j++ {
-				if o := os.Get(j); !o.IsSynthetic() && lowerSnake(string(o.Name())) != string(o.Name()) {
+				if o := os.Get(j); !o.IsSynthetic() && genproto.LowerSnake(string(o.Name())) != string(o.Name()) {
 					bad("ONEOF_LOWER_SNAKE_CASE: %s", o.FullName())
 				}
 			}
@@ -256,14 +258,14 @@ func lint(fd protoreflect.FileDescriptor) []string {
 	ss := fd.Services()
 	for i := 0; i < ss.Len(); i++ {
 		s := ss.Get(i)
-		if pascal(string(s.Name())) != string(s.Name()) || !strings.HasSuffix(string(s.Name()), "Service") {
+		if genproto.Pascal(string(s.Name())) != string(s.Name()) || !strings.HasSuffix(string(s.Name()), "Service") {
 			bad("SERVICE_PASCAL_CASE/SERVICE_SUFFIX: %s", s.Name())
 		}
 		ms := s.Methods()
 		for j := 0; j < ms.Len(); j++ {
 			m := ms.Get(j)
 			rpc := string(m.Name())
-			if pascal(rpc) != rpc {
+			if genproto.Pascal(rpc) != rpc {
 				bad("RPC_PASCAL_CASE: %s", m.FullName())
 			}
 			for _, io := range []struct {

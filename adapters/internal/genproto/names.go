@@ -1,4 +1,7 @@
-package openapi
+// Package genproto is what the .proto generators (gen wsdl, gen openapi)
+// share: proto names made from schema names, unique within a scope, and the
+// lock file that keeps field and enum numbers stable across regenerations.
+package genproto
 
 import (
 	"strconv"
@@ -7,8 +10,8 @@ import (
 )
 
 // The case rules below are buf lint's (STANDARD): a name passes FIELD_LOWER_SNAKE_CASE
-// when lowerSnake(name) == name, ENUM_VALUE_PREFIX wants upperSnake(enum) + "_", and
-// MESSAGE/ENUM/SERVICE/RPC_PASCAL_CASE want pascal(name) == name. Generated names are
+// when LowerSnake(name) == name, ENUM_VALUE_PREFIX wants UpperSnake(enum) + "_", and
+// MESSAGE/ENUM/SERVICE/RPC_PASCAL_CASE want Pascal(name) == name. Generated names are
 // built with the same functions, so they are fixed points of the checks.
 
 // isDelim reports the characters buf treats as word delimiters.
@@ -20,10 +23,10 @@ func isDelim(r rune) bool {
 	return false
 }
 
-// snake splits s into words at delimiters, at a lower-to-upper change and before the
+// Snake splits s into words at delimiters, at a lower-to-upper change and before the
 // last capital of a run of capitals followed by a lower-case letter ("HTTPServer" →
 // "HTTP_Server"), keeping the letters' case; digits do not start words.
-func snake(s string) string {
+func Snake(s string) string {
 	s = strings.TrimFunc(s, isDelim)
 	var b strings.Builder
 	rs := []rune(s)
@@ -49,15 +52,15 @@ func snake(s string) string {
 	return b.String()
 }
 
-// lowerSnake is buf's lower_snake_case of s.
-func lowerSnake(s string) string { return strings.ToLower(snake(s)) }
+// LowerSnake is buf's lower_snake_case of s.
+func LowerSnake(s string) string { return strings.ToLower(Snake(s)) }
 
-// upperSnake is buf's UPPER_SNAKE_CASE of s.
-func upperSnake(s string) string { return strings.ToUpper(snake(s)) }
+// UpperSnake is buf's UPPER_SNAKE_CASE of s.
+func UpperSnake(s string) string { return strings.ToUpper(Snake(s)) }
 
-// pascal is buf's PascalCase of s: delimiters dropped, the first letter and each letter
+// Pascal is buf's PascalCase of s: delimiters dropped, the first letter and each letter
 // after a delimiter upper-cased, other capitals kept, everything else lower-cased.
-func pascal(s string) string {
+func Pascal(s string) string {
 	var b strings.Builder
 	prev := rune(0)
 	for i, c := range strings.TrimSpace(s) {
@@ -73,9 +76,9 @@ func pascal(s string) string {
 	return b.String()
 }
 
-// asciiWords replaces every character that cannot appear in a proto identifier by a
+// ASCIIWords replaces every character that cannot appear in a proto identifier by a
 // delimiter, so that the case functions see word boundaries there.
-func asciiWords(s string) string {
+func ASCIIWords(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
 			return r
@@ -84,10 +87,10 @@ func asciiWords(s string) string {
 	}, s)
 }
 
-// fieldName turns a spec name into a lower_snake_case proto field name; prefix starts
+// FieldName turns a schema name into a lower_snake_case proto field name; prefix starts
 // names that would begin with a digit or be empty.
-func fieldName(xmlName string) string {
-	n := lowerSnake(asciiWords(xmlName))
+func FieldName(xmlName string) string {
+	n := LowerSnake(ASCIIWords(xmlName))
 	if n == "" {
 		return "field"
 	}
@@ -100,10 +103,10 @@ func fieldName(xmlName string) string {
 	return n
 }
 
-// typeName turns a spec name into a PascalCase proto message, enum, service or rpc
+// TypeName turns a schema name into a PascalCase proto message, enum, service or rpc
 // name. Names starting with a digit get an "X" prefix.
-func typeName(xmlName string) string {
-	n := pascal(asciiWords(xmlName))
+func TypeName(xmlName string) string {
+	n := Pascal(ASCIIWords(xmlName))
 	if n == "" {
 		return "X"
 	}
@@ -121,41 +124,41 @@ var goHostileFields = map[string]bool{
 	"x_xxx": true,
 }
 
-// scope hands out names unique within one proto scope (a package, or the body of a
+// Scope hands out names unique within one proto scope (a package, or the body of a
 // message): a name is taken when it equals an earlier one ignoring case and
 // underscores, which also keeps JSON names and generated Go names apart.
-type scope struct {
+type Scope struct {
 	taken map[string]bool
 }
 
-func newScope() *scope { return &scope{taken: map[string]bool{}} }
+func NewScope() *Scope { return &Scope{taken: map[string]bool{}} }
 
-func foldName(n string) string { return strings.ToLower(strings.ReplaceAll(n, "_", "")) }
+func FoldName(n string) string { return strings.ToLower(strings.ReplaceAll(n, "_", "")) }
 
-// has reports whether n (or a case/underscore variant) is taken.
-func (s *scope) has(n string) bool { return s.taken[foldName(n)] }
+// Has reports whether n (or a case/underscore variant) is taken.
+func (s *Scope) Has(n string) bool { return s.taken[FoldName(n)] }
 
-// reserve marks n as taken.
-func (s *scope) reserve(n string) { s.taken[foldName(n)] = true }
+// Reserve marks n as taken.
+func (s *Scope) Reserve(n string) { s.taken[FoldName(n)] = true }
 
-// unique returns the first free name among base, base+suffix and then base+suffix+N
+// Unique returns the first free name among base, base+suffix and then base+suffix+N
 // (N = 2, 3…; joined with sep), and reserves it.
-func (s *scope) unique(base, suffix, sep string) string {
+func (s *Scope) Unique(base, suffix, sep string) string {
 	cands := []string{base}
 	if suffix != "" {
 		cands = append(cands, base+sep+suffix)
 	}
 	for _, c := range cands {
-		if !s.has(c) {
-			s.reserve(c)
+		if !s.Has(c) {
+			s.Reserve(c)
 			return c
 		}
 	}
 	last := cands[len(cands)-1]
 	for i := 2; ; i++ {
 		c := last + sep + strconv.Itoa(i)
-		if !s.has(c) {
-			s.reserve(c)
+		if !s.Has(c) {
+			s.Reserve(c)
 			return c
 		}
 	}
