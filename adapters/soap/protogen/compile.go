@@ -1,55 +1,21 @@
 package protogen
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
-	"github.com/bufbuild/protocompile"
-	"github.com/bufbuild/protocompile/reporter"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
-	// The protobridge.v1 options the generated files import.
-	_ "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/adapters/internal/genproto"
 )
 
-// Compile compiles a generated file with protocompile, as the daemon would load it:
-// its imports (protobridge/v1/options.proto, google/protobuf/*) resolve to the
-// descriptors built into the binary. path is the file's path in its module, e.g.
-// "calculator/v1/calculator.proto".
+// Compile compiles a generated file as the daemon would load it (imports
+// resolve to the descriptors built into the binary), keeping its comments. path is the file's
+// path in its module, e.g. "calculator/v1/calculator.proto".
 func Compile(ctx context.Context, path string, content []byte) (protoreflect.FileDescriptor, error) {
-	builtin := protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
-		fd, err := protoregistry.GlobalFiles.FindFileByPath(p)
-		if err != nil {
-			return protocompile.SearchResult{}, err
-		}
-		return protocompile.SearchResult{Desc: fd}, nil
-	})
-	source := &protocompile.SourceResolver{Accessor: func(p string) (io.ReadCloser, error) {
-		if p == path {
-			return io.NopCloser(bytes.NewReader(content)), nil
-		}
-		return nil, os.ErrNotExist
-	}}
-	var errs []string
-	comp := protocompile.Compiler{
-		Resolver:       protocompile.WithStandardImports(protocompile.CompositeResolver{source, builtin}),
-		SourceInfoMode: protocompile.SourceInfoStandard,
-		Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
-			errs = append(errs, err.Error())
-			return nil
-		}, nil),
-	}
-	files, err := comp.Compile(ctx, path)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("protogen: %s does not compile:\n%s", path, strings.Join(errs, "\n"))
-	}
+	fd, err := genproto.Compile(ctx, path, content, true)
 	if err != nil {
-		return nil, fmt.Errorf("protogen: %s: %w", path, err)
+		return nil, fmt.Errorf("protogen: %w", err)
 	}
-	return files[0], nil
+	return fd, nil
 }
