@@ -79,31 +79,11 @@ func genCommand(args []string, stdout, stderr io.Writer) int {
 	goClient := fset.String("go-client", "", "gowsdl client directory")
 	allowRemote := fset.Bool("allow-remote", false, "allow remote WSDL locations")
 	ignoreImports := fset.Bool("ignore-unreadable-imports", false, "skip unreadable xs:imports")
-	// Accept FILE before, between or after the flags.
-	var files []string
-	rest := args[1:]
-	for {
-		if err := fset.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fset.NArg() == 0 {
-			break
-		}
-		files = append(files, fset.Arg(0))
-		rest = fset.Args()[1:]
+	file, code := parseGen(fset, args[1:], out, "WSDL FILE", stderr)
+	if code >= 0 {
+		return code
 	}
-	switch {
-	case len(files) != 1:
-		fmt.Fprintf(stderr, "protobridge gen wsdl: want exactly one WSDL FILE, got %d\n\n%s", len(files), genUsage)
-		return 2
-	case *out == "":
-		fmt.Fprintf(stderr, "protobridge gen wsdl: --out DIR is required\n\n%s", genUsage)
-		return 2
-	}
-	g := wsdlGen{file: files[0], out: *out, pkg: *pkg, upstream: *upstream, goClient: *goClient, allowRemote: *allowRemote, ignoreImports: *ignoreImports}
+	g := wsdlGen{file: file, out: *out, pkg: *pkg, upstream: *upstream, goClient: *goClient, allowRemote: *allowRemote, ignoreImports: *ignoreImports}
 	if err := g.Main(stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "protobridge gen wsdl: %v\n", err)
 		return 1
@@ -251,4 +231,33 @@ func goClient(wsdlPath, pkg string) ([]byte, error) {
 func fileExists(p string) bool {
 	info, err := os.Stat(p)
 	return err == nil && !info.IsDir()
+}
+
+// parseGen parses a gen subcommand's arguments, the one input file before,
+// between or after the flags, and checks that there is one and --out is
+// set. code is the exit status to return at once, or -1 to go on.
+func parseGen(fset *flag.FlagSet, args []string, out *string, what string, stderr io.Writer) (file string, code int) {
+	var files []string
+	for {
+		if err := fset.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", 0
+			}
+			return "", 2
+		}
+		if fset.NArg() == 0 {
+			break
+		}
+		files = append(files, fset.Arg(0))
+		args = fset.Args()[1:]
+	}
+	switch {
+	case len(files) != 1:
+		fmt.Fprintf(stderr, "protobridge %s: want exactly one %s, got %d\n\n%s", fset.Name(), what, len(files), genUsage)
+		return "", 2
+	case *out == "":
+		fmt.Fprintf(stderr, "protobridge %s: --out DIR is required\n\n%s", fset.Name(), genUsage)
+		return "", 2
+	}
+	return files[0], -1
 }

@@ -25,30 +25,11 @@ func genOpenAPICommand(args []string, stdout, stderr io.Writer) int {
 	upstream := fset.String("upstream", "", "upstream name")
 	oneService := fset.Bool("one-service", false, "one service for the whole spec")
 	allowRemote := fset.Bool("allow-remote", false, "allow remote spec locations and $refs")
-	var files []string
-	rest := args
-	for {
-		if err := fset.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fset.NArg() == 0 {
-			break
-		}
-		files = append(files, fset.Arg(0))
-		rest = fset.Args()[1:]
+	file, code := parseGen(fset, args, out, "SPEC", stderr)
+	if code >= 0 {
+		return code
 	}
-	switch {
-	case len(files) != 1:
-		fmt.Fprintf(stderr, "protobridge gen openapi: want exactly one SPEC, got %d\n\n%s", len(files), genUsage)
-		return 2
-	case *out == "":
-		fmt.Fprintf(stderr, "protobridge gen openapi: --out DIR is required\n\n%s", genUsage)
-		return 2
-	}
-	g := openAPIGen{file: files[0], out: *out, pkg: *pkg, upstream: *upstream, oneService: *oneService, allowRemote: *allowRemote}
+	g := openAPIGen{file: file, out: *out, pkg: *pkg, upstream: *upstream, oneService: *oneService, allowRemote: *allowRemote}
 	if err := g.Main(stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "protobridge gen openapi: %v\n", err)
 		return 1
