@@ -38,19 +38,7 @@ func mcpCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer d.Router().Table().Close()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				_ = d.Reload(ctx)
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	defer reloadOnHUP(ctx, d)()
 	var t mcp.Transport = &mcp.StdioTransport{}
 	if stdin != os.Stdin || stdout != os.Stdout {
 		t = &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}}

@@ -182,19 +182,7 @@ func runDaemonD(path string, stderr io.Writer, ready func(d *daemon.Daemon, grpc
 		printProblems(stderr, err)
 		return 1
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				_ = d.Reload(ctx) // logged by the daemon; the old config keeps serving
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	defer reloadOnHUP(ctx, d)()
 	var onReady func(g, a net.Addr)
 	if ready != nil {
 		onReady = func(g, a net.Addr) { ready(d, g, a) }
@@ -204,4 +192,29 @@ func runDaemonD(path string, stderr io.Writer, ready func(d *daemon.Daemon, grpc
 		return 1
 	}
 	return 0
+}
+
+// reloadOnHUP reloads d's config on each SIGHUP until ctx ends or the
+// returned stop is called. A rejected reload is logged by the daemon; the
+// old config keeps serving.
+func reloadOnHUP(ctx context.Context, d *daemon.Daemon) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = d.Reload(ctx)
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
 }

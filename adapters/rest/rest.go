@@ -150,12 +150,8 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	if cfg.StreamErrorEvent != nil {
 		a.streamError = *cfg.StreamErrorEvent
 	}
-	switch cfg.JSONNames {
-	case "", "as_written":
-		a.names = wirejson.NamesAsWritten
-	case "lower_camel":
-		a.names = wirejson.NamesLowerCamel
-	default:
+	var ok bool
+	if a.names, ok = wirejson.ParseNames(cfg.JSONNames); !ok {
 		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q rest.json_names %q is not known", u.Name, cfg.JSONNames), Hint: `use "as_written" or "lower_camel"`}}
 	}
 	switch u.Encoding {

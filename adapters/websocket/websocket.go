@@ -162,12 +162,8 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 	if err := u.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	switch cfg.JSONNames {
-	case "", "as_written":
-		a.names = wirejson.NamesAsWritten
-	case "lower_camel":
-		a.names = wirejson.NamesLowerCamel
-	default:
+	var ok bool
+	if a.names, ok = wirejson.ParseNames(cfg.JSONNames); !ok {
 		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q websocket.json_names %q is not known", u.Name, cfg.JSONNames), Hint: `use "as_written" or "lower_camel"`}}
 	}
 	// Every handshake takes its own connection: an upgraded one is never

@@ -17,6 +17,18 @@ const (
 	NamesAsWritten
 )
 
+// ParseNames reads a json_names setting: "as_written" (or "", the default)
+// or "lower_camel".
+func ParseNames(s string) (Names, bool) {
+	switch s {
+	case "", "as_written":
+		return NamesAsWritten, true
+	case "lower_camel":
+		return NamesLowerCamel, true
+	}
+	return 0, false
+}
+
 // Options tunes a Codec at compile time.
 type Options struct {
 	// Names is the key spelling written by AppendJSON. Reading accepts the
