@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +55,6 @@ type Config struct {
 	// serve print them.
 	Warnings bridge.Problems `yaml:"-"`
 
-	tooLarge []string // upstreams whose max_response_bytes is over max_send_bytes
 	// authLine is where auth: is written (0 when it is not), for warnings.
 	authLine int
 }
@@ -528,9 +526,6 @@ func (c *Config) applyDefaults() {
 		if u.Pos.File == "" {
 			u.Pos = bridge.Pos{File: c.File}
 		}
-		if u.MaxResponseBytes > s.MaxSendBytes {
-			c.tooLarge = append(c.tooLarge, name)
-		}
 		if u.Timeout == 0 {
 			u.Timeout = bridge.DefaultUpstreamTimeout
 		}
@@ -623,7 +618,7 @@ func (c *Config) check() error {
 		} else if !isKind(u.Kind) {
 			ps.Add(u.Pos, "kinds: "+strings.Join(bridge.AdapterKinds(), ", "), "upstream %q has unknown kind %q", n, u.Kind)
 		}
-		if slices.Contains(c.tooLarge, n) {
+		if u.MaxResponseBytes > c.Server.MaxSendBytes {
 			ps.Add(u.Pos, fmt.Sprintf("lower it, or raise server.max_send_bytes (%d)", c.Server.MaxSendBytes), "upstream %q max_response_bytes %d is over server.max_send_bytes: such a reply could never be sent", n, u.MaxResponseBytes)
 		}
 		if u.Timeout < 0 || u.ConnectTimeout < 0 {
