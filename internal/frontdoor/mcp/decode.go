@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/protobridge/protobridge/internal/spelling"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -380,7 +381,7 @@ func closestNames(s string, candidates []string) []string {
 	norm := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, "_", "")) }
 	var out []scored
 	for _, c := range candidates {
-		d := editDistance(norm(s), norm(c))
+		d := spelling.Distance(norm(s), norm(c))
 		limit := max(2, len(s)/3)
 		if d <= limit || strings.Contains(norm(c), norm(s)) && len(s) >= 3 {
 			out = append(out, scored{c, d})
@@ -400,28 +401,6 @@ func quoteList(s []string) string {
 		q[i] = strconv.Quote(x)
 	}
 	return strings.Join(q, " or ")
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // resolver finds message and extension types for Any fields.
