@@ -51,6 +51,7 @@ vet:
 bench: tools
 	$(MAKE) -C bench run
 	PROTOBRIDGE_BENCH=1 $(GO) test ./internal/frontdoor/mcp -run TestBenchP7 -count=1 -v | grep '^BENCH'
+	$(GO) run ./adapters/rest/openapi/p9bench
 
 ## tools: grpcurl (and ghz for bench) pinned, built from the Go module proxy into bin/
 tools: $(GRPCURL) $(GHZ)
