@@ -87,32 +87,35 @@ func UnknownMethod(method string) error {
 }
 
 // begin pins the current table and resolves the call's route in it: the
-// route a front door looked up may belong to a table swapped out since.
-func (r *Router) begin(c *bridge.Call) (*Table, *boundRoute, error) {
+// route a front door looked up may belong to a table swapped out since. A
+// call that cannot begin is logged and counted here.
+func (r *Router) begin(c *bridge.Call, start time.Time) (*Table, *boundRoute, error) {
 	t := r.acquire()
 	name := ""
 	if c.Route != nil {
 		name = c.Route.Name()
 	}
+	if c.FrontDoor == "" {
+		c.FrontDoor = "unknown"
+	}
 	br := t.lookup(name)
 	if br == nil {
 		t.release()
-		return nil, nil, UnknownMethod(name)
+		return nil, nil, r.Unknown(name, c.FrontDoor)
 	}
-	if c.Route != br.route && c.Route != nil {
-		// A reload came between the front door's lookup and now: the
-		// request was read with the old table's types.
-		if err := retype(c, br.route); err != nil {
-			t.release()
-			return nil, nil, err
-		}
-	}
+	old := c.Route
 	c.Route = br.route
 	if c.RequestID == "" {
 		c.RequestID = RequestID(c.Metadata.Get(RequestIDKey))
 	}
-	if c.FrontDoor == "" {
-		c.FrontDoor = "unknown"
+	if old != br.route && old != nil {
+		// A reload came between the front door's lookup and now: the
+		// request was read with the old table's types.
+		if err := retype(c, br.route); err != nil {
+			t.release()
+			r.logCall(c, start, err)
+			return nil, nil, err
+		}
 	}
 	return t, br, nil
 }
@@ -150,9 +153,8 @@ func retype(c *bridge.Call, route *bridge.Route) error {
 // Unary runs a unary call through its route's chain, then logs and counts it.
 func (r *Router) Unary(ctx context.Context, c *bridge.Call) (resp proto.Message, err error) {
 	start := time.Now()
-	t, br, err := r.begin(c)
+	t, br, err := r.begin(c, start)
 	if err != nil {
-		r.unknown(c)
 		return nil, err
 	}
 	defer t.release()
@@ -184,9 +186,8 @@ func (r *Router) unary(ctx context.Context, br *boundRoute, c *bridge.Call) (res
 // counts it.
 func (r *Router) Stream(ctx context.Context, c *bridge.Call, s bridge.Stream) (err error) {
 	start := time.Now()
-	t, br, err := r.begin(c)
+	t, br, err := r.begin(c, start)
 	if err != nil {
-		r.unknown(c)
 		return err
 	}
 	defer t.release()
@@ -215,14 +216,6 @@ func (r *Router) ObserveFailedCall(c *bridge.Call, start time.Time, err error) {
 		c.RequestID = RequestID(c.Metadata.Get(RequestIDKey))
 	}
 	r.logCall(c, start, err)
-}
-
-func (r *Router) unknown(c *bridge.Call) {
-	name := ""
-	if c.Route != nil {
-		name = c.Route.Name()
-	}
-	_ = r.Unknown(name, c.FrontDoor)
 }
 
 // Unknown logs and counts a call of a method no route serves, and returns
