@@ -5,36 +5,57 @@ GO      ?= go
 BIN     := $(CURDIR)/bin
 GRPCURL := $(BIN)/grpcurl
 GHZ     := $(BIN)/ghz
+HELM    := $(BIN)/helm
+NATS    := $(BIN)/nats-server
 BUF     := $(GO) tool -modfile=tools/go.mod buf
 PEERS   := test/peers/node_modules/.package-lock.json
 
 GRPCURL_VERSION := v1.9.4
 GHZ_VERSION     := v0.120.0
+HELM_VERSION    := v4.3.2
+NATS_VERSION    := v2.15.3
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build test demo gen lint vet fmt-check bench tools peers deps clean
+.PHONY: all build image test demo gen schema lint vet fmt-check bench tools peers deps clean
 
 all: build
 
-## build: compile the daemon and protobridge-goclient (gowsdl clients for gen wsdl) into bin/
+## build: compile the daemon and protobridge-goclient (gowsdl clients for gen wsdl) into bin/, stamped with
+## the commit (protobridge version)
 build:
-	$(GO) build -o $(BIN)/ ./cmd/protobridge ./cmd/protobridge-goclient
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/protobridge ./cmd/protobridge-goclient
 
-## demo: run the daemon on 127.0.0.1:50051 against built-in sample upstreams (grpcurl is put in bin/)
+## image: build the container image without a Docker daemon (the Dockerfile's final stage, on a static binary)
+## into bin/oci (an OCI layout) and bin/protobridge-image.tar (for docker load / podman load)
+IMAGE_TAG  ?= protobridge:dev
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags="-s -w -buildid=" -o $(BIN)/image/protobridge ./cmd/protobridge
+	cd deploy && $(GO) run ./image --binary $(BIN)/image/protobridge --dockerfile $(CURDIR)/Dockerfile --arch $(IMAGE_ARCH) \
+		--layout $(BIN)/oci --tar $(BIN)/protobridge-image.tar --tag $(IMAGE_TAG)
+
+## demo: run the daemon on 127.0.0.1:50051 against built-in sample upstreams, status page on 127.0.0.1:9090 (grpcurl is put in bin/)
 demo: $(GRPCURL)
+	@echo "Compiling protobridge into $(BIN) (the first build takes a few minutes; each package is named as it compiles)..."
+	@$(GO) build -v -o $(BIN)/protobridge ./cmd/protobridge
 	@echo "grpcurl is in $(BIN): in another terminal run  export PATH=$(BIN):\$$PATH"
-	$(GO) run ./cmd/protobridge demo
+	$(BIN)/protobridge demo
 
 ## test: install the test peers, clients and Debian packages, then run every test with the race detector
 test: deps tools peers fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	cd examples/adapter-kv && $(GO) test -race -count=1 ./...
+	cd deploy && $(GO) test -race -count=1 ./...
 
-## gen: regenerate gen/ from proto/ with buf (pinned in tools/go.mod) and lint the protos
-gen:
+## gen: regenerate gen/ from proto/ with buf (pinned in tools/go.mod), lint the protos, and regenerate the config schema
+gen: schema
 	$(BUF) generate
 	$(BUF) lint
+
+## schema: regenerate schema/protobridge.schema.json from the config types (a test fails when it is stale)
+schema:
+	$(GO) run ./schema/gen
 
 ## lint: gofmt, go vet and buf lint
 lint: fmt-check vet
@@ -46,21 +67,32 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	cd examples/adapter-kv && $(GO) vet ./...
+	cd deploy && $(GO) vet ./...
+	cd bench && $(GO) vet ./...
 
 ## bench: benchmarks side by side with the anchors, printing BENCH ratio lines
 bench: tools
 	$(MAKE) -C bench run
 	PROTOBRIDGE_BENCH=1 $(GO) test ./internal/frontdoor/mcp -run TestBenchP7 -count=1 -v | grep '^BENCH'
+	PROTOBRIDGE_BENCH=1 $(GO) test ./test/async -run TestBenchP8 -count=1 -v | grep '^BENCH'
 	$(GO) run ./adapters/rest/openapi/p9bench
 
-## tools: grpcurl (and ghz for bench) pinned, built from the Go module proxy into bin/
-tools: $(GRPCURL) $(GHZ)
+## tools: grpcurl, helm (the chart's tests), nats-server (the JetStream cluster of test/async) and ghz (bench),
+## pinned, built from the Go module proxy into bin/
+tools: $(GRPCURL) $(GHZ) $(HELM) $(NATS)
 
 $(GRPCURL):
 	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
+$(NATS):
+	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install github.com/nats-io/nats-server/v2@$(NATS_VERSION)
+
 $(GHZ):
 	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+$(HELM):
+	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
 ## peers: the npm test peers (Prism, node-soap, ws) from the committed lock file
 peers: $(PEERS)

@@ -22,7 +22,8 @@ type Call struct {
 	// of the route's input type; nil for client and bidi streams.
 	Request proto.Message
 	// Metadata is the caller's metadata (keys in lower case): gRPC metadata,
-	// or the HTTP headers of a front door speaking HTTP.
+	// or the HTTP headers of a front door speaking HTTP. It is read only:
+	// a front door may share it (the gRPC one shares grpc-go's).
 	Metadata metadata.MD
 	// FrontDoor names the way the call came in ("grpc", "invoke", "mcp",
 	// "async", ...); logs, metrics and traces carry it.

@@ -29,13 +29,14 @@ func TestGenUsageAndExitCodes(t *testing.T) {
 		code      int
 		out, errs string
 	}{
-		{[]string{"help"}, 0, "protobridge gen wsdl FILE --out DIR", ""},
+		{[]string{"--help"}, 0, "protobridge gen [command]", ""},
+		{[]string{"wsdl", "--help"}, 0, "--ignore-unreadable-imports", ""},
 		{nil, 2, "", "want `gen wsdl FILE --out DIR`"},
 		{[]string{"openapi"}, 2, "", "want exactly one SPEC, got 0"},
 		{[]string{"wsdl", "--out", t.TempDir()}, 2, "", "want exactly one WSDL FILE, got 0"},
 		{[]string{"wsdl", calc, calc, "--out", t.TempDir()}, 2, "", "got 2"},
-		{[]string{"wsdl", calc}, 2, "", "--out DIR is required"},
-		{[]string{"wsdl", calc, "--frob"}, 2, "", "flag provided but not defined: -frob"},
+		{[]string{"wsdl", calc}, 2, "", `required flag(s) "out" not set`},
+		{[]string{"wsdl", calc, "--frob"}, 2, "", "unknown flag: --frob"},
 		{[]string{"wsdl", calc, "--out", t.TempDir(), "--package", "Calc"}, 1, "", `package "Calc"`},
 		{[]string{"wsdl", filepath.Join(t.TempDir(), "missing.wsdl"), "--out", t.TempDir()}, 1, "", "missing.wsdl"},
 		{[]string{"wsdl", notWSDL, "--out", t.TempDir()}, 1, "", "x.wsdl"},
@@ -43,7 +44,7 @@ func TestGenUsageAndExitCodes(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errs bytes.Buffer
-		code := genCommand(c.args, &out, &errs)
+		code := Main(append([]string{"gen"}, c.args...), &out, &errs)
 		if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errs.String(), c.errs) {
 			t.Errorf("%v: exit %d (want %d)\nstdout: %s\nstderr: %s", c.args, code, c.code, out.String(), errs.String())
 		}
@@ -69,7 +70,7 @@ func TestGenWSDL(t *testing.T) {
 	out := filepath.Join(root, "proto", "calc", "v2")
 	client := filepath.Join(root, "gen", "Calc-Client")
 	var stdout, stderr bytes.Buffer
-	if code := genCommand([]string{"wsdl", "--out", out, calc, "--go-client", client, "--upstream", "calc"}, &stdout, &stderr); code != 0 {
+	if code := Main([]string{"gen", "wsdl", "--out", out, calc, "--go-client", client, "--upstream", "calc"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	proto, err := os.ReadFile(filepath.Join(out, "calculator.proto"))
@@ -94,7 +95,7 @@ func TestGenWSDL(t *testing.T) {
 
 	// Regenerating with the lock in place reproduces the file.
 	stdout.Reset()
-	if code := genCommand([]string{"wsdl", calc, "--out", out, "--upstream", "calc"}, &stdout, &stderr); code != 0 {
+	if code := Main([]string{"gen", "wsdl", calc, "--out", out, "--upstream", "calc"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr.String())
 	}
 	again, _ := os.ReadFile(filepath.Join(out, "calculator.proto"))
@@ -107,7 +108,7 @@ func TestGenWSDL(t *testing.T) {
 	if err := os.WriteFile(lock, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code := genCommand([]string{"wsdl", calc, "--out", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "calculator.lock.json") {
+	if code := Main([]string{"gen", "wsdl", calc, "--out", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "calculator.lock.json") {
 		t.Errorf("broken lock: exit %d, stderr %s", code, stderr.String())
 	}
 }
@@ -116,7 +117,7 @@ func TestGenPackageDefault(t *testing.T) {
 	calc := calculatorWSDL(t)
 	out := filepath.Join(t.TempDir(), "generated")
 	var stdout, stderr bytes.Buffer
-	if code := genCommand([]string{"wsdl", calc, "--out", out}, &stdout, &stderr); code != 0 {
+	if code := Main([]string{"gen", "wsdl", calc, "--out", out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "(package calculator.v1)") {
@@ -130,11 +131,11 @@ func TestGenWSDLIgnoreUnreadableImports(t *testing.T) {
 	wsdlFile := testenv.Corpus(t, "wsdl", "postman", "imports", "counting", "CountingCategoryService.wsdl")
 	var stdout, stderr bytes.Buffer
 	out := filepath.Join(t.TempDir(), "counting", "v1")
-	if code := genCommand([]string{"wsdl", wsdlFile, "--out", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "CommonData.xsd") {
+	if code := Main([]string{"gen", "wsdl", wsdlFile, "--out", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "CommonData.xsd") {
 		t.Fatalf("without the flag: exit %d, %s", code, stderr.String())
 	}
 	stderr.Reset()
-	if code := genCommand([]string{"wsdl", wsdlFile, "--out", out, "--ignore-unreadable-imports"}, &stdout, &stderr); code != 0 {
+	if code := Main([]string{"gen", "wsdl", wsdlFile, "--out", out, "--ignore-unreadable-imports"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("with the flag: exit %d, %s", code, stderr.String())
 	}
 }

@@ -3,7 +3,6 @@ package protobridgecmd
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,29 +11,36 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/protobridge/protobridge/adapters/rest/openapi"
 )
 
-// genOpenAPICommand runs `protobridge gen openapi ARGS`.
-func genOpenAPICommand(args []string, stdout, stderr io.Writer) int {
-	fset := flag.NewFlagSet("gen openapi", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, genUsage) }
-	out := fset.String("out", "", "output directory")
-	pkg := fset.String("package", "", "proto package")
-	upstream := fset.String("upstream", "", "upstream name")
-	oneService := fset.Bool("one-service", false, "one service for the whole spec")
-	allowRemote := fset.Bool("allow-remote", false, "allow remote spec locations and $refs")
-	file, code := parseGen(fset, args, out, "SPEC", stderr)
-	if code >= 0 {
-		return code
+// genOpenAPICommand is `protobridge gen openapi`.
+func genOpenAPICommand() *cobra.Command {
+	var g openAPIGen
+	cmd := &cobra.Command{
+		Use:   "openapi SPEC --out DIR",
+		Short: "Generate a .proto, lock file and config from an OpenAPI/Swagger spec",
+		Long: `Generates one .proto from an OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or YAML,
+local and relative $refs; remote ones with --allow-remote): a service per tag (or one,
+--one-service), an rpc per operation with its google.api.http binding, messages for the
+schemas with json_name set to each property's exact spelling. It also writes
+NAME.lock.json (field numbers, as for gen wsdl) and NAME.config.yaml, a config that serves
+the file: base_url from the spec's servers and credentials placeholders from its security
+schemes. The conventions are in adapters/rest/openapi's package documentation.`,
+		Example: "  protobridge gen openapi petstore.yaml --out proto/petstore/v1",
+		Args:    exactlyOne("SPEC"),
+		RunE:    genRunE(&g.file, func(stdout, stderr io.Writer) error { return g.Main(stdout, stderr) }),
 	}
-	g := openAPIGen{file: file, out: *out, pkg: *pkg, upstream: *upstream, oneService: *oneService, allowRemote: *allowRemote}
-	if err := g.Main(stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "protobridge gen openapi: %v\n", err)
-		return 1
-	}
-	return 0
+	f := cmd.Flags()
+	f.StringVar(&g.out, "out", "", "directory to write NAME.proto, NAME.lock.json and NAME.config.yaml into")
+	f.StringVar(&g.pkg, "package", "", "proto package (default: from --out when it ends in NAME/vN, else from the spec's title)")
+	f.StringVar(&g.upstream, "upstream", "", "upstream the services name (default: from the spec's title)")
+	f.BoolVar(&g.oneService, "one-service", false, "one service for the whole spec instead of one per tag")
+	f.BoolVar(&g.allowRemote, "allow-remote", false, "allow a remote SPEC and remote $refs")
+	requireOut(cmd)
+	return cmd
 }
 
 // openAPIGen is one `gen openapi` run.

@@ -2,7 +2,6 @@ package protobridgecmd
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,29 +9,40 @@ import (
 	"syscall"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/spf13/cobra"
 
 	"github.com/protobridge/protobridge/internal/daemon"
 )
 
-// mcpCommand serves a config's routes as MCP tools over stdin and stdout,
-// for desktop agents and IDEs that start the server themselves. Logs go to
-// stderr; SIGHUP reloads (clients get notifications/tools/list_changed).
-// Credentials for the calls come from PROTOBRIDGE_MCP_API_KEY or
-// PROTOBRIDGE_MCP_TOKEN. No gRPC or HTTP listener is opened.
-func mcpCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mcp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "path to the YAML config file")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// mcpCmd is `protobridge mcp`: the config's routes as MCP tools over stdin
+// and stdout, for desktop agents and IDEs that start the server themselves.
+func mcpCmd(stdin io.Reader) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mcp",
+		Short: "Serve the routes as MCP tools over stdio (desktop agents, IDEs)",
+		Long: `Serves the config's unary and server-streaming routes as MCP tools over stdin and
+stdout. Logs go to stderr; SIGHUP reloads (clients get notifications/tools/list_changed).
+Credentials for the calls come from PROTOBRIDGE_MCP_API_KEY or PROTOBRIDGE_MCP_TOKEN.
+No gRPC or HTTP listener is opened.`,
+		Args: noArgs,
 	}
-	if *configPath == "" || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "protobridge mcp: --config FILE is required\n\n%s", usage)
-		return 2
+	config := configFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		path, err := config()
+		if err != nil {
+			return err
+		}
+		return status(serveMCP(path, stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()))
 	}
+	return cmd
+}
+
+// serveMCP serves path's routes over MCP on stdin and stdout until
+// SIGINT/SIGTERM or the end of stdin.
+func serveMCP(path string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	d, err := daemon.New(ctx, *configPath, stderr)
+	d, err := daemon.New(ctx, path, stderr)
 	if err != nil {
 		printProblems(stderr, err)
 		return 1

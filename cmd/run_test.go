@@ -19,11 +19,14 @@ func TestUsageAndExitCodes(t *testing.T) {
 		code      int
 		out, errs string
 	}{
-		{[]string{"help"}, 0, "protobridge serve  --config FILE", ""},
-		{[]string{"--help"}, 0, "Usage:", ""},
+		{[]string{"help"}, 0, "protobridge [command]", ""},
+		{[]string{"--help"}, 0, "Available Commands:", ""},
+		{[]string{"serve", "--help"}, 0, "--config string", ""},
 		{nil, 2, "", "Usage:"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
-		{[]string{"serve"}, 2, "", "--config FILE is required"},
+		{[]string{"serve", "--confg", "x"}, 2, "", "unknown flag: --confg"},
+		{[]string{"serve", "extra"}, 2, "", `unexpected argument "extra" (the config is given with --config FILE)`},
+		{[]string{"serve"}, 2, "", "no config: pass --config FILE, set $PROTOBRIDGE_CONFIG"},
 		{[]string{"check", "--config", missing}, 1, "", missing + ": cannot read config"},
 		{[]string{"check", "--config", bad}, 1, "", bad + `:7: unknown key "colour"`},
 		{[]string{"serve", "--config", bad}, 1, "", bad + `:7: unknown key "colour"`},

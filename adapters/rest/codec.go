@@ -76,7 +76,7 @@ func (e *endpoint) encodeBody(m protoreflect.Message, pre []byte) ([]byte, strin
 		src = clone
 	}
 	b, err := protojson.Marshal(src.Interface())
-	if err == nil && (e.int64Numbers && has64(src.Descriptor()) || e.a.names != wirejson.NamesLowerCamel) {
+	if err == nil && (e.int64Numbers && has64(src.Descriptor()) || e.a.names != wirejson.NamesLowerCamel || wirejson.HasEnumLiterals(src.Descriptor())) {
 		b, err = rewriteMessage(b, src.Descriptor(), e.int64Numbers, e.a.names)
 	}
 	return b, jsonContentType, e.encodeErr(err)
@@ -98,7 +98,10 @@ func (e *endpoint) rewrites(fd protoreflect.FieldDescriptor) bool {
 	if fd.IsMap() {
 		fd = fd.MapValue()
 	}
-	return fd.Message() != nil && (e.a.names != wirejson.NamesLowerCamel || e.int64Numbers && has64(fd.Message()))
+	if fd.Enum() != nil {
+		return wirejson.EnumHasLiterals(fd.Enum())
+	}
+	return fd.Message() != nil && (e.a.names != wirejson.NamesLowerCamel || e.int64Numbers && has64(fd.Message()) || wirejson.HasEnumLiterals(fd.Message()))
 }
 
 // jsonField renders one field of m as a JSON value, exactly as protojson
@@ -161,6 +164,9 @@ func (e *endpoint) decode(contentType string, body []byte, out protoreflect.Mess
 	if e.xml {
 		return decodeXML(body, target, e.respXML)
 	}
+	if e.literals != nil && e.decodeLiterals(body, out) == nil {
+		return nil
+	}
 	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
 	if e.respField == nil || target != out {
 		return opts.Unmarshal(body, target.Interface())
@@ -175,6 +181,27 @@ func (e *endpoint) decode(contentType string, body []byte, out protoreflect.Mess
 	wrapped := make([]byte, 0, len(body)+len(name)+3)
 	wrapped = append(append(append(append(wrapped, '{'), name...), ':'), body...)
 	return opts.Unmarshal(append(wrapped, '}'), out.Interface())
+}
+
+// decodeLiterals reads a JSON reply with the transcoder, which knows enum
+// literals (protojson would drop them), as the value of the response field
+// or the whole output. On failure out is untouched and protojson decides
+// and words the error.
+func (e *endpoint) decodeLiterals(body []byte, out protoreflect.Message) error {
+	doc := body
+	if e.respField != nil {
+		if !json.Valid(body) {
+			return errors.New("invalid JSON")
+		}
+		name, _ := json.Marshal(e.respField.JSONName())
+		doc = make([]byte, 0, len(body)+len(name)+3)
+		doc = append(append(append(append(append(doc, '{'), name...), ':'), body...), '}')
+	}
+	wire, err := e.literals.AppendWire(nil, doc)
+	if err != nil {
+		return err
+	}
+	return proto.UnmarshalOptions{Merge: true}.Unmarshal(wire, out.Interface())
 }
 
 // checkMediaType refuses replies that are plainly not the expected encoding

@@ -62,5 +62,6 @@ const (
 
 func (c *StreamConfig) proto() *pbv1.StreamRoute {
 	return &pbv1.StreamRoute{EventField: c.EventField, IdField: c.IDField, MaxReconnects: c.MaxReconnects,
-		InitialBackoff: c.InitialBackoff, MaxBackoff: c.MaxBackoff, MaxEventBytes: uint64(c.MaxEventBytes)}
+		InitialBackoff: c.InitialBackoff, MaxBackoff: c.MaxBackoff, MaxEventBytes: uint64(c.MaxEventBytes),
+		End: c.End, ErrorEvent: c.ErrorEvent}
 }

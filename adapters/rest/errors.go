@@ -35,7 +35,7 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 	if resp.ContentLength > limit {
 		return nil, e.tooLarge(resp.ContentLength)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := httpx.ReadBody(resp, limit+1)
 	if err != nil {
 		return nil, httpx.BodyError(ctx, err, len(body), e.a.u.Name, e.meta())
 	}

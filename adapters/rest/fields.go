@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // fieldPath is a chain of fields from a message: every field but the last is
@@ -76,7 +78,7 @@ func kindLabel(fd protoreflect.FieldDescriptor) string {
 }
 
 // scalarString renders a scalar value for a URL (path or query): enums by
-// name, bytes as URL-safe base64, floats in protojson's spelling.
+// their wire literal (wirejson.EnumLiteral), bytes as URL-safe base64, floats in protojson's spelling.
 func scalarString(fd protoreflect.FieldDescriptor, v protoreflect.Value) string {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
@@ -85,7 +87,7 @@ func scalarString(fd protoreflect.FieldDescriptor, v protoreflect.Value) string 
 		return strconv.FormatBool(v.Bool())
 	case protoreflect.EnumKind:
 		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
-			return string(ev.Name())
+			return wirejson.EnumLiteral(ev)
 		}
 		return strconv.Itoa(int(v.Enum()))
 	case protoreflect.BytesKind:

@@ -76,7 +76,8 @@ func rewrite64(b []byte, nums bool, names wirejson.Names, top func(*rewriter) er
 var errJSON = errors.New("malformed JSON from protojson")
 
 // rewriter copies JSON from in to out, dropping the quotes around 64-bit
-// integer values (nums) and respelling message keys (names).
+// integer values (nums), respelling message keys (names) and writing enum
+// values as their wire literals.
 type rewriter struct {
 	in    []byte
 	i     int
@@ -243,6 +244,9 @@ func (r *rewriter) element(fd protoreflect.FieldDescriptor) error {
 	if is64(fd) && r.nums {
 		return r.number()
 	}
+	if ed := fd.Enum(); ed != nil && r.peek() == '"' {
+		return r.enum(ed)
+	}
 	md := fd.Message()
 	if md == nil {
 		return r.any()
@@ -256,6 +260,21 @@ func (r *rewriter) element(fd protoreflect.FieldDescriptor) error {
 		return r.any()
 	}
 	return r.message(md)
+}
+
+// enum copies an enum value's name as its wire literal
+// (wirejson.EnumLiteral): protojson writes names, never escaped.
+func (r *rewriter) enum(ed protoreflect.EnumDescriptor) error {
+	s, e, err := r.stringToken()
+	if err != nil {
+		return err
+	}
+	if vd := ed.Values().ByName(protoreflect.Name(r.in[s+1 : e-1])); vd != nil {
+		r.out = appendQuoted(r.out, wirejson.EnumLiteral(vd))
+		return nil
+	}
+	r.out = append(r.out, r.in[s:e]...)
+	return nil
 }
 
 // number copies a 64-bit integer, unquoting protojson's string form.

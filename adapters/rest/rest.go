@@ -225,6 +225,10 @@ type endpoint struct {
 	// fast transcodes JSON bodies from and to wire bytes; nil when the
 	// route's bodies go through dynamic messages (wire.go).
 	fast *fastPath
+	// literals reads JSON replies into the whole output when they may
+	// spell enum values as literals (json_value), which protojson drops;
+	// nil otherwise.
+	literals *wirejson.Codec
 }
 
 var _ bridge.Endpoint = (*endpoint)(nil)
@@ -270,14 +274,7 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 	if err := r.Config.Decode(&rc); err != nil {
 		return nil, err
 	}
-	e.streamEnd, e.streamError = a.streamEnd, a.streamError
 	if rc.Stream != nil {
-		if rc.Stream.End != nil {
-			e.streamEnd = *rc.Stream.End
-		}
-		if rc.Stream.ErrorEvent != nil {
-			e.streamError = *rc.Stream.ErrorEvent
-		}
 		if !md.IsStreamingServer() {
 			return nil, bridge.Problems{{Pos: r.Config.Pos(), Msg: r.Name() + ": rest.stream applies to server-streaming methods only"}}
 		}
@@ -285,6 +282,17 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 			r.Options.Stream = &pbv1.StreamRoute{}
 		}
 		proto.Merge(r.Options.Stream, rc.Stream.proto())
+	}
+	// The sentinel and error event: the routes: entry's, else the
+	// .proto's (protobridge.v1.route).stream, else the upstream's.
+	e.streamEnd, e.streamError = a.streamEnd, a.streamError
+	if st := r.Options.GetStream(); st != nil {
+		if st.End != nil {
+			e.streamEnd = st.GetEnd()
+		}
+		if st.ErrorEvent != nil {
+			e.streamError = st.GetErrorEvent()
+		}
 	}
 	tmpl, err := parseTemplate(path)
 	if err != nil {
@@ -308,6 +316,9 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		return nil, bridge.Problems{{Pos: r.Config.Pos(), Msg: r.Name() + ": rest.headers: " + err.Error()}}
 	}
 	e.bindFast()
+	if !e.xml && !e.respRaw && wirejson.HasEnumLiterals(e.r.Method.Output()) {
+		e.literals, _ = wirejson.NewCodec(e.r.Method.Output())
+	}
 	if md.IsStreamingServer() {
 		if err := e.bindStream(); err != nil {
 			return nil, err

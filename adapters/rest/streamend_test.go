@@ -17,7 +17,7 @@ import (
 
 // TestStreamEnds covers the end sentinel, the SSE error event and
 // keep-alives, with defaults and with settings in the upstream's and the
-// route's rest blocks.
+// route's rest blocks and in (protobridge.v1.route).stream.
 func TestStreamEnds(t *testing.T) {
 	ndjson := func(body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -34,6 +34,7 @@ func TestStreamEnds(t *testing.T) {
 		handler            http.HandlerFunc
 		up                 Config
 		route              *StreamConfig
+		proto              *pbv1.StreamRoute // (protobridge.v1.route).stream
 		code               codes.Code
 		reason, msg        string
 		messages           int
@@ -62,6 +63,12 @@ func TestStreamEnds(t *testing.T) {
 		{name: "error event with an HTTP status", method: "Events", body: "book",
 			handler: sse("event: error\ndata: {\"error\":{\"code\":429,\"message\":\"slow down\"}}\n\n"),
 			code:    codes.ResourceExhausted, reason: "UPSTREAM_HTTP_429", msg: "slow down"},
+		{name: "proto sentinel over the upstream's", method: "Events", body: "book", up: Config{StreamEnd: str("END")}, proto: &pbv1.StreamRoute{End: str("FIN")},
+			handler:  sse("data: {}\n\ndata: FIN\n\n" + poison),
+			messages: 1},
+		{name: "route block over the proto's", method: "Events", body: "text", proto: &pbv1.StreamRoute{End: str("FIN"), ErrorEvent: str("oops")}, route: &StreamConfig{End: str("STOP")},
+			handler: sse("data: a\n\ndata: FIN\n\nevent: oops\ndata: {\"status\":503}\n\n"),
+			code:    codes.Unavailable, reason: "UPSTREAM_HTTP_503", messages: 2},
 		{name: "error event renamed", method: "Events", body: "book", route: &StreamConfig{ErrorEvent: str("failure")},
 			handler: sse("event: error\ndata: {}\n\nevent: failure\ndata: {\"status\":503}\n\n"),
 			code:    codes.Unavailable, reason: "UPSTREAM_HTTP_503", messages: 1},
@@ -81,6 +88,9 @@ func TestStreamEnds(t *testing.T) {
 					t.Fatal(err)
 				}
 				r.Options.Stream = &pbv1.StreamRoute{}
+			}
+			if tc.proto != nil {
+				r.Options.Stream = tc.proto
 			}
 			ep := bindRoute(t, r)
 			got, err := runStream(context.Background(), r, ep, &collect{})

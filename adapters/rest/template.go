@@ -22,6 +22,11 @@ import (
 //	FieldPath = IDENT { "." IDENT } ;
 //	Verb     = ":" LITERAL ;
 //
+// One extension, for the many REST APIs whose paths put a variable inside
+// a segment (OpenAPI's "/files/{name}.json", "/v{major}/x"): a segment may
+// mix literal text and single-segment variables ({field}, no pattern); it
+// is expanded like them, each value escaped on its own.
+//
 // We are the client of the REST API, so a template is expanded from a request
 // message: wildcards are only meaningful inside a variable, whose field
 // supplies the value.
@@ -30,10 +35,12 @@ type pathTemplate struct {
 	verb     string
 }
 
-// segment is one top-level path segment: a literal or a variable.
+// segment is one top-level path segment: a literal, a variable, or (mixed)
+// a run of literal texts and single-segment variables.
 type segment struct {
 	literal string
 	v       *variable
+	mixed   []segment
 }
 
 // variable is a {field.path=pattern} segment.
@@ -79,7 +86,7 @@ func parseTemplate(s string) (*pathTemplate, error) {
 			}
 		}
 	}
-	if colon > lastSlash {
+	if colon > lastSlash && !strings.ContainsAny(body[colon+1:], "{}") {
 		t.verb = body[colon+1:]
 		body = body[:colon]
 		if err := checkLiteral(t.verb); err != nil {
@@ -102,7 +109,7 @@ func parseTemplate(s string) (*pathTemplate, error) {
 		switch {
 		case p == "*" || p == "**":
 			return nil, fmt.Errorf("path template %q: wildcard %q outside a variable cannot be filled by a client; bind it to a field, as in {name=%s}", s, p, p)
-		case strings.HasPrefix(p, "{"):
+		case strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") && strings.Count(p, "{") == 1:
 			v, err := parseVariable(p)
 			if err != nil {
 				return nil, fmt.Errorf("path template %q: %w", s, err)
@@ -117,6 +124,12 @@ func parseTemplate(s string) (*pathTemplate, error) {
 				}
 			}
 			t.segments = append(t.segments, segment{v: v})
+		case strings.Contains(p, "{"):
+			seg, err := parseMixed(p, seen)
+			if err != nil {
+				return nil, fmt.Errorf("path template %q: %w", s, err)
+			}
+			t.segments = append(t.segments, seg)
 		case p == "" && last && t.verb == "":
 			t.segments = append(t.segments, segment{}) // trailing slash
 		default:
@@ -129,6 +142,41 @@ func parseTemplate(s string) (*pathTemplate, error) {
 	return t, nil
 }
 
+// parseMixed parses a segment that mixes literal text and variables
+// ("{name}.json"); seen collects the template's bound fields.
+func parseMixed(p string, seen map[string]bool) (segment, error) {
+	var seg segment
+	for p != "" {
+		i := strings.IndexByte(p, '{')
+		if i < 0 {
+			i = len(p)
+		}
+		if i > 0 {
+			if err := checkLiteral(p[:i]); err != nil {
+				return segment{}, err
+			}
+			seg.mixed = append(seg.mixed, segment{literal: p[:i]})
+			p = p[i:]
+			continue
+		}
+		j := strings.IndexByte(p, '}')
+		v, err := parseVariable(p[:j+1])
+		if err != nil {
+			return segment{}, err
+		}
+		if len(v.pattern) != 1 || v.pattern[0] != "*" {
+			return segment{}, fmt.Errorf("variable %s shares its segment with other text, so it cannot have a pattern", p[:j+1])
+		}
+		if seen[v.field] {
+			return segment{}, fmt.Errorf("field %q is bound twice", v.field)
+		}
+		seen[v.field] = true
+		seg.mixed = append(seg.mixed, segment{v: v})
+		p = p[j+1:]
+	}
+	return seg, nil
+}
+
 // splitTop splits s at the '/' that are not inside braces.
 func splitTop(s string) ([]string, error) {
 	var parts []string
@@ -139,18 +187,12 @@ func splitTop(s string) ([]string, error) {
 			if depth > 0 {
 				return nil, errors.New("variables cannot nest")
 			}
-			if i != start {
-				return nil, errors.New("a variable must be a whole segment")
-			}
 			depth++
 		case '}':
 			if depth == 0 {
 				return nil, errors.New("unbalanced }")
 			}
 			depth--
-			if i+1 < len(s) && s[i+1] != '/' {
-				return nil, errors.New("a variable must be a whole segment")
-			}
 		case '/':
 			if depth == 0 {
 				parts = append(parts, s[start:i])
@@ -247,29 +289,31 @@ func escapeSegment(s string) string {
 // bind resolves the template's variables against the request message: each
 // must name a singular scalar field, through singular message fields.
 func (t *pathTemplate) bind(md protoreflect.MessageDescriptor) error {
-	for _, s := range t.segments {
-		if s.v == nil {
-			continue
-		}
-		p, err := resolveFieldPath(md, s.v.field)
+	for _, v := range t.vars() {
+		p, err := resolveFieldPath(md, v.field)
 		if err != nil {
-			return fmt.Errorf("path variable {%s}: %w", s.v.field, err)
+			return fmt.Errorf("path variable {%s}: %w", v.field, err)
 		}
 		last := p[len(p)-1]
 		if last.IsList() || last.IsMap() || last.Kind() == protoreflect.MessageKind || last.Kind() == protoreflect.GroupKind {
-			return fmt.Errorf("path variable {%s}: field is %s; a path variable needs a singular scalar field", s.v.field, kindLabel(last))
+			return fmt.Errorf("path variable {%s}: field is %s; a path variable needs a singular scalar field", v.field, kindLabel(last))
 		}
-		s.v.path = p
+		v.path = p
 	}
 	return nil
 }
 
-// vars returns the template's variables.
+// vars returns the template's variables, those in mixed segments too.
 func (t *pathTemplate) vars() []*variable {
 	var vs []*variable
 	for _, s := range t.segments {
 		if s.v != nil {
 			vs = append(vs, s.v)
+		}
+		for _, m := range s.mixed {
+			if m.v != nil {
+				vs = append(vs, m.v)
+			}
 		}
 	}
 	return vs
@@ -282,17 +326,29 @@ func (t *pathTemplate) expand(m protoreflect.Message) (string, error) {
 	var b strings.Builder
 	for _, s := range t.segments {
 		b.WriteByte('/')
+		if s.mixed != nil {
+			for _, part := range s.mixed {
+				if part.v == nil {
+					b.WriteString(part.literal)
+					continue
+				}
+				str, err := part.v.value(m)
+				if err != nil {
+					return "", err
+				}
+				// One value, escaped as a segment: "/" cannot split it and
+				// "." or ".." cannot climb, since the segment holds more.
+				b.WriteString(escapeSegment(str))
+			}
+			continue
+		}
 		if s.v == nil {
 			b.WriteString(s.literal)
 			continue
 		}
-		val, ok := s.v.path.get(m)
-		if !ok {
-			return "", badPath(s.v, "is not set")
-		}
-		str := scalarString(s.v.path[len(s.v.path)-1], val)
-		if str == "" {
-			return "", badPath(s.v, "is empty")
+		str, err := s.v.value(m)
+		if err != nil {
+			return "", err
 		}
 		if !s.v.multi() {
 			if err := matchSegment(s.v.pattern[0], str); err != nil {
@@ -320,6 +376,19 @@ func (t *pathTemplate) expand(m protoreflect.Message) (string, error) {
 		return "/", nil
 	}
 	return b.String(), nil
+}
+
+// value is the variable's field of m as path text: set and not empty.
+func (v *variable) value(m protoreflect.Message) (string, error) {
+	val, ok := v.path.get(m)
+	if !ok {
+		return "", badPath(v, "is not set")
+	}
+	str := scalarString(v.path[len(v.path)-1], val)
+	if str == "" {
+		return "", badPath(v, "is empty")
+	}
+	return str, nil
 }
 
 // matchSegment checks one value segment against one pattern segment ("*" or

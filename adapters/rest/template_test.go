@@ -33,8 +33,14 @@ func TestParseTemplate(t *testing.T) {
 		{tmpl: "/v1/{name", wantErr: "unbalanced {"},
 		{tmpl: "/v1/name}", wantErr: "unbalanced }"},
 		{tmpl: "/v1/{a={b}}", wantErr: "cannot nest"},
-		{tmpl: "/v1/x{name}", wantErr: "whole segment"},
-		{tmpl: "/v1/{name}x", wantErr: "whole segment"},
+		{tmpl: "/v1/x{name}", want: "v1|x+{name=*}"},
+		{tmpl: "/files/{name}.json", want: "files|{name=*}+.json"},
+		{tmpl: "/v{major}.{minor}/x", want: "v+{major=*}+.+{minor=*}|x"},
+		{tmpl: "/files/{name}.json:get", want: "files|{name=*}+.json:get"},
+		{tmpl: "/x/{a}:{b}", want: "x|{a=*}+:+{b=*}"},
+		{tmpl: "/v1/{name=a/*}x", wantErr: "cannot have a pattern"},
+		{tmpl: "/v1/{name}.{name}", wantErr: "bound twice"},
+		{tmpl: "/v1/{name}x y", wantErr: "not allowed"},
 		{tmpl: "/v1/{1name}", wantErr: "not a field path"},
 		{tmpl: "/v1/{a..b}", wantErr: "not a field path"},
 		{tmpl: "/v1/{name}/{name}", wantErr: "bound twice"},
@@ -58,12 +64,22 @@ func TestParseTemplate(t *testing.T) {
 				t.Fatal(err)
 			}
 			var parts []string
-			for _, s := range got.segments {
+			render := func(s segment) string {
 				if s.v != nil {
-					parts = append(parts, "{"+s.v.field+"="+strings.Join(s.v.pattern, "/")+"}")
-				} else {
-					parts = append(parts, s.literal)
+					return "{" + s.v.field + "=" + strings.Join(s.v.pattern, "/") + "}"
 				}
+				return s.literal
+			}
+			for _, s := range got.segments {
+				if s.mixed != nil {
+					var mixed []string
+					for _, m := range s.mixed {
+						mixed = append(mixed, render(m))
+					}
+					parts = append(parts, strings.Join(mixed, "+"))
+					continue
+				}
+				parts = append(parts, render(s))
 			}
 			r := strings.Join(parts, "|")
 			if got.verb != "" {
@@ -133,6 +149,12 @@ func TestTemplateExpand(t *testing.T) {
 		{"/v1/{name=shelves/*}", `{"name":"shelves//"}`, "", "empty path segment"},
 		{"/v1/{name=files/**}", `{"name":"files/../../admin"}`, "", `path segment ".."`},
 		{"/v1/{name}", `{"name":".."}`, "", `path segment ".."`},
+		// Variables inside a segment: each value escaped on its own.
+		{"/files/{name}.json", `{"name":"a b/c"}`, "/files/a%20b%2Fc.json", ""},
+		{"/files/{name}.json", `{"name":".."}`, "/files/...json", ""},
+		{"/v{opt}.{ratio}/{color}:{name}", `{"opt":2,"ratio":1.5,"color":"RED","name":"x"}`, "/v2.1.5/RED:x", ""},
+		{"/files/{name}.json", `{}`, "", "name (bound to the URL path) is not set"},
+		{"/files/{shelf}-{name}", `{"shelf":"s"}`, "", "name (bound to the URL path) is not set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tmpl+" "+tt.req, func(t *testing.T) {

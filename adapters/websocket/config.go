@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"google.golang.org/protobuf/proto"
+
 	"github.com/protobridge/protobridge/bridge"
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
@@ -51,5 +53,15 @@ func (w *RouteConfig) proto() *pbv1.WebSocketRoute {
 		out.Reconnect = &pbv1.WebSocketReconnect{MaxAttempts: rc.MaxAttempts, InitialBackoff: rc.InitialBackoff,
 			MaxBackoff: rc.MaxBackoff, ResumeCursor: rc.ResumeCursor, ResumeField: rc.ResumeField}
 	}
+	out.HalfClose, out.HalfCloseFrame = w.HalfClose, w.HalfCloseFrame
 	return out
+}
+
+// mergeInto merges the block over the proto's binding: set keys win, and
+// an end: block replaces the proto's end as a whole.
+func (w *RouteConfig) mergeInto(dst *pbv1.WebSocketRoute) {
+	proto.Merge(dst, w.proto())
+	if e := w.End; e != nil {
+		dst.End = &pbv1.WebSocketEnd{Field: e.Field, Value: e.Value, Frame: e.Frame, Deliver: e.Deliver}
+	}
 }

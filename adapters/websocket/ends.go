@@ -9,10 +9,13 @@ import (
 	ws "github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 
 // EndConfig declares when a peer's stream is over although its socket stays
-// open (`websocket: {end: ...}` in a routes: entry). The frame that ends it
+// open (`websocket: {end: ...}` in a routes: entry, or
+// (protobridge.v1.route).websocket.end in the .proto). The frame that ends it
 // is not relayed unless Deliver is set; the call ends with OK and the
 // socket is closed with 1000. The peer closing the socket (1000) ends the
 // call with OK too, whatever is declared.
@@ -31,7 +34,8 @@ type EndConfig struct {
 }
 
 // HalfClose is what a caller's half-close of a client or bidi stream does
-// (`websocket: {half_close: ...}`): WebSocket has no half-close of its own.
+// (`websocket: {half_close: ...}`, or (protobridge.v1.route).websocket
+// .half_close): WebSocket has no half-close of its own.
 //
 //   - "keep" (default): nothing is sent; the peer's frames are relayed
 //     until the peer closes or an end frame (EndConfig) arrives;
@@ -59,9 +63,9 @@ type ends struct {
 
 // compileEnds checks a route's end and half_close settings against its
 // method.
-func compileEnds(block *RouteConfig, md protoreflect.MethodDescriptor) (*ends, error) {
+func compileEnds(block *pbv1.WebSocketRoute, md protoreflect.MethodDescriptor) (*ends, error) {
 	e := &ends{halfClose: HalfCloseKeep}
-	if c := block.End; c != nil {
+	if c := block.GetEnd(); c != nil {
 		switch c.Frame {
 		case "":
 		case "text":
@@ -92,19 +96,19 @@ func compileEnds(block *RouteConfig, md protoreflect.MethodDescriptor) (*ends, e
 		}
 		e.deliver = c.Deliver
 	}
-	switch block.HalfClose {
+	switch block.GetHalfClose() {
 	case "", HalfCloseKeep:
 	case HalfCloseClose:
 		e.halfClose = HalfCloseClose
 	case HalfCloseSend:
-		if block.HalfCloseFrame == "" {
+		if block.GetHalfCloseFrame() == "" {
 			return nil, errors.New("half_close: send needs half_close_frame")
 		}
-		e.halfClose, e.halfFrame = HalfCloseSend, []byte(block.HalfCloseFrame)
+		e.halfClose, e.halfFrame = HalfCloseSend, []byte(block.GetHalfCloseFrame())
 	default:
-		return nil, fmt.Errorf("half_close %q: use keep, close or send", block.HalfClose)
+		return nil, fmt.Errorf("half_close %q: use keep, close or send", block.GetHalfClose())
 	}
-	if block.HalfClose != "" && !md.IsStreamingClient() {
+	if block.GetHalfClose() != "" && !md.IsStreamingClient() {
 		return nil, errors.New("half_close applies to client-streaming and bidi methods")
 	}
 	return e, nil

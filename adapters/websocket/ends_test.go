@@ -230,3 +230,36 @@ func TestEndsConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEndsFromProto: end and half_close set by (protobridge.v1.route)
+// .websocket in the .proto work as the routes: block does, and a block's
+// end replaces the proto's whole.
+func TestEndsFromProto(t *testing.T) {
+	p := startEndPeer(t)
+	e := bind(t, route(t, "Chat", p.url, `websocket: {end: {field: "text", value: "done"}, half_close: "send", half_close_frame: "{\"text\":\"commit\"}"}`))
+	ctx := context.Background()
+	f := newFake(ctx)
+	done := run(ctx, e, &bridge.Call{Route: e.r}, f)
+	f.in <- msg(t, map[string]any{"text": "hello"})
+	got := []string{field(recvOut(t, f, done), "text").String()}
+	close(f.in)
+	for waiting := true; waiting; {
+		select {
+		case m := <-f.out:
+			got = append(got, field(m, "text").String())
+		case err := <-done:
+			if err != nil || strings.Join(got, ",") != "hello,bye" {
+				t.Fatalf("got %v, %v; want hello,bye and OK", got, err)
+			}
+			waiting = false
+		}
+	}
+	if code := <-p.closed; code != ws.StatusNormalClosure {
+		t.Errorf("peer saw close %v, want 1000", code)
+	}
+
+	r := withBlock(t, route(t, "Tick", p.url, `websocket: {end: {frame: "binary", deliver: true}}`), RouteConfig{End: &EndConfig{Field: "text", Value: "stop"}})
+	if en := bind(t, r).ends; en.frame != 0 || en.deliver || en.value != "stop" {
+		t.Errorf("block end over proto end: frame %v deliver %v value %q, want the block's alone", en.frame, en.deliver, en.value)
+	}
+}

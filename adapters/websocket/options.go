@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protobridge/protobridge/bridge"
@@ -82,8 +81,9 @@ type Options struct {
 	// filled from the request of a server-streaming call (URL is then the
 	// base URL only).
 	PathTemplate string
-	// block is the routes: entry's websocket block (end, half_close).
-	block RouteConfig
+	// ends holds the route's end and half_close settings (the binding with
+	// the routes: entry's block merged over it).
+	ends *pbv1.WebSocketRoute
 }
 
 // Reconnect says how a server-streaming route reconnects after the socket
@@ -142,7 +142,7 @@ func ParseOptions(r *bridge.Route) (*Options, error) {
 	if r.Options.Websocket == nil {
 		r.Options.Websocket = &pbv1.WebSocketRoute{}
 	}
-	proto.Merge(r.Options.Websocket, block.proto())
+	block.mergeInto(r.Options.Websocket)
 	w := r.Options.GetWebsocket()
 	o := &Options{
 		Encoding:          EncodingJSON,
@@ -157,7 +157,7 @@ func ParseOptions(r *bridge.Route) (*Options, error) {
 	if strings.ContainsAny(w.GetPath(), "*?#") {
 		return nil, fmt.Errorf("websocket path %q: a literal path or {field} variables are needed (no wildcards, query or fragment)", w.GetPath())
 	}
-	o.block = block
+	o.ends = w
 	if strings.ContainsAny(w.GetPath(), "{}") {
 		o.PathTemplate = w.GetPath()
 		o.URL = joinPath(base, "")

@@ -79,8 +79,6 @@ type adapter struct {
 	// notify reports Deprecation/Sunset/Warning headers of handshake replies.
 	notify func(*bridge.Route, bridge.Notice)
 	client *http.Client
-	// transport is the client's, kept to close idle connections.
-	transport *http.Transport
 	// headers go with every handshake: configured headers and credentials.
 	headers http.Header
 	// forward lists the caller metadata keys (lower case) passed on as
@@ -167,13 +165,41 @@ func New(u *bridge.Upstream, env *bridge.Env) (bridge.Adapter, error) {
 		return nil, bridge.Problems{{Pos: u.Config.Pos(), Msg: fmt.Sprintf("upstream %q websocket.json_names %q is not known", u.Name, cfg.JSONNames), Hint: `use "as_written" or "lower_camel"`}}
 	}
 	// Every handshake takes its own connection: an upgraded one is never
-	// pooled, and refusals are rare.
-	var err error
-	if a.client, a.transport, err = httpx.Client(u, env, false); err != nil {
+	// pooled, and refusals are rare. It also runs on a transport of its
+	// own (handshakeTransport), which env.WrapTransport wraps, once.
+	var raw bridge.Env
+	if env != nil {
+		raw = *env
+	}
+	raw.WrapTransport = nil
+	client, t, err := httpx.Client(u, &raw, false)
+	if err != nil {
 		return nil, err
 	}
+	client.Transport = handshakeTransport{t}
+	if env != nil && env.WrapTransport != nil {
+		client.Transport = env.WrapTransport(client.Transport)
+	}
+	a.client = client
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
+}
+
+// handshakeTransport runs each handshake on a clone of t. An
+// http.Transport keeps the dials it started in a queue that it trims only
+// from the front and only when it starts another dial, so one slow dial
+// keeps every later handshake's dial state (its request context and what
+// that holds) referenced until a dial after it; for a burst of streams that
+// is memory held for as long as the streams last. A clone's queue goes
+// with the clone. Once the round trip is over, the clone's idle connections
+// are closed, which also ends a dial the handshake gave up waiting for (an
+// upgraded connection belongs to the caller and is not touched).
+type handshakeTransport struct{ t *http.Transport }
+
+func (h handshakeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t := h.t.Clone()
+	defer t.CloseIdleConnections()
+	return t.RoundTrip(r)
 }
 
 // reservedHeader reports headers the handshake owns.
@@ -203,7 +229,6 @@ func (a *adapter) Close() error {
 	for _, sc := range conns {
 		sc.close(ws.StatusGoingAway, "protobridge is closing")
 	}
-	a.transport.CloseIdleConnections()
 	return nil
 }
 
@@ -246,7 +271,7 @@ func (a *adapter) Bind(r *bridge.Route) (bridge.Endpoint, error) {
 		return nil, err
 	}
 	e := &endpoint{a: a, r: r, opts: o, codec: cd}
-	if e.ends, err = compileEnds(&o.block, md); err != nil {
+	if e.ends, err = compileEnds(o.ends, md); err != nil {
 		return nil, err
 	}
 	if o.PathTemplate != "" {

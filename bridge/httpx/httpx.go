@@ -28,6 +28,9 @@ import (
 	"github.com/protobridge/protobridge/bridge/reason"
 )
 
+// pooledBufferSize is the read and write buffer of a pooled connection.
+const pooledBufferSize = 32 << 10
+
 // Client builds an upstream's HTTP client: its own transport (dial and TLS
 // handshake bounded by connect_timeout, TLS from the upstream's tls block,
 // proxy from the environment), wrapped by env.WrapTransport (tracing and
@@ -60,6 +63,10 @@ func Client(u *bridge.Upstream, env *bridge.Env, pooled bool) (*http.Client, *ht
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = idle, idle
 		t.IdleConnTimeout = 90 * time.Second
 		t.ExpectContinueTimeout = time.Second
+		// One write for the headers and a body of up to 32 KiB, and one
+		// read for a reply that size, instead of net/http's 4 KiB buffers
+		// (two or more syscalls for a typical JSON or SOAP body).
+		t.WriteBufferSize, t.ReadBufferSize = pooledBufferSize, pooledBufferSize
 	}
 	if u.TLS != nil {
 		tc, err := u.TLS.ClientConfig(env.BaseDir)
@@ -267,4 +274,30 @@ func Backoff(initial, max time.Duration, multiplier float64) *backoff.Exponentia
 	}
 	b.Reset()
 	return b
+}
+
+// ReadBody reads resp's body, at most limit bytes (a caller that must tell
+// a body of exactly its maximum from a longer one passes maximum+1). The
+// buffer is sized from Content-Length when the upstream sent one, so a body
+// is read without the copies io.ReadAll's doubling makes.
+func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
+	size := int64(512)
+	if n := resp.ContentLength; n >= 0 {
+		size = n + 1 // room to see the end without growing
+	}
+	buf := make([]byte, 0, max(min(size, limit), 1))
+	r := io.LimitReader(resp.Body, limit)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }

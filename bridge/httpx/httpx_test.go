@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -131,5 +132,31 @@ func TestBackoff(t *testing.T) {
 	}
 	if d := Backoff(time.Second, 100*time.Millisecond, 2).NextBackOff(); d > 100*time.Millisecond {
 		t.Fatalf("first wait %v is over the cap", d)
+	}
+}
+
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("x", 5000)
+	for _, c := range []struct {
+		name   string
+		length int64
+		limit  int64
+		want   int
+	}{
+		{"exact length", 5000, 10001, 5000},
+		{"no length", -1, 10001, 5000},
+		{"wrong length", 100, 10001, 5000},
+		{"over the limit", 5000, 4001, 4001},
+		{"over the limit, no length", -1, 4001, 4001},
+	} {
+		resp := &http.Response{ContentLength: c.length, Body: io.NopCloser(strings.NewReader(body))}
+		got, err := ReadBody(resp, c.limit)
+		if err != nil || len(got) != c.want || string(got) != body[:c.want] {
+			t.Errorf("%s: %d bytes, %v; want %d", c.name, len(got), err, c.want)
+		}
+	}
+	failing := &http.Response{ContentLength: -1, Body: io.NopCloser(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(io.ErrUnexpectedEOF)))}
+	if got, err := ReadBody(failing, 100); !errors.Is(err, io.ErrUnexpectedEOF) || string(got) != "abc" {
+		t.Errorf("cut body: %q, %v", got, err)
 	}
 }

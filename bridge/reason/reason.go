@@ -75,6 +75,30 @@ const (
 	ValidationFailed = "VALIDATION_FAILED" // protovalidate itself failed (not a rule violation)
 )
 
+// Failures of a route's CEL mapping, guards and composite steps.
+const (
+	GuardFailed   = "GUARD_FAILED"          // a guard on the request or the reply held (metadata: guard)
+	MappingFailed = "MAPPING_FAILED"        // a map: or step expression failed at run time
+	StepFailed    = "COMPOSITE_STEP_FAILED" // a required step of a composite route failed (metadata: step)
+)
+
+// Failures of the sandbox (serve --replay, --mock).
+const (
+	SandboxNoRecording = "SANDBOX_NO_RECORDING" // replay found no recording matching the request
+	SandboxMock        = "SANDBOX_MOCK"         // the mock cannot answer this route
+)
+
+// Failures of async jobs and webhook subscriptions.
+const (
+	JobNotFound      = "JOB_NOT_FOUND"     // no such job, or its result expired
+	JobStore         = "JOB_STORE"         // JetStream, where jobs and events are kept, failed
+	ResultTooLarge   = "RESULT_TOO_LARGE"  // a job's result does not fit in its record
+	CallbacksOff     = "CALLBACKS_OFF"     // a callback was asked for but no signing secret is set
+	BadCallbackURL   = "BAD_CALLBACK_URL"  // a callback URL is not an absolute http(s) URL
+	UnknownSource    = "UNKNOWN_SOURCE"    // no webhook source of that name
+	ConsumerConflict = "CONSUMER_CONFLICT" // a durable subscription exists with other settings
+)
+
 // UpstreamHTTP is the reason of an upstream HTTP error reply: UPSTREAM_HTTP_<status>.
 func UpstreamHTTP(status int) string { return "UPSTREAM_HTTP_" + strconv.Itoa(status) }
 

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	calculatorv1 "github.com/protobridge/protobridge/examples/soap/calculator/v1"
+	"github.com/protobridge/protobridge/schema"
 )
 
 //go:embed proto demo.yaml.tmpl
@@ -164,14 +165,19 @@ func Start(listen string) (d *Demo, err error) {
 	var cfg bytes.Buffer
 	d.MCPListen = mcpListen(listen)
 	if err := tmpl.Execute(&cfg, struct {
-		Listen    string
-		MCPListen string
-		URL       map[string]string
-	}{listen, d.MCPListen, urls}); err != nil {
+		Listen      string
+		MCPListen   string
+		AdminListen string
+		URL         map[string]string
+	}{listen, d.MCPListen, adminListen(listen), urls}); err != nil {
 		return d, err
 	}
 	d.ConfigPath = filepath.Join(d.dir, "demo.yaml")
 	if err := os.WriteFile(d.ConfigPath, cfg.Bytes(), 0o644); err != nil {
+		return d, err
+	}
+	// The config's modeline names the schema beside it, for editors.
+	if err := os.WriteFile(filepath.Join(d.dir, "protobridge.schema.json"), schema.JSON, 0o644); err != nil {
 		return d, err
 	}
 	for _, c := range d.calls {

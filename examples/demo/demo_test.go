@@ -1,10 +1,12 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/protobridge/protobridge/internal/config"
 	"github.com/protobridge/protobridge/internal/daemontest"
 	"github.com/protobridge/protobridge/internal/testenv"
+	"github.com/protobridge/protobridge/schema"
 )
 
 func TestMain(m *testing.M) {
@@ -92,5 +95,33 @@ func TestCommands(t *testing.T) {
 				t.Logf("$ %s\n%s", line, out)
 			}
 		})
+	}
+}
+
+// TestConfigPassesTheSchema checks the written demo config against the
+// config schema written beside it, which its modeline names.
+func TestConfigPassesTheSchema(t *testing.T) {
+	d, err := Start(config.DefaultListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	data, err := os.ReadFile(d.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "# yaml-language-server: $schema=protobridge.schema.json\n") {
+		t.Errorf("the demo config does not start with the schema modeline")
+	}
+	written, err := os.ReadFile(filepath.Join(filepath.Dir(d.ConfigPath), "protobridge.schema.json"))
+	if err != nil || !bytes.Equal(written, schema.JSON) {
+		t.Errorf("the schema beside the config is not the embedded one (read: %v)", err)
+	}
+	if ps := schema.Check(d.ConfigPath, data); len(ps) > 0 {
+		t.Errorf("the demo config fails the schema:\n%v", ps)
 	}
 }

@@ -11,13 +11,19 @@ const DefaultMCPListen = "127.0.0.1:8765"
 
 // mcpListen is the MCP address of a demo serving gRPC on listen: the
 // default one, or a free port beside a port of the caller's choosing.
-func mcpListen(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
+func mcpListen(listen string) string { return besideListen(listen, "8765") }
+
+// adminListen is the demo's admin listener (status page, /metrics): 9090
+// beside the default gRPC port, else a free port on the same host.
+func adminListen(listen string) string { return besideListen(listen, "9090") }
+
+func besideListen(listen, port string) string {
+	host, gport, err := net.SplitHostPort(listen)
 	if err != nil || host == "" {
 		host = "127.0.0.1"
 	}
-	if p, err := strconv.Atoi(port); err == nil && p == 50051 {
-		return net.JoinHostPort(host, "8765")
+	if p, err := strconv.Atoi(gport); err == nil && p == 50051 {
+		return net.JoinHostPort(host, port)
 	}
 	return net.JoinHostPort(host, "0")
 }

@@ -20,6 +20,12 @@ func TestDemoTurnsMCPOn(t *testing.T) {
 	if cfg.MCP.Listen != DefaultMCPListen {
 		t.Errorf("mcp.listen %q, want %q", cfg.MCP.Listen, DefaultMCPListen)
 	}
+	if cfg.Admin.Listen != "127.0.0.1:9090" {
+		t.Errorf("admin.listen %q: the demo serves its status page on 127.0.0.1:9090", cfg.Admin.Listen)
+	}
+	if other := adminListen("127.0.0.1:6000"); other != "127.0.0.1:0" {
+		t.Errorf("beside another gRPC port the admin listener takes a free port, got %q", other)
+	}
 	how := MCPHowTo(cfg.MCP.Listen, d.ConfigPath)
 	for _, want := range []string{"http://" + DefaultMCPListen + "/mcp", "protobridge mcp --config " + d.ConfigPath, `"mcpServers"`} {
 		if !strings.Contains(how, want) {

@@ -32,19 +32,44 @@ func Outbound(o *config.Credentials, baseDir string) (func(http.RoundTripper) ht
 // token it fetches or signs later, into red (when not nil), so that no
 // upstream reply quoting one reaches a caller or a log.
 func OutboundRedacting(o *config.Credentials, baseDir string, red *bridge.Redactor) (func(http.RoundTripper) http.RoundTripper, error) {
-	if o != nil {
-		set := 0
-		for _, on := range []bool{o.Basic != nil, o.APIKey != nil, o.Bearer != nil, o.OAuth2 != nil, o.JWT != nil} {
-			if on {
-				set++
-			}
-		}
-		if set > 1 {
-			return nil, errors.New("credentials: set one of basic, api_key, bearer, oauth2, jwt")
-		}
+	if o == nil {
+		return func(rt http.RoundTripper) http.RoundTripper { return rt }, nil
 	}
+	if o.AuthorizationKinds() > 1 {
+		return nil, errors.New("credentials: set one of basic, bearer, oauth2, jwt (api_key may go beside it)")
+	}
+	authz, err := authorization(o, baseDir, red)
+	if err != nil || o.APIKey == nil {
+		return authz, err
+	}
+	// An API key beside an Authorization kind: OpenAPI specs such as the
+	// Petstore open some operations with a key and others with a token.
+	v, err := o.APIKey.Value.Resolve(baseDir)
+	if err != nil {
+		return nil, fmt.Errorf("credentials.api_key: %w", err)
+	}
+	red.Add(v)
+	k := o.APIKey
+	return func(rt http.RoundTripper) http.RoundTripper {
+		next := authz(rt)
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			r = r.Clone(r.Context())
+			if k.Header != "" {
+				r.Header.Set(k.Header, v)
+			} else {
+				q := r.URL.Query()
+				q.Set(k.Query, v)
+				r.URL.RawQuery = q.Encode()
+			}
+			return next.RoundTrip(r)
+		})
+	}, nil
+}
+
+// authorization wraps transports with the one credentials kind of o that
+// is not an API key (identity without one).
+func authorization(o *config.Credentials, baseDir string, red *bridge.Redactor) (func(http.RoundTripper) http.RoundTripper, error) {
 	switch {
-	case o == nil:
 	case o.Basic != nil:
 		pw, err := o.Basic.Password.Resolve(baseDir)
 		if err != nil {
@@ -56,26 +81,6 @@ func OutboundRedacting(o *config.Credentials, baseDir string, red *bridge.Redact
 			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				r = r.Clone(r.Context())
 				r.SetBasicAuth(user, pw)
-				return rt.RoundTrip(r)
-			})
-		}, nil
-	case o.APIKey != nil:
-		v, err := o.APIKey.Value.Resolve(baseDir)
-		if err != nil {
-			return nil, fmt.Errorf("credentials.api_key: %w", err)
-		}
-		red.Add(v)
-		k := o.APIKey
-		return func(rt http.RoundTripper) http.RoundTripper {
-			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				r = r.Clone(r.Context())
-				if k.Header != "" {
-					r.Header.Set(k.Header, v)
-				} else {
-					q := r.URL.Query()
-					q.Set(k.Query, v)
-					r.URL.RawQuery = q.Encode()
-				}
 				return rt.RoundTrip(r)
 			})
 		}, nil

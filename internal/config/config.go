@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/internal/sandbox"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"gopkg.in/yaml.v3"
 )
@@ -47,6 +48,13 @@ type Config struct {
 	State StateConfig `yaml:"state"`
 	// MCP is the Model Context Protocol front door (off by default).
 	MCP MCPConfig `yaml:"mcp"`
+	// NATS is where async jobs and webhook events are stored (embedded
+	// JetStream by default).
+	NATS NATSConfig `yaml:"nats"`
+	// Jobs turns on async jobs when present.
+	Jobs *JobsConfig `yaml:"jobs"`
+	// Webhooks is the webhook ingress (off by default).
+	Webhooks WebhooksConfig `yaml:"webhooks"`
 
 	// File is the config file's path; BaseDir its directory.
 	File    string `yaml:"-"`
@@ -57,6 +65,8 @@ type Config struct {
 
 	// authLine is where auth: is written (0 when it is not), for warnings.
 	authLine int
+	// doc is the config text's top mapping, for the lines of keys at fault.
+	doc *yaml.Node
 }
 
 // ServerConfig holds the gRPC listener's settings.
@@ -163,12 +173,18 @@ type Upstream struct {
 	// Policies are the upstream's resilience and traffic policies, the
 	// defaults of every route it serves.
 	Policies *PolicyConfig `yaml:"policies"`
+	// Sandbox records, replays or mocks the upstream's traffic (see
+	// internal/sandbox); serve --record, --replay and --mock set it for
+	// every upstream.
+	Sandbox *sandbox.Config `yaml:"sandbox"`
 }
 
 // Credentials are outbound credentials, added to every HTTP request to
 // the upstream by a transport wrapper around the adapter's own (so every
 // adapter gets them). Secret values come from the environment or a file,
-// never from the config text, and are never logged. Set at most one.
+// never from the config text, and are never logged. Set at most one of
+// basic, bearer, oauth2 and jwt, and an api_key beside it or alone (an
+// OpenAPI spec may open some operations with a key, others with a token).
 type Credentials struct {
 	// Basic sends HTTP basic authentication.
 	Basic *BasicCredentials `yaml:"basic"`
@@ -180,6 +196,17 @@ type Credentials struct {
 	OAuth2 *OutboundOAuth2 `yaml:"oauth2"`
 	// JWT signs a short-lived assertion per request.
 	JWT *OutboundJWT `yaml:"jwt"`
+}
+
+// AuthorizationKinds counts the kinds set that are not an API key.
+func (c *Credentials) AuthorizationKinds() int {
+	n := 0
+	for _, on := range []bool{c.Basic != nil, c.Bearer != nil, c.OAuth2 != nil, c.JWT != nil} {
+		if on {
+			n++
+		}
+	}
+	return n
 }
 
 // BasicCredentials are a user name and password for HTTP basic auth.
@@ -207,6 +234,17 @@ type RouteConfig struct {
 	StatusCodes map[int]string `yaml:"status_codes"`
 	// Policies override the upstream's policies for this route.
 	Policies *PolicyConfig `yaml:"policies"`
+	// Map maps the caller's request onto the upstream's message shape and
+	// the upstream's reply back, in CEL (unary routes).
+	Map *MapConfig `yaml:"map"`
+	// Guards are CEL conditions on the request and the reply that fail
+	// the call (unary routes).
+	Guards *GuardsConfig `yaml:"guards"`
+	// Steps make the route a composite: each step calls another route,
+	// and Reply assembles the route's reply from their results.
+	Steps []*StepConfig `yaml:"steps"`
+	// Reply builds a composite route's reply (CEL over request and steps).
+	Reply *MessageExpr `yaml:"reply"`
 
 	// Adapter holds the entry's adapter blocks by kind (`websocket: {...}`,
 	// `rest: {stream: {...}}`), undecoded; the route's upstream's adapter
@@ -274,6 +312,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	case doc.Kind != yaml.MappingNode:
 		ps.Add(bridge.Pos{File: path, Line: doc.Line}, "start with keys such as server:, descriptors:, upstreams:", "the config must be a block of keys")
 	default:
+		cfg.doc = doc
 		rest := &yaml.Node{Kind: yaml.MappingNode, Line: doc.Line}
 		for i := 0; i+1 < len(doc.Content); i += 2 {
 			k, v := doc.Content[i], doc.Content[i+1]
@@ -558,48 +597,47 @@ var methodNameRE = regexp.MustCompile(`^/?[A-Za-z_][\w.]*/[A-Za-z_]\w*$`)
 // check validates what can be validated without loading descriptors.
 func (c *Config) check() error {
 	var ps bridge.Problems
-	top := bridge.Pos{File: c.File, Line: 1}
 	if len(c.Descriptors.Protos) == 0 && len(c.Descriptors.Sets) == 0 {
-		ps.Add(top, "add descriptors.protos (with descriptors.import_paths) or descriptors.sets", "no service definitions to load")
+		ps.Add(c.at("descriptors"), "add descriptors.protos (with descriptors.import_paths) or descriptors.sets", "no service definitions to load")
 	}
 	if t := c.Server.TLS; t != nil {
 		if _, err := t.ServerConfig(c.BaseDir); err != nil {
-			ps.Add(top, "check server.tls paths (relative to the config file)", "server.tls: %v", err)
+			ps.Add(c.at("server", "tls"), "check server.tls paths (relative to the config file)", "server.tls: %v", err)
 		}
 	}
 	if f := c.Server.LogFormat; f != "text" && f != "json" {
-		ps.Add(top, `use "text" or "json"`, "server.log_format %q is not known", f)
+		ps.Add(c.at("server", "log_format"), `use "text" or "json"`, "server.log_format %q is not known", f)
 	}
 	if c.Server.ShutdownGrace < 0 {
-		ps.Add(top, "use a positive duration such as 10s", "server.shutdown_grace is negative")
+		ps.Add(c.at("server", "shutdown_grace"), "use a positive duration such as 10s", "server.shutdown_grace is negative")
 	}
 	if a := c.Admin; a.Listen != "" {
 		host, _, err := net.SplitHostPort(a.Listen)
 		if err != nil {
-			ps.Add(top, "use host:port such as 127.0.0.1:9090", "admin.listen %q: %v", a.Listen, err)
+			ps.Add(c.at("admin", "listen"), "use host:port such as 127.0.0.1:9090", "admin.listen %q: %v", a.Listen, err)
 		} else if ip := net.ParseIP(host); a.Token == nil && (ip == nil || !ip.IsLoopback()) && host != "localhost" {
-			ps.Add(top, "set admin.token: {env: VAR} or listen on 127.0.0.1", "admin.listen %q is not loopback and has no token", a.Listen)
+			ps.Add(c.at("admin", "listen"), "set admin.token: {env: VAR} or listen on 127.0.0.1", "admin.listen %q is not loopback and has no token", a.Listen)
 		}
 		if a.Token != nil {
 			if _, err := a.Token.Resolve(c.BaseDir); err != nil {
-				ps.Add(top, "give the token as {env: VAR} or {file: path}", "admin.token: %v", err)
+				ps.Add(c.at("admin", "token"), "give the token as {env: VAR} or {file: path}", "admin.token: %v", err)
 			}
 		}
 	}
 	switch c.Tracing.Exporter {
 	case "", "none", "stdout", "otlp":
 	default:
-		ps.Add(top, "use none, stdout or otlp", "tracing.exporter %q is not known", c.Tracing.Exporter)
+		ps.Add(c.at("tracing", "exporter"), "use none, stdout or otlp", "tracing.exporter %q is not known", c.Tracing.Exporter)
 	}
 	if r := c.Tracing.SampleRatio; r != nil && (*r < 0 || *r > 1) {
-		ps.Add(top, "use a fraction from 0 to 1", "tracing.sample_ratio %v is out of range", *r)
+		ps.Add(c.at("tracing", "sample_ratio"), "use a fraction from 0 to 1", "tracing.sample_ratio %v is out of range", *r)
 	}
 	for i, k := range c.Auth.APIKeys {
 		if k.ID == "" {
-			ps.Add(top, "give every key an id naming its caller", "auth.api_keys[%d] has no id", i)
+			ps.Add(c.at("auth", "api_keys", strconv.Itoa(i)), "give every key an id naming its caller", "auth.api_keys[%d] has no id", i)
 		}
 		if len(k.SHA256) != 64 || strings.Trim(strings.ToLower(k.SHA256), "0123456789abcdef") != "" {
-			ps.Add(top, "store the key's digest: printf %s KEY | sha256sum", "auth.api_keys[%d] sha256 is not 64 hex digits", i)
+			ps.Add(c.at("auth", "api_keys", strconv.Itoa(i), "sha256"), "store the key's digest: printf %s KEY | sha256sum", "auth.api_keys[%d] sha256 is not 64 hex digits", i)
 		}
 	}
 	names := make([]string, 0, len(c.Upstreams))
@@ -610,11 +648,13 @@ func (c *Config) check() error {
 	for _, n := range names {
 		u := c.Upstreams[n]
 		if u == nil {
-			ps.Add(top, "give it at least kind and base_url", "upstream %q is empty", n)
+			ps.Add(c.at("upstreams", n), "give it at least kind and base_url", "upstream %q is empty", n)
 			continue
 		}
 		if u.Kind == "" {
 			ps.Add(u.Pos, "kinds: "+strings.Join(bridge.AdapterKinds(), ", "), "upstream %q has no kind", n)
+		} else if u.Kind == "mock" {
+			ps.Add(u.Pos, "keep its real kind (soap, rest, websocket: the mock answers from that adapter's contract) and add sandbox: {mode: mock}, or serve --mock", "upstream %q: a mock is an upstream of its real kind in sandbox mode mock", n)
 		} else if !isKind(u.Kind) {
 			ps.Add(u.Pos, "kinds: "+strings.Join(bridge.AdapterKinds(), ", "), "upstream %q has unknown kind %q", n, u.Kind)
 		}
@@ -635,15 +675,12 @@ func (c *Config) check() error {
 					ps.Add(u.Pos, "give username and password: {env: VAR} or {file: path}", "upstream %q credentials.basic: %v", n, errOr(err, "username is empty"))
 				}
 			}
-			set := 0
-			for _, on := range []bool{cr.Basic != nil, cr.APIKey != nil, cr.Bearer != nil, cr.OAuth2 != nil, cr.JWT != nil} {
-				if on {
-					set++
-				}
+			if set := cr.AuthorizationKinds(); set > 1 {
+				ps.Add(u.Pos, "keep one of basic, bearer, oauth2, jwt (an api_key may go beside it)", "upstream %q credentials set %d kinds that each write Authorization", n, set)
 			}
-			if set > 1 {
-				ps.Add(u.Pos, "keep one of basic, api_key, bearer, oauth2, jwt", "upstream %q credentials set %d kinds", n, set)
-			}
+		}
+		if err := u.Sandbox.Check(); err != nil {
+			ps.Add(u.Pos, "see the sandbox section of the README", "upstream %q %v", n, err)
 		}
 		if u.TLS != nil {
 			if _, err := u.TLS.ClientConfig(c.BaseDir); err != nil {
@@ -654,7 +691,7 @@ func (c *Config) check() error {
 	seen := map[string]bridge.Pos{}
 	for i, r := range c.Routes {
 		if r == nil {
-			ps.Add(top, "give it at least method", "routes[%d] is empty", i)
+			ps.Add(c.at("routes", strconv.Itoa(i)), "give it at least method", "routes[%d] is empty", i)
 			continue
 		}
 		if !methodNameRE.MatchString(r.Method) {
@@ -678,8 +715,10 @@ func (c *Config) check() error {
 				ps.Add(r.Pos, "set exactly one of get, put, post, delete, patch, custom", "route %q http: %v", m, err)
 			}
 		}
+		r.checkCEL(c.File, &ps)
 	}
 	c.checkMCP(&ps)
+	c.checkAsync(&ps)
 	return ps.Err()
 }
 

@@ -61,32 +61,31 @@ var (
 
 // checkMCP checks the mcp: section and applies its defaults.
 func (c *Config) checkMCP(ps *bridge.Problems) {
-	top := bridge.Pos{File: c.File, Line: 1}
 	m := &c.MCP
 	if m.MaxStreamMessages < 0 {
-		ps.Add(top, "use a positive count such as 100", "mcp.max_stream_messages is negative")
+		ps.Add(c.at("mcp", "max_stream_messages"), "use a positive count such as 100", "mcp.max_stream_messages is negative")
 	}
 	if m.MaxStreamMessages == 0 {
 		m.MaxStreamMessages = DefaultMCPStreamMessages
 	}
 	if m.Listen != "" {
 		if _, _, err := net.SplitHostPort(m.Listen); err != nil {
-			ps.Add(top, "use host:port such as 127.0.0.1:8765", "mcp.listen %q: %v", m.Listen, err)
+			ps.Add(c.at("mcp", "listen"), "use host:port such as 127.0.0.1:8765", "mcp.listen %q: %v", m.Listen, err)
 		}
 	}
 	for _, list := range [][]string{m.Include, m.Exclude} {
 		for _, s := range list {
 			if !mcpSelector.MatchString(s) {
-				ps.Add(top, `name a service "pkg.Service" or a method "pkg.Service/Method"`, "mcp include/exclude entry %q is not a service or method name", s)
+				ps.Add(c.at("mcp"), `name a service "pkg.Service" or a method "pkg.Service/Method"`, "mcp include/exclude entry %q is not a service or method name", s)
 			}
 		}
 	}
 	for method, t := range m.Tools {
 		if !mcpSelector.MatchString(method) {
-			ps.Add(top, `key tools by method, "pkg.Service/Method"`, "mcp.tools key %q is not a method name", method)
+			ps.Add(c.at("mcp", "tools", method), `key tools by method, "pkg.Service/Method"`, "mcp.tools key %q is not a method name", method)
 		}
 		if t.Name != "" && !mcpToolName.MatchString(t.Name) {
-			ps.Add(top, "use 1-128 letters, digits, _ . or -", "mcp.tools[%s].name %q is not a valid tool name", method, t.Name)
+			ps.Add(c.at("mcp", "tools", method, "name"), "use 1-128 letters, digits, _ . or -", "mcp.tools[%s].name %q is not a valid tool name", method, t.Name)
 		}
 	}
 }

@@ -18,7 +18,8 @@ import (
 
 // AdminHandler serves the admin endpoints:
 //
-//	GET  /          status page (routes, health, error rates)
+//	GET  /          status page (routes, health, error rates, the last
+//	                hour's charts, breakers, queues, upstream notices)
 //	GET  /healthz   200 while the process runs
 //	GET  /readyz    200 while serving; 503 once draining, and until every
 //	                JWKS has loaded (JWTs are denied meanwhile)
@@ -27,6 +28,10 @@ import (
 //	GET  /breakers  circuit breaker states (JSON)
 //	GET  /config    the loaded config, secrets redacted (JSON)
 //	POST /reload    re-read the config; 200 or 422 with the problems
+//	GET  /sandbox   recorded, replayed and mocked upstreams and their chaos
+//	PUT, DELETE /sandbox/chaos/{upstream}   change the chaos knobs at run time
+//	GET  /jobs      async jobs (JSON; see jobsAPI), GET /jobs/{id},
+//	                POST /jobs/{id}/cancel
 //
 // With admin.token set every endpoint but /healthz and /readyz needs
 // `Authorization: Bearer <token>`; the probes reveal nothing and
@@ -61,7 +66,11 @@ func (d *Daemon) AdminHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "routes": len(d.router.Routes())})
 	})
+	d.jobsAPI(mux)
 	mux.HandleFunc("GET /{$}", d.statusPage)
+	sb := d.sandbox.Handler()
+	mux.Handle("/sandbox", sb)
+	mux.Handle("/sandbox/", sb)
 	if d.adminTk == "" {
 		return mux
 	}
@@ -257,10 +266,18 @@ h1{font-size:1.4rem;margin:0 0 .25rem} .sub{color:#57606a;margin-bottom:1.5rem}
 h2{font-size:1.1rem;margin:2rem 0 0}
 table{border-collapse:collapse;width:100%;margin-top:1rem} th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #d0d7de}
 th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.charts{display:grid;grid-template-columns:minmax(16rem,1fr) repeat(3,auto);gap:.3rem 1.2rem;align-items:center;margin-top:1rem}
+.charts .head{font-weight:600;color:#57606a;font-size:.85rem} .charts .m{overflow-wrap:anywhere}
+.charts .m small{display:block;color:#57606a} figure{margin:0} figcaption{font-size:.75rem;color:#57606a}
+svg.chart .frame{fill:#f6f8fa;stroke:#d0d7de} svg.chart .bar{fill:#0969da}
+svg.chart .line{fill:none;stroke-width:1.6;stroke-linejoin:round} svg.chart .dot{stroke:none}
+.err{stroke:#cf222e;fill:#cf222e} .p50{stroke:#1a7f37;fill:#1a7f37} .p90{stroke:#bf8700;fill:#bf8700} .p99{stroke:#8250df;fill:#8250df}
+.key i{display:inline-block;width:.8rem;height:.2rem;margin:0 .2rem .2rem .5rem} .key .p50{background:#1a7f37} .key .p90{background:#bf8700} .key .p99{background:#8250df}
 </style></head><body>
 <h1>protobridge</h1>
 <div class="sub">config {{.Config}} · {{len .Routes}} routes · generated {{.Now}}</div>
 <div>Health: <span id="health" class="badge {{if .Draining}}bad{{else}}ok{{end}}">{{if .Draining}}DRAINING{{else}}SERVING{{end}}</span></div>
+{{if .Sandbox}}<div id="sandbox">Sandbox: {{range $name, $mode := .Sandbox}}<span class="badge warn">{{$name}}: {{$mode}}</span> {{end}}</div>{{end}}
 <table id="routes"><thead><tr><th>Method</th><th>Upstream</th><th>Kind</th><th>Binding</th><th>Calls</th><th>Errors</th><th>Error rate</th></tr></thead><tbody>
 {{range .Routes}}<tr><td>{{.Method}}</td><td>{{.Upstream}}</td><td>{{.Kind}}</td><td>{{.Binding}}</td><td class="num">{{.Calls}}</td><td class="num">{{.Errors}}</td><td class="num">{{.Rate}}</td></tr>
 {{end}}</tbody></table>
@@ -268,6 +285,33 @@ th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums
 {{if .Breakers}}<table id="breakers"><thead><tr><th>Scope</th><th>State</th><th>Consecutive failures</th></tr></thead><tbody>
 {{range .Breakers}}<tr><td>{{.Scope}}</td><td><span class="badge {{if eq .State "closed"}}ok{{else if eq .State "open"}}bad{{else}}warn{{end}}">{{.State}}</span></td><td class="num">{{.ConsecutiveFailures}}</td></tr>
 {{end}}</tbody></table>{{else}}<p id="breakers">No circuit breakers are configured.</p>{{end}}
+<h2>Last hour</h2>
+<div class="sub">One point a minute, kept in memory since the daemon started (a restart starts afresh).
+<span class="key">Latency: <i class="p50"></i>p50<i class="p90"></i>p90<i class="p99"></i>p99</span></div>
+<div id="charts" class="charts">
+<div class="head">Method</div><div class="head">Requests per minute</div><div class="head">Error rate (0–100%)</div><div class="head">Latency</div>
+{{range .Charts}}<div class="m">{{.Method}}<small>{{.Calls}} calls, {{.ErrorRate}} errors · {{.LastActive}}</small></div>
+<figure>{{.Requests}}<figcaption>peak {{.PeakRate}}</figcaption></figure>
+<figure>{{.Errors}}<figcaption>{{.Failed}} failed</figcaption></figure>
+<figure>{{.Latency}}<figcaption>highest p50 {{.P50}} · p90 {{.P90}} · p99 {{.P99}}</figcaption></figure>
+{{end}}</div>
+<h2>Rate-limit queues</h2>
+{{if .Queues}}<table id="queues"><thead><tr><th>Limit</th><th>Calls waiting</th></tr></thead><tbody>
+{{range .Queues}}<tr><td>{{.Name}}</td><td class="num">{{.Depth}}</td></tr>
+{{end}}</tbody></table>{{else}}<p id="queues">No rate limit with a queue is configured.</p>{{end}}
+<h2>Upstream notices</h2>
+{{if .Notices}}<table id="notices"><thead><tr><th>Method</th><th>Upstream</th><th>Notice</th><th>Date</th><th>Detail</th><th>Last seen</th></tr></thead><tbody>
+{{range .Notices}}<tr><td>{{.Method}}</td><td>{{.Upstream}}</td><td><span class="badge {{if eq .Kind "sunset"}}bad{{else}}warn{{end}}">{{.Kind}}</span></td><td>{{if .Date.IsZero}}–{{else}}{{.Date.Format "2006-01-02"}}{{end}}</td><td>{{.Detail}}</td><td>{{.Seen.UTC.Format "2006-01-02 15:04"}} UTC</td></tr>
+{{end}}</tbody></table>{{else}}<p id="notices">No upstream has announced a deprecation or sunset.</p>{{end}}
+{{with .Jobs}}<h2>Async jobs</h2>
+<table id="jobs"><thead><tr><th>Priority class</th><th>In the queue, all daemons (waiting, running, retrying)</th></tr></thead><tbody>
+{{range .Queued}}<tr><td>{{.Class}}</td><td class="num">{{.Jobs}}</td></tr>
+{{end}}</tbody></table>{{if .Err}}<p class="badge bad">queue depth unknown: {{.Err}}</p>{{end}}
+<p id="jobs-here">This daemon: {{.Running}} running · {{.Succeeded}} succeeded · {{.Failed}} failed · {{.Cancelled}} cancelled · {{.Retried}} retries · {{.Redelivered}} redeliveries</p>{{end}}
+{{with .Webhooks}}<h2>Webhook sources</h2>
+<table id="webhooks"><thead><tr><th>Source</th><th>Path</th><th>Scheme</th><th>Message</th><th>Stored</th><th>Duplicates</th><th>Bad signatures</th><th>Other refusals</th></tr></thead><tbody>
+{{range .}}<tr><td>{{.Name}}</td><td>{{.Path}}</td><td>{{.Scheme}}</td><td>{{.Message}}</td><td class="num">{{.Stored}}</td><td class="num">{{.Duplicate}}</td><td class="num">{{.BadSignature}}</td><td class="num">{{.Refused}}</td></tr>
+{{end}}</tbody></table>{{end}}
 </body></html>
 `))
 
@@ -285,8 +329,25 @@ func (d *Daemon) statusPage(w http.ResponseWriter, _ *http.Request) {
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Method < rows[j].Method })
+	methods := make([]string, len(views))
+	for i, v := range views {
+		methods[i] = v.Method
+	}
+	type queue struct {
+		Name  string
+		Depth int64
+	}
+	var queues []queue
+	for name, n := range d.router.Table().QueueDepths() {
+		queues = append(queues, queue{name, n})
+	}
+	sort.Slice(queues, func(i, j int) bool { return queues[i].Name < queues[j].Name })
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = statusTmpl.Execute(w, map[string]any{
+	data := map[string]any{
 		"Config": d.cfg.Load().File, "Routes": rows, "Breakers": d.breakerViews(), "Draining": d.srv.Draining(), "Now": time.Now().UTC().Format(time.RFC3339),
-	})
+		"Charts": chartViews(d.metrics.History, methods), "Queues": queues, "Notices": d.metrics.History.Notices(),
+		"Sandbox": d.sandbox.Modes(),
+	}
+	d.asyncStatus(data)
+	_ = statusTmpl.Execute(w, data)
 }

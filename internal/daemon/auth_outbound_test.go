@@ -111,6 +111,36 @@ func TestOutboundAPIKeyAndBearer(t *testing.T) {
 	}
 }
 
+// TestOutboundAPIKeyBesideBearer: an API key goes with one Authorization
+// kind (OpenAPI specs open some operations with each), each secret read
+// and sent; an unset key variable is a load error like any other.
+func TestOutboundAPIKeyBesideBearer(t *testing.T) {
+	t.Setenv("PB_TEST_OUT_KEY", "key-value")
+	t.Setenv("PB_TEST_OUT_TOKEN", "token-value")
+	srv, s := recordingUpstream(t, nil)
+	for _, cfg := range []string{
+		"api_key: {header: api_key, value: {env: PB_TEST_OUT_KEY}}\nbearer: {env: PB_TEST_OUT_TOKEN}",
+		"bearer: {env: PB_TEST_OUT_TOKEN}\napi_key: {query: key, value: {env: PB_TEST_OUT_KEY}}",
+	} {
+		rt, err := outbound(t, cfg, http.DefaultTransport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, rt, "GET", srv.URL+"/x?a=1", "")
+		r, _ := s.last()
+		key := r.Header.Get("api_key")
+		if strings.Contains(cfg, "query") {
+			key = r.URL.Query().Get("key")
+		}
+		if key != "key-value" || r.Header.Get("Authorization") != "Bearer token-value" || r.URL.Query().Get("a") != "1" {
+			t.Errorf("%s: got %v %v", cfg, r.Header, r.URL)
+		}
+	}
+	if _, err := outbound(t, "bearer: {env: PB_TEST_OUT_TOKEN}\napi_key: {header: k, value: {env: PB_TEST_UNSET_VAR}}", http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "credentials.api_key") {
+		t.Fatalf("missing key variable: %v", err)
+	}
+}
+
 // tokenServer is an OAuth2 token endpoint issuing t1, t2, ... and counting grants.
 type tokenServer struct {
 	srv    *httptest.Server
@@ -249,7 +279,7 @@ func TestOutboundConfigProblems(t *testing.T) {
 		}
 	}
 	o = config.Credentials{Bearer: &bridge.Secret{Env: "X"}, JWT: &config.OutboundJWT{}}
-	if _, err := auth.Outbound(&o, "."); err == nil || !strings.Contains(err.Error(), "set one of") {
-		t.Fatalf("two credentials: %v", err)
+	if _, err := auth.Outbound(&o, "."); err == nil || !strings.Contains(err.Error(), "set one of basic, bearer, oauth2, jwt") {
+		t.Fatalf("two Authorization kinds: %v", err)
 	}
 }

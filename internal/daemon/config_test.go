@@ -41,7 +41,7 @@ func TestConfigProblemsCarryFileAndLine(t *testing.T) {
 		{"bad status code", okUpstreams + "    status_codes: {409: NOPE}\n", 5, "status_codes 409"},
 		{"bad size", "server:\n  max_recv_bytes: lots\n", 5, `"lots" is not a size`},
 		{"two http verbs", okUpstreams + "routes:\n  - method: shop.v1.ShopService/GetItem\n    http: {get: /a, post: /b}\n", 9, "exactly one method and path"},
-		{"bad api key digest", okUpstreams + "auth:\n  api_keys: [{id: a, sha256: xyz}]\n", 1, "sha256 is not 64 hex digits"},
+		{"bad api key digest", okUpstreams + "auth:\n  api_keys: [{id: a, sha256: xyz}]\n", 9, "sha256 is not 64 hex digits"}, // at the key, not line 1
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
 	mcpfront "github.com/protobridge/protobridge/internal/frontdoor/mcp"
 	"github.com/protobridge/protobridge/internal/router"
+	"github.com/protobridge/protobridge/internal/sandbox"
 	"github.com/protobridge/protobridge/internal/telemetry"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -41,7 +43,19 @@ type Daemon struct {
 	tp      *sdktrace.TracerProvider
 	mcp     *mcpfront.Server
 	mcpAddr atomic.Pointer[net.Addr]
+	sandbox *sandbox.Sandbox
+	async   *asyncParts // jobs and webhooks (nil when off)
+	hookAdr atomic.Pointer[net.Addr]
 }
+
+// Option tunes New.
+type Option func(*options)
+
+type options struct{ sandbox sandbox.Flags }
+
+// WithSandbox records, replays or mocks every upstream whose config sets
+// no sandbox mode of its own (serve --record, --replay, --mock).
+func WithSandbox(f sandbox.Flags) Option { return func(o *options) { o.sandbox = f } }
 
 // shutdownTracing flushes and stops the tracer provider, if any.
 func (d *Daemon) shutdownTracing() {
@@ -57,12 +71,17 @@ func (d *Daemon) shutdownTracing() {
 
 // New loads and builds the config at path. Logs go to logOut in the
 // config's log format.
-func New(ctx context.Context, path string, logOut io.Writer) (*Daemon, error) {
+func New(ctx context.Context, path string, logOut io.Writer, opts ...Option) (*Daemon, error) {
 	cfg, err := config.LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	d := &Daemon{path: path, log: NewLogger(cfg.Server.LogFormat, logOut), metrics: telemetry.NewMetrics()}
+	d.sandbox = sandbox.New(o.sandbox, "", d.log)
 	routeLibraryLogs(d.log)
 	if cfg.Admin.Token != nil {
 		if d.adminTk, err = cfg.Admin.Token.Resolve(cfg.BaseDir); err != nil {
@@ -78,7 +97,7 @@ func New(ctx context.Context, path string, logOut io.Writer) (*Daemon, error) {
 		d.tp = tp
 		d.tel.Provider = tp
 	}
-	t, err := router.Build(ctx, cfg, router.Options{Telemetry: d.tel, Logger: d.log})
+	t, err := router.Build(ctx, cfg, router.Options{Telemetry: d.tel, Logger: d.log, Sandbox: d.sandbox})
 	if err != nil {
 		d.shutdownTracing()
 		return nil, err
@@ -88,6 +107,11 @@ func New(ctx context.Context, path string, logOut io.Writer) (*Daemon, error) {
 	d.router = router.New(t, d.log, d.tel)
 	d.srv = grpcfront.New(cfg, d.router, d.log, d.tel)
 	d.mcp = mcpfront.New(d.router, d.log)
+	if err := d.openAsync(ctx, cfg); err != nil {
+		_ = t.Close()
+		d.shutdownTracing()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -133,10 +157,11 @@ func (d *Daemon) reloadLocked(ctx context.Context) error {
 		return err
 	}
 	old := d.cfg.Load()
-	if cfg.Server.Listen != old.Server.Listen || cfg.Admin.Listen != old.Admin.Listen || cfg.MCP.Listen != old.MCP.Listen || cfg.MCP.Stateless != old.MCP.Stateless {
-		return bridge.Problems{{Pos: bridge.Pos{File: d.path, Line: 1}, Msg: "server.listen or admin.listen changed", Hint: "restart the daemon to move listeners"}}
+	if cfg.Server.Listen != old.Server.Listen || cfg.Admin.Listen != old.Admin.Listen || cfg.MCP.Listen != old.MCP.Listen || cfg.MCP.Stateless != old.MCP.Stateless ||
+		asyncChanged(old, cfg) {
+		return bridge.Problems{{Pos: bridge.Pos{File: d.path, Line: 1}, Msg: "server.listen, admin.listen, mcp, nats, jobs or webhooks changed", Hint: "restart the daemon to move listeners or change async settings"}}
 	}
-	t, err := router.Build(ctx, cfg, router.Options{Telemetry: d.tel, Logger: d.log})
+	t, err := router.Build(ctx, cfg, router.Options{Telemetry: d.tel, Logger: d.log, Sandbox: d.sandbox})
 	if err != nil {
 		return err
 	}
@@ -163,11 +188,17 @@ const reloadKeysWait = 10 * time.Second
 // addresses (admin is nil when off).
 func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Addr)) error {
 	cfg := d.cfg.Load()
+	asyncStarted := false
+	defer func() {
+		if !asyncStarted && d.async != nil {
+			d.async.broker.Close() // Run failed before the drain would
+		}
+	}()
 	lis, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		_ = d.router.Table().Close()
 		d.shutdownTracing()
-		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+		return listenError(cfg, "server.listen", err)
 	}
 	var admin *http.Server
 	var adminAddr net.Addr
@@ -178,7 +209,7 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 			_ = lis.Close()
 			_ = d.router.Table().Close()
 			d.shutdownTracing()
-			return fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
+			return listenError(cfg, "admin.listen", err)
 		}
 		adminAddr = alis.Addr()
 		admin = &http.Server{Handler: d.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -194,6 +225,21 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 		d.shutdownTracing()
 		return err
 	}
+	hookAddr, stopAsync, err := d.startAsync(cfg)
+	if err != nil {
+		stopMCP()
+		_ = lis.Close()
+		if admin != nil {
+			_ = admin.Close()
+		}
+		_ = d.router.Table().Close()
+		d.shutdownTracing()
+		return err
+	}
+	asyncStarted = true
+	if hookAddr != nil {
+		d.hookAdr.Store(&hookAddr)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- d.srv.Serve(lis) }()
 	d.log.Info("serving", "address", lis.Addr().String(), "admin", addrString(adminAddr), "routes", len(d.router.Routes()))
@@ -201,18 +247,22 @@ func (d *Daemon) Run(ctx context.Context, ready func(grpcAddr, adminAddr net.Add
 		ready(lis.Addr(), adminAddr)
 	}
 	var serveErr error
+	asyncDone := make(chan struct{})
 	select {
 	case serveErr = <-errc:
+		go func() { stopAsync(d.cfg.Load().Server.ShutdownGrace); close(asyncDone) }()
 	case <-ctx.Done():
 		grace := d.cfg.Load().Server.ShutdownGrace
 		d.log.Info("draining", "grace", grace)
 		go stopMCP() // drains beside gRPC, within the same grace
+		go func() { stopAsync(grace); close(asyncDone) }()
 		if !d.srv.Shutdown(grace) {
 			d.log.Warn("grace period over; calls still running were ended with UNAVAILABLE (reason DRAINING)")
 		}
 		serveErr = <-errc
 	}
 	stopMCP() // waits for the drain begun above
+	<-asyncDone
 	// The calls are over: what is left (the admin listener, adapters'
 	// connections, the trace flush) runs at once and together, bounded so
 	// that a peer that does not answer a close cannot hold the exit.
@@ -252,4 +302,29 @@ func addrString(a net.Addr) string {
 		return "off"
 	}
 	return a.String()
+}
+
+// listenError reports a failure to listen at the config key's position.
+func listenError(cfg *config.Config, key string, err error) error {
+	for _, l := range cfg.Listeners() {
+		if l.Key == key {
+			return bridge.Problems{config.ListenProblem(l, err)}
+		}
+	}
+	return fmt.Errorf("%s: %w", key, err)
+}
+
+// asyncChanged says whether a reload changes what is fixed at start:
+// JetStream, the jobs' workers and the webhook ingress.
+func asyncChanged(old, cur *config.Config) bool {
+	return !reflect.DeepEqual(old.NATS, cur.NATS) || !reflect.DeepEqual(old.Jobs, cur.Jobs) || !reflect.DeepEqual(old.Webhooks, cur.Webhooks)
+}
+
+// WebhookAddr is the webhook listener's bound address (nil before Run
+// binds it, or with the ingress off).
+func (d *Daemon) WebhookAddr() net.Addr {
+	if p := d.hookAdr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

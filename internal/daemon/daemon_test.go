@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -256,6 +257,26 @@ func TestAdminEndpoints(t *testing.T) {
 	if _, err := td.call(ctx, "GetItem", "id", 404); status.Code(err) != codes.NotFound {
 		t.Fatal(err)
 	}
+	// A stream counts one attempt when it opens.
+	watch := td.shop.Methods().ByName("Watch")
+	st, err := td.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/shop.v1.ShopService/Watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := dynamicpb.NewMessage(watch.Input())
+	req.Set(watch.Input().Fields().ByName("id"), protoreflect.ValueOfInt64(1))
+	if err := st.SendMsg(req); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.CloseSend()
+	for {
+		if err := st.RecvMsg(dynamicpb.NewMessage(watch.Output())); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
 	if code, body := td.get(t, "/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("healthz: %d %q", code, body)
 	}
@@ -267,6 +288,7 @@ func TestAdminEndpoints(t *testing.T) {
 		`protobridge_calls_total{code="OK",front_door="grpc",method="shop.v1.ShopService/GetItem",upstream="shop"} 3`,
 		`protobridge_calls_total{code="NotFound",front_door="grpc",method="shop.v1.ShopService/GetItem",upstream="shop"} 1`,
 		`protobridge_upstream_attempts_total{code="OK",method="shop.v1.ShopService/GetItem",upstream="shop"} 3`,
+		`protobridge_upstream_attempts_total{code="OK",method="shop.v1.ShopService/Watch",upstream="shop"} 1`,
 		`protobridge_call_duration_seconds_count{front_door="grpc",method="shop.v1.ShopService/GetItem",upstream="shop"} 4`,
 		`protobridge_message_bytes_total{direction="in",method="shop.v1.ShopService/GetItem"} 29`,
 	} {
@@ -294,7 +316,7 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Error("a secret header value reached the log")
 	}
 	lines := grepLines(td.logLines.String(), "msg=call")
-	if strings.Count(lines, "\n")+1 != 4 || !strings.Contains(lines, "attempts=1") || !strings.Contains(lines, "request_id=") {
+	if strings.Count(lines, "\n")+1 != 5 || !strings.Contains(lines, "attempts=1") || !strings.Contains(lines, "request_id=") {
 		t.Errorf("call log lines:\n%s", lines)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,6 +85,7 @@ func itoa(i int64) string { return protoreflect.ValueOfInt64(i).String() }
 func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error) {
 	in := c.Request.ProtoReflect()
 	md := c.Route.Method
+	countCall(c.RequestID)
 	switch md.Name() {
 	case "Slow":
 		e.a.running.Add(1)
@@ -103,6 +106,11 @@ func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error)
 		}
 		if id == 500 {
 			panic("adapter bug")
+		}
+		if id == hugeItem {
+			m := item(md, id)
+			m.ProtoReflect().Set(md.Output().Fields().ByName("name"), protoreflect.ValueOfString(strings.Repeat("x", 7<<20)))
+			return m, nil
 		}
 		return tagged(item(md, id), c.Route.Upstream), nil
 	}
@@ -259,4 +267,24 @@ func retryDelayOf(st *status.Status) (time.Duration, bool) {
 		}
 	}
 	return 0, false
+}
+
+// hugeItem is the item id whose reply (7 MiB) is too big for a job record.
+const hugeItem = 9999
+
+// calls counts the fake's unary calls by request id (a job's id).
+var calls sync.Map
+
+func countCall(id string) {
+	v, _ := calls.LoadOrStore(id, new(atomic.Int32))
+	v.(*atomic.Int32).Add(1)
+}
+
+// callsOf is how many times the fake was called for request id.
+func callsOf(id string) int32 {
+	v, ok := calls.Load(id)
+	if !ok {
+		return 0
+	}
+	return v.(*atomic.Int32).Load()
 }

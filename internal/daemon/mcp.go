@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -33,14 +34,25 @@ func (d *Daemon) serveMCP(cfg *config.Config) (stop func(), err error) {
 	}
 	lis, err := net.Listen("tcp", cfg.MCP.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("mcp listen on %s: %w", cfg.MCP.Listen, err)
+		return nil, listenError(cfg, "mcp.listen", err)
 	}
 	addr := lis.Addr()
 	d.mcpAddr.Store(&addr)
+	scheme := "http://"
+	if cfg.Server.TLS != nil {
+		// The gRPC port's TLS (and mTLS) serves MCP too: client
+		// certificates identify agents as they identify gRPC callers.
+		tc, err := cfg.Server.TLS.ServerConfig(cfg.BaseDir)
+		if err != nil {
+			_ = lis.Close()
+			return nil, fmt.Errorf("mcp listener: server.tls: %w", err)
+		}
+		lis, scheme = tls.NewListener(lis, tc), "https://"
+	}
 	srv := &http.Server{Handler: d.mcp.Handler(cfg, addr.String()), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
-	d.log.Info("serving MCP", "address", "http://"+addr.String()+mcpfront.Path, "stateless", cfg.MCP.Stateless)
+	d.log.Info("serving MCP", "address", scheme+addr.String()+mcpfront.Path, "stateless", cfg.MCP.Stateless)
 	var once sync.Once
 	return func() {
 		once.Do(func() {

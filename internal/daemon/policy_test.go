@@ -471,10 +471,18 @@ func TestSingleflight(t *testing.T) {
 			_, resps[i], _ = invoke(context.Background(), tab, "GetItem", 1, nil)
 		}()
 	}
-	// Every caller waits for the shared call inside the dedup middleware.
+	// Every caller is parked in the dedup middleware's select, waiting for
+	// the shared call (a caller merely passing through the middleware, say
+	// still hashing its request, would join after the call ended).
 	waitFor(t, func() bool {
 		buf := make([]byte, 1<<20)
-		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "flightMiddleware.func1.1(") == n
+		waiting := 0
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, " [select") && strings.Contains(g, "flightMiddleware.func1.1(") {
+				waiting++
+			}
+		}
+		return waiting == n
 	})
 	close(release)
 	wg.Wait()

@@ -19,6 +19,7 @@ import (
 	"github.com/protobridge/protobridge/internal/config"
 	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
 	"github.com/protobridge/protobridge/internal/router"
+	"github.com/protobridge/protobridge/internal/sandbox"
 	"github.com/protobridge/protobridge/internal/telemetry"
 )
 
@@ -30,6 +31,10 @@ type Options struct {
 	Telemetry *telemetry.Telemetry
 	// Middleware is added to every unary route's chain (router.Options).
 	Middleware []bridge.Middleware
+	// Sandbox records, replays or mocks upstream traffic (router.Options);
+	// nil: one without serve flags, as the daemon has, so that upstreams'
+	// sandbox: blocks apply.
+	Sandbox *sandbox.Sandbox
 }
 
 // Server is a running in-process daemon.
@@ -72,7 +77,10 @@ func Start(t testing.TB, path string, o Options) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	tab, err := router.Build(context.Background(), cfg, router.Options{Telemetry: o.Telemetry, Middleware: o.Middleware, Logger: logger})
+	if o.Sandbox == nil {
+		o.Sandbox = sandbox.New(sandbox.Flags{}, "test", logger)
+	}
+	tab, err := router.Build(context.Background(), cfg, router.Options{Telemetry: o.Telemetry, Middleware: o.Middleware, Logger: logger, Sandbox: o.Sandbox})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/reporter"
@@ -20,8 +21,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
-	// The google.api and protobridge.v1 option files must be in the global
-	// registry: user protos import them and routes read them.
+	// The google.api, buf.validate and protobridge.v1 option files must be
+	// in the global registry: user protos import them and routes read them.
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	_ "google.golang.org/genproto/googleapis/api/httpbody"
 
@@ -83,7 +85,7 @@ func Load(ctx context.Context, c *config.Config) (*Set, error) {
 			SourceInfoMode: protocompile.SourceInfoStandard,
 			Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
 				pos := err.GetPosition()
-				ps.Add(bridge.Pos{File: onDisk(pos.Filename), Line: pos.Line}, "", "%v", err.Unwrap())
+				ps.Add(bridge.Pos{File: onDisk(pos.Filename), Line: pos.Line}, protoHint(err.Unwrap()), "%v", err.Unwrap())
 				return nil
 			}, nil),
 		}
@@ -238,4 +240,23 @@ func (d *Set) MethodPos(md protoreflect.MethodDescriptor) bridge.Pos {
 		p.Line = loc.StartLine + 1
 	}
 	return p
+}
+
+// protoHint says what to do about a compile error of a .proto: the import
+// an option needs (the files are built in; `protobridge proto export`
+// writes them for other tools), or where imports are looked for.
+func protoHint(err error) string {
+	msg := err.Error()
+	if _, ext, ok := strings.Cut(msg, "unknown extension "); ok {
+		ext = strings.Trim(strings.Fields(ext)[0], "()")
+		if xt, err := protoregistry.GlobalTypes.FindExtensionByName(protoreflect.FullName(ext)); err == nil {
+			imp := xt.TypeDescriptor().ParentFile().Path()
+			return fmt.Sprintf("add import %q; to the .proto: it is built in, and `protobridge proto export DIR` writes it for buf or protoc", imp)
+		}
+		return "import the .proto that declares " + ext
+	}
+	if strings.Contains(msg, "no such file or directory") || strings.Contains(msg, "file not found") {
+		return "imports are looked for under descriptors.import_paths, and google/api, buf/validate and protobridge/v1 are built in"
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protobridge/protobridge/bridge"
@@ -81,8 +82,11 @@ func (p *Set) streamChain(r *bridge.Route, rp *routePolicy, guard *auth.Guard, e
 
 // streamAttempt opens the stream once: an outbound token, the breaker's
 // permission, then the endpoint.
-func (p *Set) streamAttempt(ctx context.Context, c *bridge.Call, w *watchedStream, next bridge.StreamHandler, outbound *limiter, b *breaker) error {
+func (p *Set) streamAttempt(ctx context.Context, c *bridge.Call, w *watchedStream, next bridge.StreamHandler, outbound *limiter, b *breaker) (err error) {
 	c.CountAttempt()
+	if m := p.tel.M(); m != nil {
+		defer func() { m.CountAttempt(c.Route.Name(), c.Route.Upstream.Name, status.Code(StatusError(ctx, err))) }()
+	}
 	if outbound != nil {
 		if err := outbound.takeFor(ctx, c); err != nil {
 			return err

@@ -38,6 +38,7 @@ func New(t *Table, logger *slog.Logger, tel *telemetry.Telemetry) *Router {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Router{log: logger, tel: tel}
+	t.invoker.Store(r)
 	r.table.Store(t)
 	return r
 }
@@ -52,6 +53,10 @@ func (r *Router) OnSwap(f func(old, cur *Table)) { r.onSwap = append(r.onSwap, f
 // Swap serves t from now on. Calls already running finish on the old
 // table, whose adapters are closed once the last of them ends.
 func (r *Router) Swap(t *Table) {
+	if t == r.table.Load() {
+		return // retiring the table served would leave no table to serve
+	}
+	t.invoker.Store(r)
 	old := r.table.Swap(t)
 	for _, f := range r.onSwap {
 		f(old, t)
@@ -86,11 +91,10 @@ func UnknownMethod(method string) error {
 	return bridge.Errorf(codes.Unimplemented, reason.UnknownMethod, map[string]string{"method": method}, "method %s is not served by this daemon", method)
 }
 
-// begin pins the current table and resolves the call's route in it: the
-// route a front door looked up may belong to a table swapped out since. A
-// call that cannot begin is logged and counted here.
-func (r *Router) begin(c *bridge.Call, start time.Time) (*Table, *boundRoute, error) {
-	t := r.acquire()
+// resolve finds the call's route in t: the route a front door looked up
+// may belong to a table swapped out since. A call that cannot begin is
+// logged and counted here.
+func (r *Router) resolve(t *Table, c *bridge.Call, start time.Time) (*boundRoute, error) {
 	name := ""
 	if c.Route != nil {
 		name = c.Route.Name()
@@ -100,8 +104,7 @@ func (r *Router) begin(c *bridge.Call, start time.Time) (*Table, *boundRoute, er
 	}
 	br := t.lookup(name)
 	if br == nil {
-		t.release()
-		return nil, nil, r.Unknown(name, c.FrontDoor)
+		return nil, r.Unknown(name, c.FrontDoor)
 	}
 	old := c.Route
 	c.Route = br.route
@@ -112,12 +115,11 @@ func (r *Router) begin(c *bridge.Call, start time.Time) (*Table, *boundRoute, er
 		// A reload came between the front door's lookup and now: the
 		// request was read with the old table's types.
 		if err := retype(c, br.route); err != nil {
-			t.release()
 			r.logCall(c, start, err)
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return t, br, nil
+	return br, nil
 }
 
 // retype moves a call's request to the types of route (the same method in
@@ -150,14 +152,21 @@ func retype(c *bridge.Call, route *bridge.Route) error {
 	return nil
 }
 
-// Unary runs a unary call through its route's chain, then logs and counts it.
-func (r *Router) Unary(ctx context.Context, c *bridge.Call) (resp proto.Message, err error) {
+// Unary runs a unary call through its route's chain on the current
+// table, then logs and counts it.
+func (r *Router) Unary(ctx context.Context, c *bridge.Call) (proto.Message, error) {
+	t := r.acquire()
+	defer t.release()
+	return r.unaryOn(ctx, t, c)
+}
+
+// unaryOn runs a unary call on table t, which the caller holds.
+func (r *Router) unaryOn(ctx context.Context, t *Table, c *bridge.Call) (resp proto.Message, err error) {
 	start := time.Now()
-	t, br, err := r.begin(c, start)
+	br, err := r.resolve(t, c, start)
 	if err != nil {
 		return nil, err
 	}
-	defer t.release()
 	c.SetHeader(RequestIDKey, c.RequestID)
 	resp, err = r.unary(ctx, br, c)
 	err = CutError(ctx, redactError(br.redact, err))
@@ -182,15 +191,21 @@ func (r *Router) unary(ctx context.Context, br *boundRoute, c *bridge.Call) (res
 	return resp, nil
 }
 
-// Stream runs a streaming call through its route's chain, then logs and
-// counts it.
-func (r *Router) Stream(ctx context.Context, c *bridge.Call, s bridge.Stream) (err error) {
+// Stream runs a streaming call through its route's chain on the current
+// table, then logs and counts it.
+func (r *Router) Stream(ctx context.Context, c *bridge.Call, s bridge.Stream) error {
+	t := r.acquire()
+	defer t.release()
+	return r.streamOn(ctx, t, c, s)
+}
+
+// streamOn runs a streaming call on table t, which the caller holds.
+func (r *Router) streamOn(ctx context.Context, t *Table, c *bridge.Call, s bridge.Stream) error {
 	start := time.Now()
-	t, br, err := r.begin(c, start)
+	br, err := r.resolve(t, c, start)
 	if err != nil {
 		return err
 	}
-	defer t.release()
 	if m := r.tel.M(); m != nil {
 		defer m.OpenStream(br.route.Name(), br.route.Upstream.Name)()
 	}
@@ -245,6 +260,35 @@ func (r *Router) logCall(c *bridge.Call, start time.Time, err error) {
 		return
 	}
 	r.log.Info("call", attrs...)
+}
+
+// tableInvoker serves calls on one table, for the steps of a composite
+// route: a composite call runs every step on the table it started on,
+// whatever a reload swaps in meanwhile (the composite's call holds the
+// table, so it is not closed under them).
+type tableInvoker struct {
+	r *Router
+	t *Table
+}
+
+var _ bridge.Invoker = tableInvoker{}
+
+func (ti tableInvoker) Route(method string) (*bridge.Route, bool) {
+	br := ti.t.lookup(method)
+	if br == nil {
+		return nil, false
+	}
+	return br.route, true
+}
+
+func (ti tableInvoker) Routes() []*bridge.Route { return ti.t.Routes() }
+
+func (ti tableInvoker) Unary(ctx context.Context, c *bridge.Call) (proto.Message, error) {
+	return ti.r.unaryOn(ctx, ti.t, c)
+}
+
+func (ti tableInvoker) Stream(ctx context.Context, c *bridge.Call, s bridge.Stream) error {
+	return ti.r.streamOn(ctx, ti.t, c, s)
 }
 
 // RequestIDKey is the metadata key of the request id, in and out.

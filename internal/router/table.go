@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -25,7 +26,9 @@ import (
 	"github.com/protobridge/protobridge/internal/auth"
 	"github.com/protobridge/protobridge/internal/config"
 	"github.com/protobridge/protobridge/internal/descriptors"
+	"github.com/protobridge/protobridge/internal/mapping"
 	"github.com/protobridge/protobridge/internal/policy"
+	"github.com/protobridge/protobridge/internal/sandbox"
 	"github.com/protobridge/protobridge/internal/telemetry"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -43,6 +46,9 @@ type Table struct {
 	// Warnings are things that work but are likely mistakes (policies a
 	// streaming route cannot use), for check and the start-up log.
 	Warnings bridge.Problems
+	// invoker is the router serving the table, which composite routes
+	// call their steps through (set by New and Swap).
+	invoker atomic.Pointer[Router]
 
 	// Calls in flight hold a reference; a retired table closes its adapters
 	// once the last one ends.
@@ -70,6 +76,8 @@ type Options struct {
 	Middleware []bridge.Middleware
 	// Logger is the daemon's logger (nil: discard).
 	Logger *slog.Logger
+	// Sandbox records, replays or mocks upstream traffic (nil: off).
+	Sandbox *sandbox.Sandbox
 }
 
 // Build loads the config's descriptors, builds one adapter per upstream and
@@ -87,8 +95,17 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 	t := &Table{routes: map[string]*boundRoute{}, services: map[string]protoreflect.ServiceDescriptor{}, files: d.Files, cfg: cfg, done: make(chan struct{})}
 	var ps bridge.Problems
 
+	// When mapped routes send headers or query values computed per call,
+	// the upstreams get the transport that adds them; else none pays.
+	outbound := false
+	for _, rc := range cfg.Routes {
+		if rc != nil && rc.Map != nil && (len(rc.Map.Headers) > 0 || len(rc.Map.Query) > 0) {
+			outbound = true
+		}
+	}
 	adapters := map[string]bridge.Adapter{}
 	redactors := map[string]*bridge.Redactor{}
+	sandboxed := map[string]bool{}
 	notify, tracer := telemetry.Notifier(logger, o.Telemetry.M()), o.Telemetry.Tracer()
 	names := make([]string, 0, len(cfg.Upstreams))
 	for n := range cfg.Upstreams {
@@ -100,15 +117,38 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 		f, _ := bridge.LookupAdapter(u.Kind)
 		traced := o.Telemetry.WrapTransport()
 		red := bridge.NewRedactor()
-		creds, err := auth.OutboundRedacting(u.Credentials, cfg.BaseDir, red)
+		// The sandbox is innermost: a recording holds what went on the
+		// wire, and replay and mock answer in place of the network. The
+		// mapping's headers and query values are added outside it.
+		sb, err := o.Sandbox.Transport(&u.Upstream, u.Sandbox, cfg.BaseDir, red)
 		if err != nil {
-			ps.Add(u.Pos, "give secrets as {env: VAR} or {file: path}", "upstream %q %v", n, err)
+			ps.Add(u.Pos, "", "upstream %q sandbox: %v", n, err)
 			continue
 		}
 		// Credentials inside tracing: a span records the request as the
 		// adapter made it, so a key sent as a query parameter never
-		// reaches a span's url.full.
-		wrap := func(rt http.RoundTripper) http.RoundTripper { return traced(creds(rt)) }
+		// reaches a span's url.full. A replayed or mocked upstream is
+		// never reached: its credentials are neither resolved nor sent
+		// (no secret needed to replay, no token fetched).
+		creds := func(rt http.RoundTripper) http.RoundTripper { return rt }
+		if o.Sandbox.Answers(n) {
+			if u.Credentials != nil {
+				logger.Info("sandbox answers for the upstream: its credentials are not resolved or sent", "upstream", n)
+			}
+		} else if creds, err = auth.OutboundRedacting(u.Credentials, cfg.BaseDir, red); err != nil {
+			ps.Add(u.Pos, "give secrets as {env: VAR} or {file: path}", "upstream %q %v", n, err)
+			continue
+		}
+		inner := func(rt http.RoundTripper) http.RoundTripper { return rt }
+		if sb != nil {
+			inner = sb
+			sandboxed[n] = true
+		}
+		if outbound {
+			under := inner
+			inner = func(rt http.RoundTripper) http.RoundTripper { return mapping.Transport(under(rt)) }
+		}
+		wrap := func(rt http.RoundTripper) http.RoundTripper { return traced(creds(inner(rt))) }
 		a, err := buildAdapter(f, &u.Upstream, &bridge.Env{Logger: logger.With("upstream", n), BaseDir: cfg.BaseDir, Notify: notify, Tracer: tracer, WrapTransport: wrap, Redactor: red, MaxSendBytes: int64(cfg.Server.MaxSendBytes)})
 		if err != nil {
 			var aps bridge.Problems
@@ -135,17 +175,40 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 		return nil, ps
 	}
 	t.policies = pol
+	cel := &celEnv{files: d.Files}
+	var composites []*bridge.Route
+	// failed are routes whose CEL had problems (reported at the
+	// expressions' lines, not the entry's).
+	failed := map[string]bool{}
 	for _, fd := range d.Roots {
 		svcs := fd.Services()
 		for i := 0; i < svcs.Len(); i++ {
 			sd := svcs.Get(i)
 			routes := bindService(sd, cfg, d, overrides, &ps)
 			for _, r := range routes {
+				if r.Upstream == compositeUpstream {
+					composites = append(composites, r)
+					continue
+				}
 				a := adapters[r.Upstream.Name]
 				if a == nil {
 					continue // its upstream failed to build; already reported
 				}
-				ep, err := bind(a, r)
+				rc := overrides[r.Name()]
+				var mr *mapping.Route
+				bound := r
+				if rc != nil && (rc.Map != nil || rc.Guards != nil) {
+					env := cel.get(&ps, r.Pos)
+					if env == nil {
+						continue
+					}
+					if mr = mapping.Compile(env, r, rc.Map, rc.Guards, &ps); mr == nil {
+						failed[r.Name()] = true
+						continue
+					}
+					bound = mr.Upstream
+				}
+				ep, err := bind(a, bound)
 				if err != nil {
 					var aps bridge.Problems
 					if errors.As(err, &aps) {
@@ -155,9 +218,17 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 					}
 					continue
 				}
+				// The sandbox sees the upstream's shapes (a mapped route's
+				// bound types); the mapping wraps it.
+				if sandboxed[r.Upstream.Name] {
+					ep = o.Sandbox.Endpoint(bound, ep)
+				}
+				if mr != nil {
+					ep = mr.Endpoint(ep)
+				}
 				u := cfg.Upstreams[r.Upstream.Name]
 				var own *config.PolicyConfig
-				if rc := overrides[r.Name()]; rc != nil {
+				if rc != nil {
 					own = rc.Policies
 				}
 				ch, err := pol.Chain(r, u.Policies, own, ep, o.Middleware...)
@@ -175,8 +246,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 			}
 		}
 	}
+	t.bindComposites(composites, overrides, pol, cel, o, failed, &ps)
 	for m, rc := range overrides {
-		if _, ok := t.routes[m]; !ok && !hasProblemAt(ps, rc.Pos) {
+		if _, ok := t.routes[m]; !ok && !failed[m] && !hasProblemAt(ps, rc.Pos) {
 			ps.Add(rc.Pos, "check the package, service and method names against the loaded .proto files", "route %q matches no loaded method", m)
 		}
 	}
@@ -188,6 +260,76 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 		return nil, ps
 	}
 	return t, nil
+}
+
+// compositeUpstream stands for the upstream of composite routes, which
+// call other routes instead (logs, metrics and spans name it).
+var compositeUpstream = &bridge.Upstream{Name: mapping.FrontDoor, Kind: mapping.FrontDoor}
+
+// celEnv builds the table's CEL environment when a route first needs it:
+// a table without CEL pays nothing.
+type celEnv struct {
+	files *protoregistry.Files
+	env   *mapping.Env
+	err   error
+}
+
+func (c *celEnv) get(ps *bridge.Problems, at bridge.Pos) *mapping.Env {
+	if c.env == nil && c.err == nil {
+		c.env, c.err = mapping.NewEnv(c.files)
+	}
+	if c.err != nil {
+		ps.Add(at, "", "CEL environment of the loaded descriptors: %v", c.err)
+		return nil
+	}
+	return c.env
+}
+
+// bindComposites binds the composite routes once every route they may
+// call is bound: their steps call routes of this table (tableInvoker),
+// through the router serving it.
+// It adds the routes that fail to failed (their problems are in ps).
+func (t *Table) bindComposites(routes []*bridge.Route, overrides map[string]*config.RouteConfig, pol *policy.Set, cel *celEnv, o Options, failed map[string]bool, ps *bridge.Problems) {
+	target := func(name string) (*bridge.Route, bool) {
+		if br := t.lookup(name); br != nil {
+			return br.route, true
+		}
+		for _, r := range routes {
+			if r.Name() == name {
+				return &bridge.Route{Method: r.Method}, true // a composite: refused by name
+			}
+		}
+		return nil, false
+	}
+	for _, r := range routes {
+		rc := overrides[r.Name()]
+		failed[r.Name()] = true
+		env := cel.get(ps, r.Pos)
+		if env == nil {
+			return
+		}
+		co := mapping.CompileComposite(env, r, rc.Steps, rc.Reply, target, o.Telemetry.Tracer(), ps)
+		if co == nil {
+			continue
+		}
+		ep := co.Endpoint(func() bridge.Invoker {
+			if r := t.invoker.Load(); r != nil {
+				return tableInvoker{r: r, t: t}
+			}
+			return nil
+		})
+		ch, err := pol.Chain(r, nil, rc.Policies, ep, o.Middleware...)
+		if err != nil {
+			ps.Add(r.Pos, "", "%s: %v", r.Name(), err)
+			continue
+		}
+		for _, w := range ch.Warnings {
+			t.Warnings.Add(r.Pos, "remove it from the route", "%s", w)
+		}
+		t.routes[r.Name()] = &boundRoute{route: r, chain: ch, ep: ep}
+		t.services[string(r.Method.Parent().FullName())] = r.Method.Parent().(protoreflect.ServiceDescriptor)
+		delete(failed, r.Name())
+	}
 }
 
 // buildAdapter runs an adapter's factory; a panic is a problem, not a crash.
@@ -242,6 +384,11 @@ func bindService(sd protoreflect.ServiceDescriptor, cfg *config.Config, d *descr
 			upstream = opts.GetUpstream()
 		}
 		rc := overrides[r.Name()]
+		if rc != nil && len(rc.Steps) > 0 {
+			r.Pos, r.Upstream, r.Timeout, r.Open = rc.Pos, compositeUpstream, rc.Timeout, rc.Open
+			routes = append(routes, r)
+			continue
+		}
 		if rc != nil {
 			r.Pos = rc.Pos
 			if rc.Upstream != "" {
@@ -380,6 +527,10 @@ func (t *Table) Describe(r *bridge.Route) string {
 	}
 	return ""
 }
+
+// Authenticator is the table's inbound authentication, for front doors
+// that guard something other than a route (webhook subscriptions).
+func (t *Table) Authenticator() *auth.Authenticator { return t.policies.Auth() }
 
 // Guard returns a route's authentication, for front doors that show a
 // caller only the routes it may call.

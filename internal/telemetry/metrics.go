@@ -19,6 +19,8 @@ import (
 type Metrics struct {
 	// Registry holds every metric below plus the Go and process collectors.
 	Registry *prometheus.Registry
+	// History is each route's last hour in memory, for the status page.
+	History *History
 
 	calls           *prometheus.CounterVec
 	callSeconds     *prometheus.HistogramVec
@@ -35,6 +37,7 @@ func NewMetrics() *Metrics {
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
+		History:  NewHistory(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "protobridge_calls_total", Help: "Calls served, by method, upstream, front door (grpc, invoke, mcp, ...) and gRPC code.",
 		}, []string{"method", "upstream", "front_door", "code"}),
@@ -45,7 +48,7 @@ func NewMetrics() *Metrics {
 			Name: "protobridge_upstream_duration_seconds", Help: "Time spent in the upstream adapter per attempt (encode, round trip, decode).", Buckets: buckets,
 		}, []string{"method", "upstream"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "protobridge_upstream_attempts_total", Help: "Upstream attempts, by method, upstream and gRPC code of the attempt.",
+			Name: "protobridge_upstream_attempts_total", Help: "Upstream attempts (a stream counts one per open), by method, upstream and gRPC code of the attempt.",
 		}, []string{"method", "upstream", "code"}),
 		openStreams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "protobridge_open_streams", Help: "Streaming calls in progress.",
@@ -70,6 +73,7 @@ func (m *Metrics) ObserveCall(method, upstream, frontDoor string, code codes.Cod
 	m.calls.WithLabelValues(method, upstream, frontDoor, code.String()).Inc()
 	if method != "unknown" {
 		m.callSeconds.WithLabelValues(method, upstream, frontDoor).Observe(d.Seconds())
+		m.History.Observe(method, code != codes.OK, d)
 	}
 }
 
@@ -92,6 +96,12 @@ func (m *Metrics) CountReload(result string) { m.reloads.WithLabelValues(result)
 
 // Calls returns the calls counter, for the status page.
 func (m *Metrics) Calls() *prometheus.CounterVec { return m.calls }
+
+// CountAttempt counts one upstream attempt without timing it: a stream's
+// open, whose attempt lasts as long as the stream.
+func (m *Metrics) CountAttempt(method, upstream string, code codes.Code) {
+	m.attempts.WithLabelValues(method, upstream, code.String()).Inc()
+}
 
 // ObserveAttempt records one upstream attempt.
 func (m *Metrics) ObserveAttempt(method, upstream string, code codes.Code, d time.Duration) {

@@ -23,6 +23,7 @@ func Notifier(logger *slog.Logger, m *Metrics) func(*bridge.Route, bridge.Notice
 				ts = float64(n.Date.Unix())
 			}
 			m.notices.WithLabelValues(r.Name(), r.Upstream.Name, n.Kind).Set(ts)
+			m.History.Notice(r.Name(), r.Upstream.Name, n)
 		}
 		key := r.Name() + "\x00" + n.Kind
 		now := time.Now()

@@ -11,9 +11,11 @@
 // where protojson would fail, so does the transcoder, though its error
 // wording differs: callers that quote errors re-run protojson for them.
 //
-// Two departures, both opt-in or lenient: NewCodecOptions can write the
-// field names as the .proto spells them (Names), and reading also accepts a
-// field's lowerCamelCase name when an explicit json_name differs from it.
+// Three departures, each opt-in or lenient: NewCodecOptions can write the
+// field names as the .proto spells them (Names); reading also accepts a
+// field's lowerCamelCase name when an explicit json_name differs from it;
+// an enum value with a (protobridge.v1.json_value) option is written as
+// that literal and read as it or its name (EnumLiteral).
 //
 // A Codec is compiled once per message type and is safe for concurrent use.
 package wirejson
@@ -231,12 +233,16 @@ func (c *compiler) enum(ed protoreflect.EnumDescriptor) *enum {
 	vals := ed.Values()
 	for i := 0; i < vals.Len(); i++ {
 		v := vals.Get(i)
+		lit := EnumLiteral(v)
 		e.byName[string(v.Name())] = v.Number()
+		if _, taken := e.byName[lit]; !taken {
+			e.byName[lit] = v.Number()
+		}
 		// The first value declared with a number names it (aliases).
 		if e.quoted(v.Number()) != nil {
 			continue
 		}
-		q := appendString(nil, string(v.Name()))
+		q := appendString(nil, lit)
 		if n := v.Number(); n >= 0 && n < 256 {
 			for len(e.dense) <= int(n) {
 				e.dense = append(e.dense, nil)

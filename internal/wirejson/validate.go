@@ -2,6 +2,8 @@ package wirejson
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -23,9 +25,164 @@ var (
 // proto.Unmarshal (with AllowPartial) accepts: well-formed, strings of
 // proto3 fields valid UTF-8, nesting within the default recursion limit.
 // Fields are looked up in md as proto.Unmarshal looks them up, extensions
-// in the global registry included, so it needs no compiled Codec.
+// in the global registry included.
+//
+// The check runs on a plan compiled for md on first use and cached (the
+// cache is emptied when it holds more than maxPlans types, as reloads
+// leave descriptors behind); types NewCodec refuses are checked on the
+// descriptor itself.
 func Validate(wire []byte, md protoreflect.MessageDescriptor) error {
+	if m := planFor(md); m != nil {
+		return checkMessage(m, wire, recursionLimit)
+	}
 	return validateMessage(wire, md, recursionLimit)
+}
+
+// maxPlans bounds the plans Validate caches.
+const maxPlans = 4096
+
+var (
+	plans     sync.Map // protoreflect.MessageDescriptor → *message (nil: not compilable)
+	planCount atomic.Int64
+)
+
+// planFor returns md's compiled plan, nil when NewCodec refuses md.
+func planFor(md protoreflect.MessageDescriptor) *message {
+	if m, ok := plans.Load(md); ok {
+		return m.(*message)
+	}
+	var m *message
+	if c, err := NewCodec(md); err == nil {
+		m = c.root
+	}
+	if planCount.Add(1) > maxPlans {
+		plans.Clear()
+		planCount.Store(1)
+	}
+	plans.Store(md, m)
+	return m
+}
+
+// checkMessage is validateMessage on a compiled plan.
+func checkMessage(m *message, b []byte, depth int) error {
+	if depth--; depth < 0 {
+		return errDepth
+	}
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 || num > protowire.MaxValidNumber {
+			return errDecode
+		}
+		b = b[n:]
+		n, err := checkField(m.lookup(num), num, wt, b, depth)
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// checkField is validateField on a compiled plan; f is nil for an unknown
+// field.
+func checkField(f *field, num protoreflect.FieldNumber, wt protowire.Type, b []byte, depth int) (int, error) {
+	if f != nil {
+		n, err := checkKnown(f, wt, b, depth)
+		if err != errUnknown {
+			return n, err
+		}
+	}
+	n := protowire.ConsumeFieldValue(num, wt, b)
+	if n < 0 {
+		return 0, errDecode
+	}
+	return n, nil
+}
+
+// checkKnown is validateKnown and validateValue on a compiled plan.
+func checkKnown(f *field, wt protowire.Type, b []byte, depth int) (int, error) {
+	switch {
+	case f.isMap:
+		if wt != protowire.BytesType {
+			return 0, errUnknown
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return 0, errDecode
+		}
+		return n, checkEntry(v, f, depth)
+	case f.packable && wt == protowire.BytesType:
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return 0, errDecode
+		}
+		return n, validatePacked(v, f.wt)
+	case wt != f.wt:
+		return 0, errUnknown
+	}
+	var n int
+	switch wt {
+	case protowire.VarintType:
+		_, n = protowire.ConsumeVarint(b)
+	case protowire.Fixed32Type:
+		_, n = protowire.ConsumeFixed32(b)
+	case protowire.Fixed64Type:
+		_, n = protowire.ConsumeFixed64(b)
+	case protowire.BytesType:
+		var v []byte
+		v, n = protowire.ConsumeBytes(b)
+		if n < 0 {
+			return 0, errDecode
+		}
+		switch f.kind {
+		case protoreflect.StringKind:
+			if f.utf8 && !utf8.Valid(v) {
+				return 0, errUTF8
+			}
+		case protoreflect.MessageKind:
+			return n, checkMessage(f.msg, v, depth)
+		}
+	case protowire.StartGroupType:
+		var v []byte
+		v, n = protowire.ConsumeGroup(f.num, b)
+		if n < 0 {
+			return 0, errDecode
+		}
+		return n, checkMessage(f.msg, v, depth)
+	}
+	if n < 0 {
+		return 0, errDecode
+	}
+	return n, nil
+}
+
+// checkEntry is validateEntry on a compiled plan.
+func checkEntry(b []byte, f *field, depth int) error {
+	if depth--; depth < 0 {
+		return errDepth
+	}
+	var keys keyState
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 || num > protowire.MaxValidNumber {
+			return errDecode
+		}
+		b = b[n:]
+		var ef *field
+		switch num {
+		case 1:
+			ef = f.mapKey
+			keys.see(wt == ef.wt)
+		case 2:
+			ef = f.mapValue
+		}
+		n, err := checkField(ef, num, wt, b, depth)
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return keys.err()
 }
 
 func validateMessage(b []byte, md protoreflect.MessageDescriptor, depth int) error {

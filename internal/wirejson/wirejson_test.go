@@ -127,6 +127,9 @@ func checkJSON(t testing.TB, c *Codec, md protoreflect.MessageDescriptor, wire [
 	if verr := Validate(wire, md); (verr == nil) != (refErr == nil) {
 		t.Fatalf("Validate: %v, proto.Unmarshal: %v\nwire %x", verr, refErr, wire)
 	}
+	if verr := validateMessage(wire, md, recursionLimit); (verr == nil) != (refErr == nil) {
+		t.Fatalf("Validate on the descriptor: %v, proto.Unmarshal: %v\nwire %x", verr, refErr, wire)
+	}
 	var want []byte
 	if refErr == nil {
 		want, refErr = protojson.Marshal(ref)

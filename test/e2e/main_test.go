@@ -30,6 +30,9 @@ import (
 	_ "github.com/protobridge/protobridge/gen/protobridge/v1"
 
 	"github.com/protobridge/protobridge/test/internal/proc"
+
+	// buf/validate/validate.proto, which `gen wsdl` imports for XSD facets.
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 )
 
 var (
@@ -118,9 +121,9 @@ var servingRE = regexp.MustCompile(`msg=serving address=(\S+)`)
 // startDaemon serves the config (whose server.listen should be
 // 127.0.0.1:0), waits until grpc.health.v1 reports SERVING and dials it.
 // t.Cleanup stops it with SIGTERM and asserts a clean exit.
-func startDaemon(t *testing.T, config string) *daemon {
+func startDaemon(t *testing.T, config string, flags ...string) *daemon {
 	t.Helper()
-	d := &daemon{Process: proc.Start(t, "", nil, binary, "serve", "--config", config)}
+	d := &daemon{Process: proc.Start(t, "", nil, binary, append([]string{"serve", "--config", config}, flags...)...)}
 	m, ok := d.Out.Wait(servingRE)
 	if !ok {
 		t.Fatalf("daemon exited before serving: %v\n%s", d.Err(), d.Out)

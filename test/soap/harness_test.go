@@ -29,6 +29,9 @@ import (
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
 	"github.com/protobridge/protobridge/internal/testenv"
 	"github.com/protobridge/protobridge/test/internal/proc"
+
+	// buf/validate/validate.proto, which `gen wsdl` imports for XSD facets.
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 )
 
 // generated is the output of `protobridge gen wsdl` for one WSDL.

@@ -18,6 +18,9 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	_ "google.golang.org/genproto/googleapis/api/httpbody"
 
+	// buf.validate rules (gen wsdl writes XSD facets as such).
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+
 	_ "github.com/protobridge/protobridge/gen/protobridge/v1"
 )
 

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	pbv1 "github.com/protobridge/protobridge/gen/protobridge/v1"
+	"github.com/protobridge/protobridge/internal/wirejson"
 )
 
 // MaxDepth bounds element nesting in decoded documents, so a hostile body
@@ -697,6 +698,11 @@ func parseScalar(fd protoreflect.FieldDescriptor, s string) (protoreflect.Value,
 		if ev := vals.ByName(protoreflect.Name(s)); ev != nil {
 			return protoreflect.ValueOfEnum(ev.Number()), nil
 		}
+		for i := 0; i < vals.Len(); i++ {
+			if ev := vals.Get(i); wirejson.EnumLiteral(ev) == s {
+				return protoreflect.ValueOfEnum(ev.Number()), nil
+			}
+		}
 		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil {
 			return bad(fmt.Errorf("not a value of %s", fd.Enum().FullName()))
@@ -762,7 +768,8 @@ func kindLabel(fd protoreflect.FieldDescriptor) string {
 	return "a " + fd.Kind().String()
 }
 
-// scalarString renders a non-bytes scalar: enums by name, floats in
+// scalarString renders a non-bytes scalar: enums by their wire literal
+// (the API's spelling, wirejson.EnumLiteral), floats in
 // protojson's spelling (xmlText turns infinities into XML Schema's).
 func scalarString(fd protoreflect.FieldDescriptor, v protoreflect.Value) string {
 	switch fd.Kind() {
@@ -772,7 +779,7 @@ func scalarString(fd protoreflect.FieldDescriptor, v protoreflect.Value) string 
 		return strconv.FormatBool(v.Bool())
 	case protoreflect.EnumKind:
 		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
-			return string(ev.Name())
+			return wirejson.EnumLiteral(ev)
 		}
 		return strconv.Itoa(int(v.Enum()))
 	case protoreflect.FloatKind:

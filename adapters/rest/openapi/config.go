@@ -19,7 +19,8 @@ type StubOptions struct {
 
 // ConfigStub is a config that serves the generated file: the upstream with
 // base_url from the spec's first server and credentials placeholders from
-// its security schemes, and routes entries for header parameters. Serving
+// its security schemes (a commented credentials block, one line per
+// scheme), and routes entries for header parameters. Serving
 // the API is: gen, set the credentials' variables (or edit base_url),
 // serve.
 func ConfigStub(s *Spec, f *File, o StubOptions) []byte {
@@ -77,11 +78,14 @@ func ConfigStub(s *Spec, f *File, o StubOptions) []byte {
 		creds = append(creds, fmt.Sprintf("%s\x00%s", yamlComment(sc.Name), c))
 	}
 	if len(creds) > 0 {
-		b.WriteString("    # Credentials from the spec's security schemes: uncomment one line and set\n")
-		b.WriteString("    # its variable (check refuses a variable that is not set).\n")
+		b.WriteString("    # Credentials from the spec's security schemes: uncomment `credentials:` and\n")
+		b.WriteString("    # the schemes the operations you call need (an api_key may go beside one\n")
+		b.WriteString("    # other kind; one line per kind), and set their variables (check refuses a\n")
+		b.WriteString("    # variable that is not set).\n")
+		b.WriteString("    # credentials:\n")
 		for _, c := range creds {
 			scheme, body, _ := strings.Cut(c, "\x00")
-			fmt.Fprintf(&b, "    # credentials: {%s}   # security scheme %s\n", body, scheme)
+			fmt.Fprintf(&b, "    #   %s   # security scheme %s\n", body, scheme)
 		}
 	}
 	if len(f.Routes) > 0 {

@@ -39,8 +39,8 @@
 // rpc's comment is its summary, description, method and path, and the
 // documented error replies ("404: Pet not found"); deprecated operations
 // are deprecated rpcs. Paths with a variable inside a segment
-// ("/files/{id}.json") have no google.api.http template and are left out
-// with a warning; AWS-style "#..."/"?..." path suffixes are dropped, with
+// ("/files/{id}.json", "/v1/{name}:cancel") keep it there: the rest
+// adapter's templates accept text around single-segment variables; AWS-style "#..."/"?..." path suffixes are dropped, with
 // a warning.
 //
 // # Messages and fields
@@ -74,9 +74,15 @@
 //     formats stay strings (the text as the API writes it; the format is in
 //     the comment), since a Timestamp would re-render the API's precision
 //     and offsets;
-//   - enums stay strings, their values listed in the comment: a proto enum
-//     would put the value names (PET_STATUS_AVAILABLE), not the literals,
-//     on the wire;
+//   - string enums become proto enums: a named schema a top-level enum,
+//     an inline one an enum nested in the message using it, with a
+//     <ENUM>_UNSPECIFIED zero value and one value per literal
+//     (PREFIX_LITERAL in buf's case, unique ignoring case) carrying the
+//     literal as (protobridge.v1.json_value), so bodies, query and path
+//     parameters and XML carry "available", not the value name; null is
+//     left out (the field has presence); the lock keeps each literal's
+//     number and reserves dropped ones. Integer enums stay integers, and
+//     every enum's literals are listed in the field comment;
 //   - xml objects map to (protobridge.v1.xml) (name, wrapped and item for
 //     arrays, attribute, namespace) and a named schema's xml name to
 //     (protobridge.v1.xml_root); when the spec uses XML bodies every field

@@ -61,6 +61,23 @@ type typeRef struct {
 	format string
 	enum   []string
 	msg    *message
+	// en is the proto enum of a string enum (name is its path).
+	en *enumDef
+}
+
+// enumDef is a proto enum generated from a string schema's enum: a
+// *_UNSPECIFIED zero value, then one value per literal, each carrying the
+// literal as (protobridge.v1.json_value).
+type enumDef struct {
+	name     string
+	path     string // "Outer.Name"
+	comment  string
+	literals []string
+	values   []string // value names, in the literals' order
+	zero     string
+	// nums and reserved are the values' numbers and the retired ones,
+	// from the lock (set by render).
+	nums, reserved []int
 }
 
 // message is a message being generated.
@@ -71,6 +88,7 @@ type message struct {
 	comment string
 	fields  []*field
 	nested  []*message
+	enums   []*enumDef
 	scope   *genproto.Scope
 	// types holds the nested messages' names (fields and nested types may
 	// share a name up to case: circle and Circle).
@@ -96,6 +114,7 @@ type gen struct {
 	opts  Options
 	top   *genproto.Scope
 	msgs  []*message
+	enums []*enumDef
 	named map[string]*typeRef
 	// building guards alias schemas referring to themselves.
 	building map[string]bool
@@ -120,7 +139,7 @@ func Generate(s *Spec, o Options) (*File, error) {
 		o.Upstream = DefaultUpstream(s.Title)
 	}
 	g := &gen{spec: s, opts: o, top: genproto.NewScope(), named: map[string]*typeRef{}, building: map[string]bool{},
-		lock: o.Lock, newLock: &Lock{Version: LockVersion, Names: map[string]string{}, Messages: map[string]*LockEntry{}},
+		lock: o.Lock, newLock: &Lock{Version: LockVersion, Names: map[string]string{}, Messages: map[string]*LockEntry{}, Enums: map[string]*LockEntry{}},
 		imports: map[string]bool{}, byNode: map[*yamlNode]*NamedSchema{}, inline: map[*yamlNode]bool{}}
 	for _, ns := range s.Schemas {
 		if n := ns.Proxy.GetValueNode(); n != nil {
@@ -247,10 +266,6 @@ func (g *gen) operations() ([]*service, error) {
 	// Names first: rpc, request and response names are fixed by buf's
 	// RPC_REQUEST_STANDARD_NAME; schemas yield to them.
 	for _, op := range g.spec.Operations {
-		if p, _, _ := strings.Cut(op.Path, "#"); partialSegment(p) {
-			g.warnf("%s: left out: a path variable that is part of a segment (%s) has no google.api.http template", op.Pointer, op.Path)
-			continue
-		}
 		key := "service " + defaultSvc
 		svcName, comment := defaultSvc, g.spec.Description
 		if !g.opts.OneService && len(op.Tags) > 0 {
@@ -469,17 +484,6 @@ func (g *gen) urlPath(op *Operation) string {
 		}
 	}
 	return p
-}
-
-// partialSegment reports a path whose variable is part of a segment
-// ("/files/{id}.json"), which google.api.http templates cannot express.
-func partialSegment(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
-		if strings.Contains(seg, "{") && !(strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") && strings.Count(seg, "{") == 1) {
-			return true
-		}
-	}
-	return false
 }
 
 // skipHeader lists headers the bridge or the credentials own.
@@ -788,7 +792,7 @@ func (g *gen) schemaType(s *base.Schema, hint string, owner *message, pointer st
 			case v.mapValue != "":
 				v = g.wkt(structType)
 			}
-			return typeRef{mapValue: v.name, msg: v.msg}, nil
+			return typeRef{mapValue: v.name, msg: v.msg, en: v.en}, nil
 		}
 		return g.wkt(structType), nil
 	case "string":
@@ -797,10 +801,10 @@ func (g *gen) schemaType(s *base.Schema, hint string, owner *message, pointer st
 		case "byte", "binary":
 			t.name = "bytes"
 		}
-		for _, e := range s.Enum {
-			if e != nil {
-				t.enum = append(t.enum, e.Value)
-			}
+		t.enum = enumLiterals(s)
+		if len(t.enum) > 0 && t.name == "string" {
+			t.en = g.enumType(t.enum, hint, owner, pointer, s.Description)
+			t.name = t.en.path
 		}
 		return t, nil
 	case "integer":
@@ -824,6 +828,63 @@ func (g *gen) schemaType(s *base.Schema, hint string, owner *message, pointer st
 		return typeRef{name: "bool", scalar: true}, nil
 	}
 	return g.wkt(valueType), nil
+}
+
+// enumLiterals lists a schema's enum values that are strings (null and
+// duplicates left out).
+func enumLiterals(s *base.Schema) []string {
+	var out []string
+	for _, e := range s.Enum {
+		if e != nil && e.Kind == yamlScalar && e.Tag != "!!null" && e.Value != "" && !slices.Contains(out, e.Value) {
+			out = append(out, e.Value)
+		}
+	}
+	return out
+}
+
+// enumType generates the proto enum of a string enum: top level for a
+// named schema (its name locked by the schema's pointer), else nested in
+// the message using it. Value names are PREFIX_LITERAL in buf's case,
+// unique in the enclosing scope; the literal itself travels as
+// (protobridge.v1.json_value).
+func (g *gen) enumType(lits []string, hint string, owner *message, pointer, desc string) *enumDef {
+	en := &enumDef{literals: lits, comment: desc}
+	var scope *genproto.Scope
+	if owner == nil {
+		en.name = g.lockedName(pointer, func() string { return g.top.Unique(genproto.TypeName(hint), "", "") })
+		g.top.Reserve(en.name)
+		en.path, scope = en.name, g.top
+		g.enums = append(g.enums, en)
+	} else {
+		if owner.types == nil {
+			owner.types = genproto.NewScope()
+		}
+		en.name = owner.types.Unique(genproto.TypeName(hint), "", "")
+		en.path, scope = owner.path+"."+en.name, owner.types
+		owner.enums = append(owner.enums, en)
+	}
+	prefix := genproto.UpperSnake(en.name) + "_"
+	// Within one enum protoc also refuses names equal ignoring case once
+	// the prefix is stripped; the scope folds case and underscores.
+	own := genproto.NewScope()
+	unique := func(base string) string {
+		n := base
+		for i := 2; scope.Has(n) || own.Has(n); i++ {
+			n = base + "_" + strconv.Itoa(i)
+		}
+		scope.Reserve(n)
+		own.Reserve(n)
+		return n
+	}
+	en.zero = unique(prefix + "UNSPECIFIED")
+	for i, lit := range lits {
+		w := genproto.UpperSnake(genproto.ASCIIWords(lit))
+		if w == "" {
+			w = "VALUE_" + strconv.Itoa(i+1)
+		}
+		en.values = append(en.values, unique(prefix+w))
+	}
+	return en
 }
 
 func (t typeRef) asWKT(g *gen) typeRef {

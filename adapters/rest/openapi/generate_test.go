@@ -64,6 +64,9 @@ func kindOf(f protoreflect.FieldDescriptor) string {
 	if f.Message() != nil {
 		return s + string(f.Message().FullName())
 	}
+	if f.Enum() != nil {
+		return s + string(f.Enum().FullName())
+	}
 	return s + f.Kind().String()
 }
 
@@ -90,6 +93,13 @@ func TestFeatures(t *testing.T) {
 		{"Message.ext", "features.v1.Extra", "ext"},
 		{"Shape.circle", "features.v1.Shape.Circle", "circle"},
 		{"Item.labels", "repeated string", "labels"},
+		// String enums are enums (named: top level; inline: nested);
+		// integer enums stay integers.
+		{"Message.role", "optional features.v1.Message.Role", "role"},
+		{"Message.state", "optional features.v1.State", "state"},
+		{"Message.history", "repeated features.v1.State", "history"},
+		{"Message.by_step", "map<string,features.v1.State>", "by_step"},
+		{"Message.priority", "optional int64", "priority"},
 		{"CreateChatCompletionRequest.x_request_id", "optional string", "X-Request-Id"},
 		{"GetItemsItemIdRequest.item_id", "int64", "itemId"},
 		{"GetItemsItemIdRequest.page_size", "optional int64", "page_size"},
@@ -117,11 +127,22 @@ func TestFeatures(t *testing.T) {
 		"// 429: Too many requests\n  // default: Error",
 		"post: \"/chat/completions\"\n      body: \"body\"\n      response_body: \"message\"",
 		"get: \"/items/{item_id}\"",
+		// A variable inside a segment stays there (the rest adapter's
+		// templates accept it).
+		"get: \"/files/{id}.json\"",
 		"option (protobridge.v1.route).encoding = ENCODING_XML;",
 		`option (protobridge.v1.xml_root) = {root: "item", namespace: "urn:x"};`,
 		`[json_name = "id", (protobridge.v1.xml) = {attribute: true}]`,
 		`(protobridge.v1.xml) = {name: "labels", wrapped: true, item: "label"}`,
 		"// One of: system, user, assistant.",
+		"  enum Role {\n    ROLE_UNSPECIFIED = 0;\n    ROLE_SYSTEM = 1 [(protobridge.v1.json_value) = \"system\"];",
+		// null is left out; "DONE" and "done" differ only in case, which
+		// protoc refuses within one enum.
+		"// Where a task is.\nenum State {\n  STATE_UNSPECIFIED = 0;\n" +
+			"  STATE_IN_PROGRESS = 1 [(protobridge.v1.json_value) = \"in-progress\"];\n" +
+			"  STATE_DONE = 2 [(protobridge.v1.json_value) = \"done\"];\n" +
+			"  STATE_1_0 = 3 [(protobridge.v1.json_value) = \"1.0\"];\n" +
+			"  STATE_DONE_2 = 4 [(protobridge.v1.json_value) = \"DONE\"];\n}",
 		"// Format: date-time.",
 		"// A note from another file.",
 		"option deprecated = true;",
@@ -132,7 +153,7 @@ func TestFeatures(t *testing.T) {
 		}
 	}
 	warnings := strings.Join(f.Warnings, "\n")
-	for _, want := range []string{"cookie parameter \"session\"", "/files/{id}.json"} {
+	for _, want := range []string{"cookie parameter \"session\""} {
 		if !strings.Contains(warnings, want) {
 			t.Errorf("warnings lack %q:\n%s", want, warnings)
 		}
@@ -160,8 +181,8 @@ func TestSwagger2AndStub(t *testing.T) {
 	stub := string(ConfigStub(s, f, StubOptions{ImportPath: "../..", ProtoPath: "old/v1/" + f.Name}))
 	for _, want := range []string{
 		`base_url: "https://old.example.com/api"`,
-		`# credentials: {basic: {username: EDIT, password: {env: OLD_API_PASSWORD}}}`,
-		`# credentials: {api_key: {query: "key", value: {env: OLD_API_API_KEY}}}`,
+		`#   basic: {username: EDIT, password: {env: OLD_API_PASSWORD}}`,
+		`#   api_key: {query: "key", value: {env: OLD_API_API_KEY}}`,
 		"kind: rest",
 		`protos: ["old/v1/old_api.proto"]`,
 	} {
@@ -174,9 +195,9 @@ func TestSwagger2AndStub(t *testing.T) {
 	stub3 := string(ConfigStub(s3, f3, StubOptions{}))
 	for _, want := range []string{
 		`base_url: "https://api.example.com/v2"`,
-		`# credentials: {api_key: {header: "X-API-Key", value: {env: FEATURES_API_KEY}}}`,
-		`# credentials: {bearer: {env: FEATURES_TOKEN}}`,
-		`# credentials: {oauth2: {token_url: "https://id.example.com/token", client_id: EDIT, client_secret: {env: FEATURES_CLIENT_SECRET}, scopes: ["read"]}}`,
+		`#   api_key: {header: "X-API-Key", value: {env: FEATURES_API_KEY}}`,
+		`#   bearer: {env: FEATURES_TOKEN}`,
+		`#   oauth2: {token_url: "https://id.example.com/token", client_id: EDIT, client_secret: {env: FEATURES_CLIENT_SECRET}, scopes: ["read"]}`,
 		"- method: features.v1.ChatService/CreateChatCompletion\n    rest: {headers: {x_request_id: \"X-Request-Id\"}}",
 	} {
 		if !strings.Contains(stub3, want) {
@@ -219,6 +240,32 @@ func TestLockKeepsNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"reserved 1;", `reserved "name";`, "repeated string photo_urls = 2", "repeated string age = 3"} {
+		if !strings.Contains(string(f2.Content), want) {
+			t.Errorf("lacks %q:\n%s", want, f2.Content)
+		}
+	}
+}
+
+// TestLockKeepsEnumNumbers drops an enum literal and inserts one before
+// the others: the values keep their numbers, the dropped one is reserved.
+func TestLockKeepsEnumNumbers(t *testing.T) {
+	s, _ := Load("testdata/features.yaml", LoadOptions{})
+	f, err := Generate(s, Options{Package: "features.v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := s.Lookup("#/components/schemas/State").Proxy.Schema()
+	state.Enum = append(state.Enum[3:4], state.Enum[:1]...) // [DONE, in-progress] + new below
+	state.Enum[0].Value = "queued"
+	f2, err := Generate(s, Options{Package: "features.v1", Lock: f.Lock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"enum State {\n  reserved 2, 3, 4;\n  STATE_UNSPECIFIED = 0;\n",
+		"STATE_QUEUED = 5 [(protobridge.v1.json_value) = \"queued\"];\n",
+		"STATE_IN_PROGRESS = 1 [(protobridge.v1.json_value) = \"in-progress\"];\n",
+	} {
 		if !strings.Contains(string(f2.Content), want) {
 			t.Errorf("lacks %q:\n%s", want, f2.Content)
 		}

@@ -29,6 +29,9 @@ import (
 // yamlNode is libopenapi's YAML node (enum values, examples).
 type yamlNode = pyaml.Node
 
+// yamlScalar is the kind of a scalar node.
+const yamlScalar = pyaml.ScalarNode
+
 // LoadOptions tune Load.
 type LoadOptions struct {
 	// AllowRemote permits an http(s) spec location and remote $refs.

@@ -49,8 +49,20 @@ func (g *gen) render(services []*service) []byte {
 		}
 		reserved[m] = [2][]string{rs, rn}
 	}
+	enums := slices.Clone(g.enums)
+	for _, m := range all {
+		enums = append(enums, m.enums...)
+	}
+	for _, en := range enums {
+		var entry *LockEntry
+		en.nums, entry, en.reserved, _ = genproto.Number(g.lock.Enums[en.path], en.literals, 1)
+		g.newLock.Enums[en.path] = entry
+	}
 	if len(g.newLock.Names) == 0 {
 		g.newLock.Names = nil
+	}
+	if len(g.newLock.Enums) == 0 {
+		g.newLock.Enums = nil
 	}
 	if len(g.newLock.Messages) == 0 {
 		g.newLock.Messages = nil
@@ -72,7 +84,7 @@ func (g *gen) render(services []*service) []byte {
 	}
 	if len(services) == 0 {
 		imports = slices.DeleteFunc(imports, func(s string) bool { return s == "google/api/annotations.proto" || s == "protobridge/v1/options.proto" })
-		if g.usesXMLOptions() {
+		if g.usesXMLOptions() || len(enums) > 0 {
 			imports = append(imports, "protobridge/v1/options.proto")
 		}
 	}
@@ -120,7 +132,31 @@ func (g *gen) render(services []*service) []byte {
 		b.WriteString("\n")
 		g.renderMessage(&b, m, "", reserved)
 	}
+	for _, en := range g.enums {
+		b.WriteString("\n")
+		renderEnum(&b, en, "")
+	}
 	return []byte(b.String())
+}
+
+// renderEnum writes an enum; reserved numbers are those of literals the
+// spec dropped (reserved names would not be identifiers).
+func renderEnum(b *strings.Builder, en *enumDef, indent string) {
+	comment(b, indent, en.comment)
+	fmt.Fprintf(b, "%senum %s {\n", indent, en.name)
+	in := indent + "  "
+	if len(en.reserved) > 0 {
+		var rs []string
+		for _, n := range slices.Sorted(slices.Values(en.reserved)) {
+			rs = append(rs, strconv.Itoa(n))
+		}
+		fmt.Fprintf(b, "%sreserved %s;\n", in, strings.Join(rs, ", "))
+	}
+	fmt.Fprintf(b, "%s%s = 0;\n", in, en.zero)
+	for i, lit := range en.literals {
+		fmt.Fprintf(b, "%s%s = %d [(protobridge.v1.json_value) = %s];\n", in, en.values[i], en.nums[i], strconv.Quote(lit))
+	}
+	fmt.Fprintf(b, "%s}\n", indent)
 }
 
 func (g *gen) usesXMLOptions() bool {
@@ -163,7 +199,7 @@ func (g *gen) renderMessage(b *strings.Builder, m *message, indent string, reser
 		typ := g.typeName(f.t)
 		switch {
 		case f.t.mapValue != "":
-			typ = "map<string, " + g.typeName(typeRef{name: f.t.mapValue, msg: f.t.msg}) + ">"
+			typ = "map<string, " + g.typeName(typeRef{name: f.t.mapValue, msg: f.t.msg, en: f.t.en}) + ">"
 		case f.t.repeated:
 			label = "repeated "
 		case f.optional && m.oneof == "":
@@ -191,6 +227,9 @@ func (g *gen) renderMessage(b *strings.Builder, m *message, indent string, reser
 	for _, n := range m.nested {
 		g.renderMessage(b, n, in, reserved)
 	}
+	for _, en := range m.enums {
+		renderEnum(b, en, in)
+	}
 	fmt.Fprintf(b, "%s}\n", indent)
 }
 
@@ -199,6 +238,9 @@ func (g *gen) renderMessage(b *strings.Builder, m *message, indent string, reser
 func (g *gen) typeName(t typeRef) string {
 	if t.msg != nil && t.mapValue == "" {
 		return "." + g.opts.Package + "." + t.msg.path
+	}
+	if t.en != nil && t.mapValue == "" {
+		return "." + g.opts.Package + "." + t.en.path
 	}
 	if t.mapValue != "" {
 		return t.mapValue

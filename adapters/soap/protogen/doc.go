@@ -99,6 +99,20 @@
 // enumerations, the field is the base scalar. Named simple types give top-level enums,
 // anonymous ones enums nested in the message using them.
 //
+// # Facets
+//
+// The other facets of a field's simple type become buf.validate rules (the file then
+// imports buf/validate/validate.proto): pattern → string.pattern (XSD's regular
+// expression translated to RE2, anchored, several patterns of a type as alternatives),
+// length/minLength/maxLength → string or bytes len/min_len/max_len, min/max
+// Inclusive/Exclusive → gte/lte/gt/lt of a number field, totalDigits of an integer →
+// its bounds, an enumeration that is not an enum → in. The daemon enforces them before
+// a call is sent (INVALID_ARGUMENT, policies.validate: false turns that off) and the MCP
+// front door shows them as JSON Schema constraints. What no rule says the same way — a
+// pattern with \i, \c, \w or \p (read differently by RE2 and JSON Schema), bounds and
+// digits of a value kept as text (decimal, integer, dates) — is written in the field's
+// comment ("XSD facets: totalDigits 7, fractionDigits 2.").
+//
 // # Names
 //
 // Field and oneof names are lower_snake_case and message, enum, service and rpc names

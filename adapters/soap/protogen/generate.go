@@ -87,6 +87,9 @@ func Generate(d *wsdl.Definitions, opts Options) (*File, error) {
 	}
 	g.drain()
 	file.messages = append(g.rpcMessages, g.typeMessages...)
+	if g.usesValidate {
+		file.imports = append(file.imports, "buf/validate/validate.proto")
+	}
 	if g.usesAny {
 		file.imports = append(file.imports, "google/protobuf/any.proto")
 	}
@@ -209,6 +212,8 @@ type gen struct {
 	rawMessage *pMessage
 	// usesAny: a field is a google.protobuf.Any.
 	usesAny bool
+	// usesValidate: a field carries buf.validate rules (XSD facets).
+	usesValidate bool
 	// pending are top-level messages whose fields are still to be built.
 	pending  []func()
 	warnings []string
@@ -822,6 +827,7 @@ func (g *gen) simple(m *pMessage, f *pField, st *wsdl.SimpleType, hint string) {
 	if !exact {
 		f.xml.xsdType = clark(xml.Name{Space: wsdl.XSDNS, Local: st.Kind.String()})
 	}
+	g.facets(f, st)
 }
 
 // scalar maps a built-in kind to a proto scalar; exact reports that the proto type

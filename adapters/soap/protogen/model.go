@@ -34,6 +34,10 @@ type pField struct {
 	nilMarker *pField
 	doc       string
 	number    int
+	// ruleKind and rules are the buf.validate rules of the XSD facets
+	// ("string" and "max_len: 5"); items' rules when the field repeats.
+	ruleKind string
+	rules    []string
 }
 
 // pEnumValue is one value of an enum.
@@ -410,11 +414,23 @@ func (f *pField) render(w *writer, from *pMessage, pkg string) {
 	flag("nillable", o.nillable)
 	add("xsd_type", o.xsdType)
 	decl := fmt.Sprintf("%s%s %s = %d", label, f.typeRef(from, pkg), f.name, f.number)
+	end := "]"
+	if len(f.rules) > 0 {
+		r := fmt.Sprintf("%s: {%s}", f.ruleKind, strings.Join(f.rules, ", "))
+		if f.repeated {
+			r = "repeated: {items: {" + r + "}}"
+		}
+		end = ", (buf.validate.field) = {" + r + "}]"
+	}
 	switch len(opts) {
 	case 0:
-		w.line("%s;", decl)
+		if len(f.rules) > 0 {
+			w.line("%s [%s;", decl, strings.TrimPrefix(end, ", "))
+		} else {
+			w.line("%s;", decl)
+		}
 	case 1:
-		w.line("%s [(protobridge.v1.xml) = {%s}];", decl, opts[0])
+		w.line("%s [(protobridge.v1.xml) = {%s}%s;", decl, opts[0], end)
 	default:
 		w.line("%s [(protobridge.v1.xml) = {", decl)
 		w.indent++
@@ -422,7 +438,7 @@ func (f *pField) render(w *writer, from *pMessage, pkg string) {
 			w.line("%s", o)
 		}
 		w.indent--
-		w.line("}];")
+		w.line("}%s;", end)
 	}
 }
 

@@ -152,16 +152,18 @@ func (s *Schema) Protoset() ([]byte, error) {
 
 // WriteProtobridgeConfig writes the .proto and a protobridge config under
 // dir: the daemon listens on listen and the "rest" upstream lives at
-// upstreamURL. jsonInt64 sets the upstream's json_int64 ("string" writes
-// 64-bit integers as protojson does, which is what vanguard sends; "" keeps
-// protobridge's default). It returns the config's path.
+// upstreamURL. Its rest block sets json_names: lower_camel, the spelling
+// protojson (and so vanguard) writes. jsonInt64 sets the upstream's
+// json_int64 ("string" writes 64-bit integers as protojson does, which is
+// what vanguard sends; "" keeps protobridge's default). It returns the
+// config's path.
 func WriteProtobridgeConfig(dir, listen, upstreamURL, jsonInt64 string) (string, error) {
 	if err := WriteProto(dir); err != nil {
 		return "", err
 	}
-	extra := ""
+	extra := "    rest: {json_names: lower_camel}\n"
 	if jsonInt64 != "" {
-		extra = fmt.Sprintf("    rest: {json_int64: %q}\n", jsonInt64)
+		extra = fmt.Sprintf("    rest: {json_names: lower_camel, json_int64: %q}\n", jsonInt64)
 	}
 	cfg := fmt.Sprintf(`# Written by the benchmark: one REST (JSON) route, auth open.
 server:

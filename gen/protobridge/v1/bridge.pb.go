@@ -9,7 +9,9 @@ package protobridgev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -21,6 +23,133 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// JobPriority orders queued jobs: every waiting job of a higher class runs
+// before any of a lower one.
+type JobPriority int32
+
+const (
+	// JOB_PRIORITY_UNSPECIFIED means JOB_PRIORITY_NORMAL.
+	JobPriority_JOB_PRIORITY_UNSPECIFIED JobPriority = 0
+	// JOB_PRIORITY_HIGH runs first.
+	JobPriority_JOB_PRIORITY_HIGH JobPriority = 1
+	// JOB_PRIORITY_NORMAL is the default.
+	JobPriority_JOB_PRIORITY_NORMAL JobPriority = 2
+	// JOB_PRIORITY_BULK runs when nothing else waits.
+	JobPriority_JOB_PRIORITY_BULK JobPriority = 3
+)
+
+// Enum value maps for JobPriority.
+var (
+	JobPriority_name = map[int32]string{
+		0: "JOB_PRIORITY_UNSPECIFIED",
+		1: "JOB_PRIORITY_HIGH",
+		2: "JOB_PRIORITY_NORMAL",
+		3: "JOB_PRIORITY_BULK",
+	}
+	JobPriority_value = map[string]int32{
+		"JOB_PRIORITY_UNSPECIFIED": 0,
+		"JOB_PRIORITY_HIGH":        1,
+		"JOB_PRIORITY_NORMAL":      2,
+		"JOB_PRIORITY_BULK":        3,
+	}
+)
+
+func (x JobPriority) Enum() *JobPriority {
+	p := new(JobPriority)
+	*p = x
+	return p
+}
+
+func (x JobPriority) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (JobPriority) Descriptor() protoreflect.EnumDescriptor {
+	return file_protobridge_v1_bridge_proto_enumTypes[0].Descriptor()
+}
+
+func (JobPriority) Type() protoreflect.EnumType {
+	return &file_protobridge_v1_bridge_proto_enumTypes[0]
+}
+
+func (x JobPriority) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use JobPriority.Descriptor instead.
+func (JobPriority) EnumDescriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{0}
+}
+
+// JobState is where a job is in its life.
+type JobState int32
+
+const (
+	// JOB_STATE_UNSPECIFIED is not used.
+	JobState_JOB_STATE_UNSPECIFIED JobState = 0
+	// JOB_STATE_QUEUED: stored, waiting for a worker.
+	JobState_JOB_STATE_QUEUED JobState = 1
+	// JOB_STATE_RUNNING: a worker is calling the route.
+	JobState_JOB_STATE_RUNNING JobState = 2
+	// JOB_STATE_RETRYING: the last attempt failed retryably; next_attempt_time says when.
+	JobState_JOB_STATE_RETRYING JobState = 3
+	// JOB_STATE_SUCCEEDED: result holds the reply.
+	JobState_JOB_STATE_SUCCEEDED JobState = 4
+	// JOB_STATE_FAILED: error holds the final status.
+	JobState_JOB_STATE_FAILED JobState = 5
+	// JOB_STATE_CANCELLED: CancelJob ended it.
+	JobState_JOB_STATE_CANCELLED JobState = 6
+)
+
+// Enum value maps for JobState.
+var (
+	JobState_name = map[int32]string{
+		0: "JOB_STATE_UNSPECIFIED",
+		1: "JOB_STATE_QUEUED",
+		2: "JOB_STATE_RUNNING",
+		3: "JOB_STATE_RETRYING",
+		4: "JOB_STATE_SUCCEEDED",
+		5: "JOB_STATE_FAILED",
+		6: "JOB_STATE_CANCELLED",
+	}
+	JobState_value = map[string]int32{
+		"JOB_STATE_UNSPECIFIED": 0,
+		"JOB_STATE_QUEUED":      1,
+		"JOB_STATE_RUNNING":     2,
+		"JOB_STATE_RETRYING":    3,
+		"JOB_STATE_SUCCEEDED":   4,
+		"JOB_STATE_FAILED":      5,
+		"JOB_STATE_CANCELLED":   6,
+	}
+)
+
+func (x JobState) Enum() *JobState {
+	p := new(JobState)
+	*p = x
+	return p
+}
+
+func (x JobState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (JobState) Descriptor() protoreflect.EnumDescriptor {
+	return file_protobridge_v1_bridge_proto_enumTypes[1].Descriptor()
+}
+
+func (JobState) Type() protoreflect.EnumType {
+	return &file_protobridge_v1_bridge_proto_enumTypes[1]
+}
+
+func (x JobState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use JobState.Descriptor instead.
+func (JobState) EnumDescriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{1}
+}
 
 // InvokeRequest names a route and carries its request as JSON.
 type InvokeRequest struct {
@@ -206,11 +335,1275 @@ func (x *UpstreamError) GetBodyTruncated() bool {
 	return false
 }
 
+// SubmitRequest is one unary call to run as a job.
+type SubmitRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Full method name, as "package.Service/Method".
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// The request, as JSON or as the wire bytes a typed stub would send.
+	//
+	// Types that are valid to be assigned to Request:
+	//
+	//	*SubmitRequest_Payload
+	//	*SubmitRequest_PayloadBytes
+	Request isSubmitRequest_Request `protobuf_oneof:"request"`
+	// Sent upstream as idempotency-key metadata on every attempt (the job id
+	// when empty). A second Submit with the same key by the same caller
+	// returns the first job instead of a new one (while the first is kept: jobs.result_ttl after it finished).
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Priority class (JOB_PRIORITY_NORMAL when unspecified).
+	Priority JobPriority `protobuf:"varint,5,opt,name=priority,proto3,enum=protobridge.v1.JobPriority" json:"priority,omitempty"`
+	// When set, the finished job is POSTed here, signed the Standard
+	// Webhooks way (webhook-id, webhook-timestamp, webhook-signature).
+	CallbackUrl   string `protobuf:"bytes,6,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitRequest) Reset() {
+	*x = SubmitRequest{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitRequest) ProtoMessage() {}
+
+func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
+func (*SubmitRequest) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SubmitRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *SubmitRequest) GetRequest() isSubmitRequest_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *SubmitRequest) GetPayload() *structpb.Struct {
+	if x != nil {
+		if x, ok := x.Request.(*SubmitRequest_Payload); ok {
+			return x.Payload
+		}
+	}
+	return nil
+}
+
+func (x *SubmitRequest) GetPayloadBytes() []byte {
+	if x != nil {
+		if x, ok := x.Request.(*SubmitRequest_PayloadBytes); ok {
+			return x.PayloadBytes
+		}
+	}
+	return nil
+}
+
+func (x *SubmitRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *SubmitRequest) GetPriority() JobPriority {
+	if x != nil {
+		return x.Priority
+	}
+	return JobPriority_JOB_PRIORITY_UNSPECIFIED
+}
+
+func (x *SubmitRequest) GetCallbackUrl() string {
+	if x != nil {
+		return x.CallbackUrl
+	}
+	return ""
+}
+
+type isSubmitRequest_Request interface {
+	isSubmitRequest_Request()
+}
+
+type SubmitRequest_Payload struct {
+	// The request message in protojson form.
+	Payload *structpb.Struct `protobuf:"bytes,2,opt,name=payload,proto3,oneof"`
+}
+
+type SubmitRequest_PayloadBytes struct {
+	// The request message in protobuf binary form.
+	PayloadBytes []byte `protobuf:"bytes,3,opt,name=payload_bytes,json=payloadBytes,proto3,oneof"`
+}
+
+func (*SubmitRequest_Payload) isSubmitRequest_Request() {}
+
+func (*SubmitRequest_PayloadBytes) isSubmitRequest_Request() {}
+
+// SubmitResponse names the stored job.
+type SubmitResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's id.
+	JobId string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// True when idempotency_key named a job submitted before.
+	Existing      bool `protobuf:"varint,2,opt,name=existing,proto3" json:"existing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitResponse) Reset() {
+	*x = SubmitResponse{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitResponse) ProtoMessage() {}
+
+func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
+func (*SubmitResponse) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SubmitResponse) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *SubmitResponse) GetExisting() bool {
+	if x != nil {
+		return x.Existing
+	}
+	return false
+}
+
+// GetJobRequest names a job.
+type GetJobRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's id.
+	JobId         string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJobRequest) Reset() {
+	*x = GetJobRequest{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJobRequest) ProtoMessage() {}
+
+func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
+func (*GetJobRequest) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetJobRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// GetJobResponse is the job.
+type GetJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job.
+	Job           *Job `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJobResponse) Reset() {
+	*x = GetJobResponse{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJobResponse) ProtoMessage() {}
+
+func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
+func (*GetJobResponse) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetJobResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// WatchJobResponse is the job after a change.
+type WatchJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job.
+	Job           *Job `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchJobResponse) Reset() {
+	*x = WatchJobResponse{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchJobResponse) ProtoMessage() {}
+
+func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchJobResponse.ProtoReflect.Descriptor instead.
+func (*WatchJobResponse) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WatchJobResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// CancelJobResponse is the job after the cancel.
+type CancelJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job.
+	Job           *Job `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelJobResponse) Reset() {
+	*x = CancelJobResponse{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelJobResponse) ProtoMessage() {}
+
+func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
+func (*CancelJobResponse) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CancelJobResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// SubscribeResponse carries one delivered event.
+type SubscribeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event.
+	Event         *WebhookEvent `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscribeResponse) Reset() {
+	*x = SubscribeResponse{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscribeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscribeResponse) ProtoMessage() {}
+
+func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
+func (*SubscribeResponse) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SubscribeResponse) GetEvent() *WebhookEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// WatchJobRequest names a job to watch.
+type WatchJobRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's id.
+	JobId         string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchJobRequest) Reset() {
+	*x = WatchJobRequest{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchJobRequest) ProtoMessage() {}
+
+func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchJobRequest.ProtoReflect.Descriptor instead.
+func (*WatchJobRequest) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WatchJobRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// CancelJobRequest names a job to cancel.
+type CancelJobRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's id.
+	JobId         string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelJobRequest) Reset() {
+	*x = CancelJobRequest{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelJobRequest) ProtoMessage() {}
+
+func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
+func (*CancelJobRequest) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CancelJobRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// ListJobsRequest filters and pages the job list.
+type ListJobsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only jobs in this state (any when unspecified).
+	State JobState `protobuf:"varint,1,opt,name=state,proto3,enum=protobridge.v1.JobState" json:"state,omitempty"`
+	// Only jobs of this method (any when empty).
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// At most this many jobs (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListJobsRequest) Reset() {
+	*x = ListJobsRequest{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListJobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListJobsRequest) ProtoMessage() {}
+
+func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
+func (*ListJobsRequest) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListJobsRequest) GetState() JobState {
+	if x != nil {
+		return x.State
+	}
+	return JobState_JOB_STATE_UNSPECIFIED
+}
+
+func (x *ListJobsRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *ListJobsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListJobsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListJobsResponse is one page of jobs.
+type ListJobsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The jobs, newest first, without results.
+	Jobs []*Job `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListJobsResponse) Reset() {
+	*x = ListJobsResponse{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListJobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListJobsResponse) ProtoMessage() {}
+
+func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
+func (*ListJobsResponse) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListJobsResponse) GetJobs() []*Job {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+func (x *ListJobsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Job is a submitted call and what became of it.
+type Job struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The route called.
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// Where the job is.
+	State JobState `protobuf:"varint,3,opt,name=state,proto3,enum=protobridge.v1.JobState" json:"state,omitempty"`
+	// Its priority class.
+	Priority JobPriority `protobuf:"varint,4,opt,name=priority,proto3,enum=protobridge.v1.JobPriority" json:"priority,omitempty"`
+	// The identity it runs as ("" on an open route).
+	Identity string `protobuf:"bytes,5,opt,name=identity,proto3" json:"identity,omitempty"`
+	// The idempotency-key sent upstream.
+	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Times the route was called for it so far.
+	Attempts int32 `protobuf:"varint,7,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// When it was submitted, last changed, and finished.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	FinishTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
+	// When the next attempt is due (RETRYING).
+	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
+	// The reply in protojson form (SUCCEEDED).
+	Result *structpb.Struct `protobuf:"bytes,12,opt,name=result,proto3" json:"result,omitempty"`
+	// The reply in protobuf binary form (SUCCEEDED).
+	ResultBytes []byte `protobuf:"bytes,13,opt,name=result_bytes,json=resultBytes,proto3" json:"result_bytes,omitempty"`
+	// The last attempt's error (RETRYING), or the final one (FAILED, CANCELLED).
+	Error *JobError `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
+	// The completion callback, when one was asked for.
+	Callback *JobCallback `protobuf:"bytes,15,opt,name=callback,proto3" json:"callback,omitempty"`
+	// The daemon that ran the latest attempt (host name and process id).
+	Runner        string `protobuf:"bytes,16,opt,name=runner,proto3" json:"runner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Job) Reset() {
+	*x = Job{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Job) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Job) ProtoMessage() {}
+
+func (x *Job) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Job.ProtoReflect.Descriptor instead.
+func (*Job) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Job) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Job) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *Job) GetState() JobState {
+	if x != nil {
+		return x.State
+	}
+	return JobState_JOB_STATE_UNSPECIFIED
+}
+
+func (x *Job) GetPriority() JobPriority {
+	if x != nil {
+		return x.Priority
+	}
+	return JobPriority_JOB_PRIORITY_UNSPECIFIED
+}
+
+func (x *Job) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *Job) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *Job) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *Job) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Job) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Job) GetFinishTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishTime
+	}
+	return nil
+}
+
+func (x *Job) GetNextAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptTime
+	}
+	return nil
+}
+
+func (x *Job) GetResult() *structpb.Struct {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *Job) GetResultBytes() []byte {
+	if x != nil {
+		return x.ResultBytes
+	}
+	return nil
+}
+
+func (x *Job) GetError() *JobError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *Job) GetCallback() *JobCallback {
+	if x != nil {
+		return x.Callback
+	}
+	return nil
+}
+
+func (x *Job) GetRunner() string {
+	if x != nil {
+		return x.Runner
+	}
+	return ""
+}
+
+// JobError is a failed attempt's gRPC status.
+type JobError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The gRPC status code name ("UNAVAILABLE").
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The status message.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The ErrorInfo reason ("UPSTREAM_HTTP_503"), when there was one.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobError) Reset() {
+	*x = JobError{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobError) ProtoMessage() {}
+
+func (x *JobError) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobError.ProtoReflect.Descriptor instead.
+func (*JobError) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *JobError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *JobError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *JobError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// JobCallback is the completion callback of a job.
+type JobCallback struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the result is POSTed.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// True once the receiver answered 2xx.
+	Delivered bool `protobuf:"varint,2,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// POSTs made so far.
+	Attempts int32 `protobuf:"varint,3,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// What went wrong with the last POST ("" when none did).
+	LastError string `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// The webhook-id header value of the callback.
+	WebhookId     string `protobuf:"bytes,5,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobCallback) Reset() {
+	*x = JobCallback{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobCallback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobCallback) ProtoMessage() {}
+
+func (x *JobCallback) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobCallback.ProtoReflect.Descriptor instead.
+func (*JobCallback) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *JobCallback) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *JobCallback) GetDelivered() bool {
+	if x != nil {
+		return x.Delivered
+	}
+	return false
+}
+
+func (x *JobCallback) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *JobCallback) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *JobCallback) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+// SubscribeRequest is the first message of a Subscribe stream (start) or
+// an acknowledgement (ack).
+type SubscribeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*SubscribeRequest_Start
+	//	*SubscribeRequest_Ack
+	Kind          isSubscribeRequest_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscribeRequest) Reset() {
+	*x = SubscribeRequest{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscribeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscribeRequest) ProtoMessage() {}
+
+func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
+func (*SubscribeRequest) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SubscribeRequest) GetKind() isSubscribeRequest_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *SubscribeRequest) GetStart() *SubscribeStart {
+	if x != nil {
+		if x, ok := x.Kind.(*SubscribeRequest_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *SubscribeRequest) GetAck() *SubscribeAck {
+	if x != nil {
+		if x, ok := x.Kind.(*SubscribeRequest_Ack); ok {
+			return x.Ack
+		}
+	}
+	return nil
+}
+
+type isSubscribeRequest_Kind interface {
+	isSubscribeRequest_Kind()
+}
+
+type SubscribeRequest_Start struct {
+	// Opens the subscription; first message only.
+	Start *SubscribeStart `protobuf:"bytes,1,opt,name=start,proto3,oneof"`
+}
+
+type SubscribeRequest_Ack struct {
+	// Acknowledges delivered events by their sequence numbers.
+	Ack *SubscribeAck `protobuf:"bytes,2,opt,name=ack,proto3,oneof"`
+}
+
+func (*SubscribeRequest_Start) isSubscribeRequest_Kind() {}
+
+func (*SubscribeRequest_Ack) isSubscribeRequest_Kind() {}
+
+// SubscribeStart says which source to follow and from where.
+type SubscribeStart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook source's name (a key under webhooks.sources).
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// A durable consumer name: the subscription resumes after the last
+	// acknowledged event when reopened with it, and subscribers sharing it
+	// share the events. Empty: a subscription of this stream only.
+	Consumer string `protobuf:"bytes,2,opt,name=consumer,proto3" json:"consumer,omitempty"`
+	// Where a new consumer starts (ignored when a durable consumer exists):
+	// at this sequence, at this time, or, when neither is set, with the
+	// events arriving from now on (or all stored events, when all is true).
+	StartSequence uint64                 `protobuf:"varint,3,opt,name=start_sequence,json=startSequence,proto3" json:"start_sequence,omitempty"`
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	All           bool                   `protobuf:"varint,5,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscribeStart) Reset() {
+	*x = SubscribeStart{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscribeStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscribeStart) ProtoMessage() {}
+
+func (x *SubscribeStart) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscribeStart.ProtoReflect.Descriptor instead.
+func (*SubscribeStart) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SubscribeStart) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *SubscribeStart) GetConsumer() string {
+	if x != nil {
+		return x.Consumer
+	}
+	return ""
+}
+
+func (x *SubscribeStart) GetStartSequence() uint64 {
+	if x != nil {
+		return x.StartSequence
+	}
+	return 0
+}
+
+func (x *SubscribeStart) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *SubscribeStart) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+// SubscribeAck acknowledges events.
+type SubscribeAck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequence numbers of events received and handled.
+	Sequences     []uint64 `protobuf:"varint,1,rep,packed,name=sequences,proto3" json:"sequences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscribeAck) Reset() {
+	*x = SubscribeAck{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscribeAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscribeAck) ProtoMessage() {}
+
+func (x *SubscribeAck) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscribeAck.ProtoReflect.Descriptor instead.
+func (*SubscribeAck) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SubscribeAck) GetSequences() []uint64 {
+	if x != nil {
+		return x.Sequences
+	}
+	return nil
+}
+
+// WebhookEvent is one verified webhook delivery.
+type WebhookEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The source it came to.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// Its sequence in the source's stream: acknowledge with it, replay from it.
+	Sequence uint64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The sender's event id (webhook-id, X-GitHub-Delivery, the Stripe event
+	// id, or the configured header); deliveries are deduplicated by it.
+	EventId string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// When the daemon stored it.
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// How many times it has been delivered (more than 1: a redelivery).
+	Delivery uint64 `protobuf:"varint,5,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	// The payload decoded into the source's declared message.
+	Payload       *anypb.Any `protobuf:"bytes,6,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookEvent) Reset() {
+	*x = WebhookEvent{}
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookEvent) ProtoMessage() {}
+
+func (x *WebhookEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_bridge_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookEvent.ProtoReflect.Descriptor instead.
+func (*WebhookEvent) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_bridge_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WebhookEvent) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *WebhookEvent) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *WebhookEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *WebhookEvent) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *WebhookEvent) GetDelivery() uint64 {
+	if x != nil {
+		return x.Delivery
+	}
+	return 0
+}
+
+func (x *WebhookEvent) GetPayload() *anypb.Any {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
 var File_protobridge_v1_bridge_proto protoreflect.FileDescriptor
 
 const file_protobridge_v1_bridge_proto_rawDesc = "" +
 	"\n" +
-	"\x1bprotobridge/v1/bridge.proto\x12\x0eprotobridge.v1\x1a\x1cgoogle/protobuf/struct.proto\"Z\n" +
+	"\x1bprotobridge/v1/bridge.proto\x12\x0eprotobridge.v1\x1a\x19google/protobuf/any.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n" +
 	"\rInvokeRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x121\n" +
 	"\apayload\x18\x02 \x01(\v2\x17.google.protobuf.StructR\apayload\"A\n" +
@@ -222,9 +1615,115 @@ const file_protobridge_v1_bridge_proto_rawDesc = "" +
 	"httpStatus\x12!\n" +
 	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\tR\x04body\x12%\n" +
-	"\x0ebody_truncated\x18\x05 \x01(\bR\rbodyTruncated2X\n" +
+	"\x0ebody_truncated\x18\x05 \x01(\bR\rbodyTruncated\"\x93\x02\n" +
+	"\rSubmitRequest\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x123\n" +
+	"\apayload\x18\x02 \x01(\v2\x17.google.protobuf.StructH\x00R\apayload\x12%\n" +
+	"\rpayload_bytes\x18\x03 \x01(\fH\x00R\fpayloadBytes\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x127\n" +
+	"\bpriority\x18\x05 \x01(\x0e2\x1b.protobridge.v1.JobPriorityR\bpriority\x12!\n" +
+	"\fcallback_url\x18\x06 \x01(\tR\vcallbackUrlB\t\n" +
+	"\arequest\"C\n" +
+	"\x0eSubmitResponse\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1a\n" +
+	"\bexisting\x18\x02 \x01(\bR\bexisting\"&\n" +
+	"\rGetJobRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"7\n" +
+	"\x0eGetJobResponse\x12%\n" +
+	"\x03job\x18\x01 \x01(\v2\x13.protobridge.v1.JobR\x03job\"9\n" +
+	"\x10WatchJobResponse\x12%\n" +
+	"\x03job\x18\x01 \x01(\v2\x13.protobridge.v1.JobR\x03job\":\n" +
+	"\x11CancelJobResponse\x12%\n" +
+	"\x03job\x18\x01 \x01(\v2\x13.protobridge.v1.JobR\x03job\"G\n" +
+	"\x11SubscribeResponse\x122\n" +
+	"\x05event\x18\x01 \x01(\v2\x1c.protobridge.v1.WebhookEventR\x05event\"(\n" +
+	"\x0fWatchJobRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\")\n" +
+	"\x10CancelJobRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\x95\x01\n" +
+	"\x0fListJobsRequest\x12.\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x18.protobridge.v1.JobStateR\x05state\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"c\n" +
+	"\x10ListJobsResponse\x12'\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x13.protobridge.v1.JobR\x04jobs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcb\x05\n" +
+	"\x03Job\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12.\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x18.protobridge.v1.JobStateR\x05state\x127\n" +
+	"\bpriority\x18\x04 \x01(\x0e2\x1b.protobridge.v1.JobPriorityR\bpriority\x12\x1a\n" +
+	"\bidentity\x18\x05 \x01(\tR\bidentity\x12'\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12\x1a\n" +
+	"\battempts\x18\a \x01(\x05R\battempts\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12;\n" +
+	"\vfinish_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishTime\x12F\n" +
+	"\x11next_attempt_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12/\n" +
+	"\x06result\x18\f \x01(\v2\x17.google.protobuf.StructR\x06result\x12!\n" +
+	"\fresult_bytes\x18\r \x01(\fR\vresultBytes\x12.\n" +
+	"\x05error\x18\x0e \x01(\v2\x18.protobridge.v1.JobErrorR\x05error\x127\n" +
+	"\bcallback\x18\x0f \x01(\v2\x1b.protobridge.v1.JobCallbackR\bcallback\x12\x16\n" +
+	"\x06runner\x18\x10 \x01(\tR\x06runner\"P\n" +
+	"\bJobError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x97\x01\n" +
+	"\vJobCallback\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1c\n" +
+	"\tdelivered\x18\x02 \x01(\bR\tdelivered\x12\x1a\n" +
+	"\battempts\x18\x03 \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x05 \x01(\tR\twebhookId\"\x84\x01\n" +
+	"\x10SubscribeRequest\x126\n" +
+	"\x05start\x18\x01 \x01(\v2\x1e.protobridge.v1.SubscribeStartH\x00R\x05start\x120\n" +
+	"\x03ack\x18\x02 \x01(\v2\x1c.protobridge.v1.SubscribeAckH\x00R\x03ackB\x06\n" +
+	"\x04kind\"\xb8\x01\n" +
+	"\x0eSubscribeStart\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x1a\n" +
+	"\bconsumer\x18\x02 \x01(\tR\bconsumer\x12%\n" +
+	"\x0estart_sequence\x18\x03 \x01(\x04R\rstartSequence\x129\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x10\n" +
+	"\x03all\x18\x05 \x01(\bR\x03all\",\n" +
+	"\fSubscribeAck\x12\x1c\n" +
+	"\tsequences\x18\x01 \x03(\x04R\tsequences\"\xe8\x01\n" +
+	"\fWebhookEvent\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12=\n" +
+	"\freceive_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12\x1a\n" +
+	"\bdelivery\x18\x05 \x01(\x04R\bdelivery\x12.\n" +
+	"\apayload\x18\x06 \x01(\v2\x14.google.protobuf.AnyR\apayload*r\n" +
+	"\vJobPriority\x12\x1c\n" +
+	"\x18JOB_PRIORITY_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11JOB_PRIORITY_HIGH\x10\x01\x12\x17\n" +
+	"\x13JOB_PRIORITY_NORMAL\x10\x02\x12\x15\n" +
+	"\x11JOB_PRIORITY_BULK\x10\x03*\xb2\x01\n" +
+	"\bJobState\x12\x19\n" +
+	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
+	"\x11JOB_STATE_RUNNING\x10\x02\x12\x16\n" +
+	"\x12JOB_STATE_RETRYING\x10\x03\x12\x17\n" +
+	"\x13JOB_STATE_SUCCEEDED\x10\x04\x12\x14\n" +
+	"\x10JOB_STATE_FAILED\x10\x05\x12\x17\n" +
+	"\x13JOB_STATE_CANCELLED\x10\x062\xb2\x04\n" +
 	"\rBridgeService\x12G\n" +
-	"\x06Invoke\x12\x1d.protobridge.v1.InvokeRequest\x1a\x1e.protobridge.v1.InvokeResponseBEZCgithub.com/protobridge/protobridge/gen/protobridge/v1;protobridgev1b\x06proto3"
+	"\x06Invoke\x12\x1d.protobridge.v1.InvokeRequest\x1a\x1e.protobridge.v1.InvokeResponse\x12G\n" +
+	"\x06Submit\x12\x1d.protobridge.v1.SubmitRequest\x1a\x1e.protobridge.v1.SubmitResponse\x12G\n" +
+	"\x06GetJob\x12\x1d.protobridge.v1.GetJobRequest\x1a\x1e.protobridge.v1.GetJobResponse\x12O\n" +
+	"\bWatchJob\x12\x1f.protobridge.v1.WatchJobRequest\x1a .protobridge.v1.WatchJobResponse0\x01\x12P\n" +
+	"\tCancelJob\x12 .protobridge.v1.CancelJobRequest\x1a!.protobridge.v1.CancelJobResponse\x12M\n" +
+	"\bListJobs\x12\x1f.protobridge.v1.ListJobsRequest\x1a .protobridge.v1.ListJobsResponse\x12T\n" +
+	"\tSubscribe\x12 .protobridge.v1.SubscribeRequest\x1a!.protobridge.v1.SubscribeResponse(\x010\x01BEZCgithub.com/protobridge/protobridge/gen/protobridge/v1;protobridgev1b\x06proto3"
 
 var (
 	file_protobridge_v1_bridge_proto_rawDescOnce sync.Once
@@ -238,23 +1737,80 @@ func file_protobridge_v1_bridge_proto_rawDescGZIP() []byte {
 	return file_protobridge_v1_bridge_proto_rawDescData
 }
 
-var file_protobridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_protobridge_v1_bridge_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_protobridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_protobridge_v1_bridge_proto_goTypes = []any{
-	(*InvokeRequest)(nil),   // 0: protobridge.v1.InvokeRequest
-	(*InvokeResponse)(nil),  // 1: protobridge.v1.InvokeResponse
-	(*UpstreamError)(nil),   // 2: protobridge.v1.UpstreamError
-	(*structpb.Struct)(nil), // 3: google.protobuf.Struct
+	(JobPriority)(0),              // 0: protobridge.v1.JobPriority
+	(JobState)(0),                 // 1: protobridge.v1.JobState
+	(*InvokeRequest)(nil),         // 2: protobridge.v1.InvokeRequest
+	(*InvokeResponse)(nil),        // 3: protobridge.v1.InvokeResponse
+	(*UpstreamError)(nil),         // 4: protobridge.v1.UpstreamError
+	(*SubmitRequest)(nil),         // 5: protobridge.v1.SubmitRequest
+	(*SubmitResponse)(nil),        // 6: protobridge.v1.SubmitResponse
+	(*GetJobRequest)(nil),         // 7: protobridge.v1.GetJobRequest
+	(*GetJobResponse)(nil),        // 8: protobridge.v1.GetJobResponse
+	(*WatchJobResponse)(nil),      // 9: protobridge.v1.WatchJobResponse
+	(*CancelJobResponse)(nil),     // 10: protobridge.v1.CancelJobResponse
+	(*SubscribeResponse)(nil),     // 11: protobridge.v1.SubscribeResponse
+	(*WatchJobRequest)(nil),       // 12: protobridge.v1.WatchJobRequest
+	(*CancelJobRequest)(nil),      // 13: protobridge.v1.CancelJobRequest
+	(*ListJobsRequest)(nil),       // 14: protobridge.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),      // 15: protobridge.v1.ListJobsResponse
+	(*Job)(nil),                   // 16: protobridge.v1.Job
+	(*JobError)(nil),              // 17: protobridge.v1.JobError
+	(*JobCallback)(nil),           // 18: protobridge.v1.JobCallback
+	(*SubscribeRequest)(nil),      // 19: protobridge.v1.SubscribeRequest
+	(*SubscribeStart)(nil),        // 20: protobridge.v1.SubscribeStart
+	(*SubscribeAck)(nil),          // 21: protobridge.v1.SubscribeAck
+	(*WebhookEvent)(nil),          // 22: protobridge.v1.WebhookEvent
+	(*structpb.Struct)(nil),       // 23: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*anypb.Any)(nil),             // 25: google.protobuf.Any
 }
 var file_protobridge_v1_bridge_proto_depIdxs = []int32{
-	3, // 0: protobridge.v1.InvokeRequest.payload:type_name -> google.protobuf.Struct
-	3, // 1: protobridge.v1.InvokeResponse.result:type_name -> google.protobuf.Struct
-	0, // 2: protobridge.v1.BridgeService.Invoke:input_type -> protobridge.v1.InvokeRequest
-	1, // 3: protobridge.v1.BridgeService.Invoke:output_type -> protobridge.v1.InvokeResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	23, // 0: protobridge.v1.InvokeRequest.payload:type_name -> google.protobuf.Struct
+	23, // 1: protobridge.v1.InvokeResponse.result:type_name -> google.protobuf.Struct
+	23, // 2: protobridge.v1.SubmitRequest.payload:type_name -> google.protobuf.Struct
+	0,  // 3: protobridge.v1.SubmitRequest.priority:type_name -> protobridge.v1.JobPriority
+	16, // 4: protobridge.v1.GetJobResponse.job:type_name -> protobridge.v1.Job
+	16, // 5: protobridge.v1.WatchJobResponse.job:type_name -> protobridge.v1.Job
+	16, // 6: protobridge.v1.CancelJobResponse.job:type_name -> protobridge.v1.Job
+	22, // 7: protobridge.v1.SubscribeResponse.event:type_name -> protobridge.v1.WebhookEvent
+	1,  // 8: protobridge.v1.ListJobsRequest.state:type_name -> protobridge.v1.JobState
+	16, // 9: protobridge.v1.ListJobsResponse.jobs:type_name -> protobridge.v1.Job
+	1,  // 10: protobridge.v1.Job.state:type_name -> protobridge.v1.JobState
+	0,  // 11: protobridge.v1.Job.priority:type_name -> protobridge.v1.JobPriority
+	24, // 12: protobridge.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	24, // 13: protobridge.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	24, // 14: protobridge.v1.Job.finish_time:type_name -> google.protobuf.Timestamp
+	24, // 15: protobridge.v1.Job.next_attempt_time:type_name -> google.protobuf.Timestamp
+	23, // 16: protobridge.v1.Job.result:type_name -> google.protobuf.Struct
+	17, // 17: protobridge.v1.Job.error:type_name -> protobridge.v1.JobError
+	18, // 18: protobridge.v1.Job.callback:type_name -> protobridge.v1.JobCallback
+	20, // 19: protobridge.v1.SubscribeRequest.start:type_name -> protobridge.v1.SubscribeStart
+	21, // 20: protobridge.v1.SubscribeRequest.ack:type_name -> protobridge.v1.SubscribeAck
+	24, // 21: protobridge.v1.SubscribeStart.start_time:type_name -> google.protobuf.Timestamp
+	24, // 22: protobridge.v1.WebhookEvent.receive_time:type_name -> google.protobuf.Timestamp
+	25, // 23: protobridge.v1.WebhookEvent.payload:type_name -> google.protobuf.Any
+	2,  // 24: protobridge.v1.BridgeService.Invoke:input_type -> protobridge.v1.InvokeRequest
+	5,  // 25: protobridge.v1.BridgeService.Submit:input_type -> protobridge.v1.SubmitRequest
+	7,  // 26: protobridge.v1.BridgeService.GetJob:input_type -> protobridge.v1.GetJobRequest
+	12, // 27: protobridge.v1.BridgeService.WatchJob:input_type -> protobridge.v1.WatchJobRequest
+	13, // 28: protobridge.v1.BridgeService.CancelJob:input_type -> protobridge.v1.CancelJobRequest
+	14, // 29: protobridge.v1.BridgeService.ListJobs:input_type -> protobridge.v1.ListJobsRequest
+	19, // 30: protobridge.v1.BridgeService.Subscribe:input_type -> protobridge.v1.SubscribeRequest
+	3,  // 31: protobridge.v1.BridgeService.Invoke:output_type -> protobridge.v1.InvokeResponse
+	6,  // 32: protobridge.v1.BridgeService.Submit:output_type -> protobridge.v1.SubmitResponse
+	8,  // 33: protobridge.v1.BridgeService.GetJob:output_type -> protobridge.v1.GetJobResponse
+	9,  // 34: protobridge.v1.BridgeService.WatchJob:output_type -> protobridge.v1.WatchJobResponse
+	10, // 35: protobridge.v1.BridgeService.CancelJob:output_type -> protobridge.v1.CancelJobResponse
+	15, // 36: protobridge.v1.BridgeService.ListJobs:output_type -> protobridge.v1.ListJobsResponse
+	11, // 37: protobridge.v1.BridgeService.Subscribe:output_type -> protobridge.v1.SubscribeResponse
+	31, // [31:38] is the sub-list for method output_type
+	24, // [24:31] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_protobridge_v1_bridge_proto_init() }
@@ -262,18 +1818,27 @@ func file_protobridge_v1_bridge_proto_init() {
 	if File_protobridge_v1_bridge_proto != nil {
 		return
 	}
+	file_protobridge_v1_bridge_proto_msgTypes[3].OneofWrappers = []any{
+		(*SubmitRequest_Payload)(nil),
+		(*SubmitRequest_PayloadBytes)(nil),
+	}
+	file_protobridge_v1_bridge_proto_msgTypes[17].OneofWrappers = []any{
+		(*SubscribeRequest_Start)(nil),
+		(*SubscribeRequest_Ack)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protobridge_v1_bridge_proto_rawDesc), len(file_protobridge_v1_bridge_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      2,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_protobridge_v1_bridge_proto_goTypes,
 		DependencyIndexes: file_protobridge_v1_bridge_proto_depIdxs,
+		EnumInfos:         file_protobridge_v1_bridge_proto_enumTypes,
 		MessageInfos:      file_protobridge_v1_bridge_proto_msgTypes,
 	}.Build()
 	File_protobridge_v1_bridge_proto = out.File

@@ -349,6 +349,13 @@ type StreamRoute struct {
 	MaxBackoff string `protobuf:"bytes,5,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
 	// Largest event or line in bytes (0: the upstream's max_response_bytes).
 	MaxEventBytes uint64 `protobuf:"varint,6,opt,name=max_event_bytes,json=maxEventBytes,proto3" json:"max_event_bytes,omitempty"`
+	// End-of-stream sentinel: an SSE event's data or an NDJSON line that is
+	// exactly this text ends the call with OK and is not relayed (default: the
+	// upstream's rest.stream_end, else "[DONE]"; "" turns it off).
+	End *string `protobuf:"bytes,7,opt,name=end,proto3,oneof" json:"end,omitempty"`
+	// SSE event type whose data becomes the call's error status (default: the
+	// upstream's rest.stream_error_event, else "error"; "" turns it off).
+	ErrorEvent    *string `protobuf:"bytes,8,opt,name=error_event,json=errorEvent,proto3,oneof" json:"error_event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -425,6 +432,20 @@ func (x *StreamRoute) GetMaxEventBytes() uint64 {
 	return 0
 }
 
+func (x *StreamRoute) GetEnd() string {
+	if x != nil && x.End != nil {
+		return *x.End
+	}
+	return ""
+}
+
+func (x *StreamRoute) GetErrorEvent() string {
+	if x != nil && x.ErrorEvent != nil {
+		return *x.ErrorEvent
+	}
+	return ""
+}
+
 // WebSocketRoute binds a method to a WebSocket endpoint. Streaming methods
 // open one connection per call; unary methods share one connection per URL
 // and match replies by a correlation id.
@@ -446,9 +467,19 @@ type WebSocketRoute struct {
 	// How long to wait for a pong before the call fails ("10s" default).
 	KeepaliveTimeout string `protobuf:"bytes,7,opt,name=keepalive_timeout,json=keepaliveTimeout,proto3" json:"keepalive_timeout,omitempty"`
 	// Reconnection of server-streaming calls.
-	Reconnect     *WebSocketReconnect `protobuf:"bytes,8,opt,name=reconnect,proto3" json:"reconnect,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reconnect *WebSocketReconnect `protobuf:"bytes,8,opt,name=reconnect,proto3" json:"reconnect,omitempty"`
+	// When a server-streaming or bidi stream is over: the call ends with OK
+	// and the socket closes with 1000.
+	End *WebSocketEnd `protobuf:"bytes,9,opt,name=end,proto3" json:"end,omitempty"`
+	// What a caller's half-close of a client-streaming or bidi call does:
+	// "keep" (default: nothing is sent, the peer's frames are relayed until it
+	// closes or an end frame arrives), "close" (close with 1000 at once) or
+	// "send" (send half_close_frame as a text frame, then as keep).
+	HalfClose string `protobuf:"bytes,10,opt,name=half_close,json=halfClose,proto3" json:"half_close,omitempty"`
+	// Text frame sent on half-close when half_close is "send".
+	HalfCloseFrame string `protobuf:"bytes,11,opt,name=half_close_frame,json=halfCloseFrame,proto3" json:"half_close_frame,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *WebSocketRoute) Reset() {
@@ -537,6 +568,103 @@ func (x *WebSocketRoute) GetReconnect() *WebSocketReconnect {
 	return nil
 }
 
+func (x *WebSocketRoute) GetEnd() *WebSocketEnd {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *WebSocketRoute) GetHalfClose() string {
+	if x != nil {
+		return x.HalfClose
+	}
+	return ""
+}
+
+func (x *WebSocketRoute) GetHalfCloseFrame() string {
+	if x != nil {
+		return x.HalfCloseFrame
+	}
+	return ""
+}
+
+// WebSocketEnd declares the frame that ends a stream: one whose output field
+// has a value, or any frame of a type.
+type WebSocketEnd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dotted path of an output field; with value, a frame whose field has that
+	// value in its text form (enum values by name, true/false, numbers as
+	// written) ends the stream.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The value of field that ends the stream.
+	Value string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// "text" or "binary": any frame of this type ends the stream.
+	Frame string `protobuf:"bytes,3,opt,name=frame,proto3" json:"frame,omitempty"`
+	// Relay the ending frame to the caller before ending.
+	Deliver       bool `protobuf:"varint,4,opt,name=deliver,proto3" json:"deliver,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebSocketEnd) Reset() {
+	*x = WebSocketEnd{}
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebSocketEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebSocketEnd) ProtoMessage() {}
+
+func (x *WebSocketEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebSocketEnd.ProtoReflect.Descriptor instead.
+func (*WebSocketEnd) Descriptor() ([]byte, []int) {
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WebSocketEnd) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *WebSocketEnd) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *WebSocketEnd) GetFrame() string {
+	if x != nil {
+		return x.Frame
+	}
+	return ""
+}
+
+func (x *WebSocketEnd) GetDeliver() bool {
+	if x != nil {
+		return x.Deliver
+	}
+	return false
+}
+
 // WebSocketReconnect re-dials a server-streaming call whose socket dropped.
 type WebSocketReconnect struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -556,7 +684,7 @@ type WebSocketReconnect struct {
 
 func (x *WebSocketReconnect) Reset() {
 	*x = WebSocketReconnect{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	mi := &file_protobridge_v1_options_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +696,7 @@ func (x *WebSocketReconnect) String() string {
 func (*WebSocketReconnect) ProtoMessage() {}
 
 func (x *WebSocketReconnect) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[4]
+	mi := &file_protobridge_v1_options_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +709,7 @@ func (x *WebSocketReconnect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebSocketReconnect.ProtoReflect.Descriptor instead.
 func (*WebSocketReconnect) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{4}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WebSocketReconnect) GetMaxAttempts() uint32 {
@@ -652,7 +780,7 @@ type SoapOperation struct {
 
 func (x *SoapOperation) Reset() {
 	*x = SoapOperation{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[5]
+	mi := &file_protobridge_v1_options_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +792,7 @@ func (x *SoapOperation) String() string {
 func (*SoapOperation) ProtoMessage() {}
 
 func (x *SoapOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[5]
+	mi := &file_protobridge_v1_options_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +805,7 @@ func (x *SoapOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SoapOperation.ProtoReflect.Descriptor instead.
 func (*SoapOperation) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{5}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SoapOperation) GetOperation() string {
@@ -781,7 +909,7 @@ type XMLOptions struct {
 
 func (x *XMLOptions) Reset() {
 	*x = XMLOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[6]
+	mi := &file_protobridge_v1_options_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +921,7 @@ func (x *XMLOptions) String() string {
 func (*XMLOptions) ProtoMessage() {}
 
 func (x *XMLOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[6]
+	mi := &file_protobridge_v1_options_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +934,7 @@ func (x *XMLOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLOptions.ProtoReflect.Descriptor instead.
 func (*XMLOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{6}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *XMLOptions) GetName() string {
@@ -891,7 +1019,7 @@ type MCPToolOptions struct {
 
 func (x *MCPToolOptions) Reset() {
 	*x = MCPToolOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[7]
+	mi := &file_protobridge_v1_options_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1031,7 @@ func (x *MCPToolOptions) String() string {
 func (*MCPToolOptions) ProtoMessage() {}
 
 func (x *MCPToolOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[7]
+	mi := &file_protobridge_v1_options_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1044,7 @@ func (x *MCPToolOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MCPToolOptions.ProtoReflect.Descriptor instead.
 func (*MCPToolOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{7}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MCPToolOptions) GetName() string {
@@ -964,7 +1092,7 @@ type XMLMessageOptions struct {
 
 func (x *XMLMessageOptions) Reset() {
 	*x = XMLMessageOptions{}
-	mi := &file_protobridge_v1_options_proto_msgTypes[8]
+	mi := &file_protobridge_v1_options_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1104,7 @@ func (x *XMLMessageOptions) String() string {
 func (*XMLMessageOptions) ProtoMessage() {}
 
 func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protobridge_v1_options_proto_msgTypes[8]
+	mi := &file_protobridge_v1_options_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1117,7 @@ func (x *XMLMessageOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XMLMessageOptions.ProtoReflect.Descriptor instead.
 func (*XMLMessageOptions) Descriptor() ([]byte, []int) {
-	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{8}
+	return file_protobridge_v1_options_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *XMLMessageOptions) GetRoot() string {
@@ -1055,6 +1183,14 @@ var file_protobridge_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Filename:      "protobridge/v1/options.proto",
 	},
 	{
+		ExtendedType:  (*descriptorpb.EnumValueOptions)(nil),
+		ExtensionType: (*string)(nil),
+		Field:         51701,
+		Name:          "protobridge.v1.json_value",
+		Tag:           "bytes,51701,opt,name=json_value",
+		Filename:      "protobridge/v1/options.proto",
+	},
+	{
 		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
 		ExtensionType: (*XMLMessageOptions)(nil),
 		Field:         51700,
@@ -1099,6 +1235,14 @@ var (
 	//
 	// optional string xml_value = 51700;
 	E_XmlValue = &file_protobridge_v1_options_proto_extTypes[4]
+	// Literal of an enum value as a JSON (or REST XML) API writes it
+	// ("available", "in-progress"): REST bodies, query and path parameters and
+	// WebSocket frames carry it instead of the value's name, and replies may
+	// use either.
+	// `gen openapi` sets it on every value of an OpenAPI enum.
+	//
+	// optional string json_value = 51701;
+	E_JsonValue = &file_protobridge_v1_options_proto_extTypes[5]
 )
 
 // Extension fields to descriptorpb.MessageOptions.
@@ -1106,7 +1250,7 @@ var (
 	// XML root element of a message.
 	//
 	// optional protobridge.v1.XMLMessageOptions xml_root = 51700;
-	E_XmlRoot = &file_protobridge_v1_options_proto_extTypes[5]
+	E_XmlRoot = &file_protobridge_v1_options_proto_extTypes[6]
 )
 
 var File_protobridge_v1_options_proto protoreflect.FileDescriptor
@@ -1122,7 +1266,7 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\atimeout\x18\x03 \x01(\tR\atimeout\x121\n" +
 	"\x04soap\x18\x04 \x01(\v2\x1d.protobridge.v1.SoapOperationR\x04soap\x12<\n" +
 	"\twebsocket\x18\x05 \x01(\v2\x1e.protobridge.v1.WebSocketRouteR\twebsocket\x123\n" +
-	"\x06stream\x18\x06 \x01(\v2\x1b.protobridge.v1.StreamRouteR\x06stream\"\xfa\x01\n" +
+	"\x06stream\x18\x06 \x01(\v2\x1b.protobridge.v1.StreamRouteR\x06stream\"\xcf\x02\n" +
 	"\vStreamRoute\x12\x1f\n" +
 	"\vevent_field\x18\x01 \x01(\tR\n" +
 	"eventField\x12\x19\n" +
@@ -1131,8 +1275,13 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\x0finitial_backoff\x18\x04 \x01(\tR\x0einitialBackoff\x12\x1f\n" +
 	"\vmax_backoff\x18\x05 \x01(\tR\n" +
 	"maxBackoff\x12&\n" +
-	"\x0fmax_event_bytes\x18\x06 \x01(\x04R\rmaxEventBytesB\x11\n" +
-	"\x0f_max_reconnects\"\xb9\x02\n" +
+	"\x0fmax_event_bytes\x18\x06 \x01(\x04R\rmaxEventBytes\x12\x15\n" +
+	"\x03end\x18\a \x01(\tH\x01R\x03end\x88\x01\x01\x12$\n" +
+	"\verror_event\x18\b \x01(\tH\x02R\n" +
+	"errorEvent\x88\x01\x01B\x11\n" +
+	"\x0f_max_reconnectsB\x06\n" +
+	"\x04_endB\x0e\n" +
+	"\f_error_event\"\xb2\x03\n" +
 	"\x0eWebSocketRoute\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\"\n" +
 	"\fsubprotocols\x18\x02 \x03(\tR\fsubprotocols\x12+\n" +
@@ -1142,7 +1291,17 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"read_limit\x18\x05 \x01(\x04R\treadLimit\x12\x1c\n" +
 	"\tkeepalive\x18\x06 \x01(\tR\tkeepalive\x12+\n" +
 	"\x11keepalive_timeout\x18\a \x01(\tR\x10keepaliveTimeout\x12@\n" +
-	"\treconnect\x18\b \x01(\v2\".protobridge.v1.WebSocketReconnectR\treconnect\"\xc9\x01\n" +
+	"\treconnect\x18\b \x01(\v2\".protobridge.v1.WebSocketReconnectR\treconnect\x12.\n" +
+	"\x03end\x18\t \x01(\v2\x1c.protobridge.v1.WebSocketEndR\x03end\x12\x1d\n" +
+	"\n" +
+	"half_close\x18\n" +
+	" \x01(\tR\thalfClose\x12(\n" +
+	"\x10half_close_frame\x18\v \x01(\tR\x0ehalfCloseFrame\"j\n" +
+	"\fWebSocketEnd\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12\x14\n" +
+	"\x05frame\x18\x03 \x01(\tR\x05frame\x12\x18\n" +
+	"\adeliver\x18\x04 \x01(\bR\adeliver\"\xc9\x01\n" +
 	"\x12WebSocketReconnect\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\rR\vmaxAttempts\x12'\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\tR\x0einitialBackoff\x12\x1f\n" +
@@ -1199,7 +1358,9 @@ const file_protobridge_v1_options_proto_rawDesc = "" +
 	"\x05route\x12\x1e.google.protobuf.MethodOptions\x18\xf4\x93\x03 \x01(\v2\x1c.protobridge.v1.RouteOptionsR\x05route:R\n" +
 	"\x03mcp\x12\x1e.google.protobuf.MethodOptions\x18\xf5\x93\x03 \x01(\v2\x1e.protobridge.v1.MCPToolOptionsR\x03mcp:M\n" +
 	"\x03xml\x12\x1d.google.protobuf.FieldOptions\x18\xf4\x93\x03 \x01(\v2\x1a.protobridge.v1.XMLOptionsR\x03xml:@\n" +
-	"\txml_value\x12!.google.protobuf.EnumValueOptions\x18\xf4\x93\x03 \x01(\tR\bxmlValue:_\n" +
+	"\txml_value\x12!.google.protobuf.EnumValueOptions\x18\xf4\x93\x03 \x01(\tR\bxmlValue:B\n" +
+	"\n" +
+	"json_value\x12!.google.protobuf.EnumValueOptions\x18\xf5\x93\x03 \x01(\tR\tjsonValue:_\n" +
 	"\bxml_root\x12\x1f.google.protobuf.MessageOptions\x18\xf4\x93\x03 \x01(\v2!.protobridge.v1.XMLMessageOptionsR\axmlRootBEZCgithub.com/protobridge/protobridge/gen/protobridge/v1;protobridgev1b\x06proto3"
 
 var (
@@ -1215,7 +1376,7 @@ func file_protobridge_v1_options_proto_rawDescGZIP() []byte {
 }
 
 var file_protobridge_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_protobridge_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_protobridge_v1_options_proto_goTypes = []any{
 	(SoapVersion)(0),                      // 0: protobridge.v1.SoapVersion
 	(SoapStyle)(0),                        // 1: protobridge.v1.SoapStyle
@@ -1224,41 +1385,44 @@ var file_protobridge_v1_options_proto_goTypes = []any{
 	(*RouteOptions)(nil),                  // 4: protobridge.v1.RouteOptions
 	(*StreamRoute)(nil),                   // 5: protobridge.v1.StreamRoute
 	(*WebSocketRoute)(nil),                // 6: protobridge.v1.WebSocketRoute
-	(*WebSocketReconnect)(nil),            // 7: protobridge.v1.WebSocketReconnect
-	(*SoapOperation)(nil),                 // 8: protobridge.v1.SoapOperation
-	(*XMLOptions)(nil),                    // 9: protobridge.v1.XMLOptions
-	(*MCPToolOptions)(nil),                // 10: protobridge.v1.MCPToolOptions
-	(*XMLMessageOptions)(nil),             // 11: protobridge.v1.XMLMessageOptions
-	(*descriptorpb.ServiceOptions)(nil),   // 12: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),    // 13: google.protobuf.MethodOptions
-	(*descriptorpb.FieldOptions)(nil),     // 14: google.protobuf.FieldOptions
-	(*descriptorpb.EnumValueOptions)(nil), // 15: google.protobuf.EnumValueOptions
-	(*descriptorpb.MessageOptions)(nil),   // 16: google.protobuf.MessageOptions
+	(*WebSocketEnd)(nil),                  // 7: protobridge.v1.WebSocketEnd
+	(*WebSocketReconnect)(nil),            // 8: protobridge.v1.WebSocketReconnect
+	(*SoapOperation)(nil),                 // 9: protobridge.v1.SoapOperation
+	(*XMLOptions)(nil),                    // 10: protobridge.v1.XMLOptions
+	(*MCPToolOptions)(nil),                // 11: protobridge.v1.MCPToolOptions
+	(*XMLMessageOptions)(nil),             // 12: protobridge.v1.XMLMessageOptions
+	(*descriptorpb.ServiceOptions)(nil),   // 13: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),    // 14: google.protobuf.MethodOptions
+	(*descriptorpb.FieldOptions)(nil),     // 15: google.protobuf.FieldOptions
+	(*descriptorpb.EnumValueOptions)(nil), // 16: google.protobuf.EnumValueOptions
+	(*descriptorpb.MessageOptions)(nil),   // 17: google.protobuf.MessageOptions
 }
 var file_protobridge_v1_options_proto_depIdxs = []int32{
 	2,  // 0: protobridge.v1.RouteOptions.encoding:type_name -> protobridge.v1.Encoding
-	8,  // 1: protobridge.v1.RouteOptions.soap:type_name -> protobridge.v1.SoapOperation
+	9,  // 1: protobridge.v1.RouteOptions.soap:type_name -> protobridge.v1.SoapOperation
 	6,  // 2: protobridge.v1.RouteOptions.websocket:type_name -> protobridge.v1.WebSocketRoute
 	5,  // 3: protobridge.v1.RouteOptions.stream:type_name -> protobridge.v1.StreamRoute
-	7,  // 4: protobridge.v1.WebSocketRoute.reconnect:type_name -> protobridge.v1.WebSocketReconnect
-	0,  // 5: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
-	1,  // 6: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
-	12, // 7: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
-	13, // 8: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
-	13, // 9: protobridge.v1.mcp:extendee -> google.protobuf.MethodOptions
-	14, // 10: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
-	15, // 11: protobridge.v1.xml_value:extendee -> google.protobuf.EnumValueOptions
-	16, // 12: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
-	3,  // 13: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
-	4,  // 14: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
-	10, // 15: protobridge.v1.mcp:type_name -> protobridge.v1.MCPToolOptions
-	9,  // 16: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
-	11, // 17: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	13, // [13:18] is the sub-list for extension type_name
-	7,  // [7:13] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	8,  // 4: protobridge.v1.WebSocketRoute.reconnect:type_name -> protobridge.v1.WebSocketReconnect
+	7,  // 5: protobridge.v1.WebSocketRoute.end:type_name -> protobridge.v1.WebSocketEnd
+	0,  // 6: protobridge.v1.SoapOperation.version:type_name -> protobridge.v1.SoapVersion
+	1,  // 7: protobridge.v1.SoapOperation.style:type_name -> protobridge.v1.SoapStyle
+	13, // 8: protobridge.v1.service:extendee -> google.protobuf.ServiceOptions
+	14, // 9: protobridge.v1.route:extendee -> google.protobuf.MethodOptions
+	14, // 10: protobridge.v1.mcp:extendee -> google.protobuf.MethodOptions
+	15, // 11: protobridge.v1.xml:extendee -> google.protobuf.FieldOptions
+	16, // 12: protobridge.v1.xml_value:extendee -> google.protobuf.EnumValueOptions
+	16, // 13: protobridge.v1.json_value:extendee -> google.protobuf.EnumValueOptions
+	17, // 14: protobridge.v1.xml_root:extendee -> google.protobuf.MessageOptions
+	3,  // 15: protobridge.v1.service:type_name -> protobridge.v1.ServiceOptions
+	4,  // 16: protobridge.v1.route:type_name -> protobridge.v1.RouteOptions
+	11, // 17: protobridge.v1.mcp:type_name -> protobridge.v1.MCPToolOptions
+	10, // 18: protobridge.v1.xml:type_name -> protobridge.v1.XMLOptions
+	12, // 19: protobridge.v1.xml_root:type_name -> protobridge.v1.XMLMessageOptions
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	15, // [15:20] is the sub-list for extension type_name
+	8,  // [8:15] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_protobridge_v1_options_proto_init() }
@@ -1273,8 +1437,8 @@ func file_protobridge_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protobridge_v1_options_proto_rawDesc), len(file_protobridge_v1_options_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   9,
-			NumExtensions: 6,
+			NumMessages:   10,
+			NumExtensions: 7,
 			NumServices:   0,
 		},
 		GoTypes:           file_protobridge_v1_options_proto_goTypes,

@@ -62,7 +62,7 @@ func (protoCodec) Marshal(v any) (mem.BufferSlice, error) {
 // of returning it: grpc-go would end the call with INTERNAL itself.
 func (protoCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if in, ok := v.(*incoming); ok {
-		in.err = in.msg.SetWire(data.Materialize())
+		in.set(data.Materialize())
 		return nil
 	}
 	if wm, ok := v.(*bridge.WireMessage); ok {
@@ -97,6 +97,9 @@ func messageOf(v any) proto.Message {
 // ("failed to unmarshal") to the caller at once, whatever the handler
 // returns next; the caller's undecodable bytes are its mistake, so the
 // codec keeps the error here and the handler answers INVALID_ARGUMENT.
+//
+// The message is made when the bytes arrive (Unmarshal), not while a
+// stream's next message is awaited, which can last as long as the stream.
 type incoming struct {
 	md  protoreflect.MessageDescriptor
 	msg *bridge.WireMessage
@@ -104,7 +107,13 @@ type incoming struct {
 }
 
 func newIncoming(md protoreflect.MessageDescriptor) *incoming {
-	return &incoming{md: md, msg: bridge.NewWireMessage(md, nil)}
+	return &incoming{md: md}
+}
+
+// set gives the message the bytes received, keeping a check's failure.
+func (in *incoming) set(wire []byte) {
+	in.msg = bridge.NewWireMessage(in.md, nil)
+	in.err = in.msg.SetWire(wire)
 }
 
 // recv receives the caller's next message through ss.
@@ -114,6 +123,11 @@ func (in *incoming) recv(ss grpc.ServerStream) (*bridge.WireMessage, error) {
 	}
 	if in.err != nil {
 		return nil, bridge.Wrap(in.err, codes.InvalidArgument, reason.BadRequestMessage, nil, "the request does not decode as the method's input message %s: %v", in.md.FullName(), in.err)
+	}
+	if in.msg == nil {
+		// Not reached with grpc-go, which unmarshals every message, even
+		// an empty one.
+		in.set(nil)
 	}
 	return in.msg, nil
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -54,10 +56,12 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *telemetry.Metrics
 	draining atomic.Bool
-	// drain ends when the grace period does, with cause router.ErrDraining:
-	// every call's context (cuttable) ends with it.
-	drain context.Context
-	cut   context.CancelCauseFunc
+	// calls are the running calls (cuttable), whose contexts end with
+	// cause router.ErrDraining when the grace period does.
+	calls cutList
+	// jobs and subscribe serve BridgeService's async methods (SetAsync).
+	jobs      Jobs
+	subscribe SubscribeFunc
 }
 
 // cutWait is how long calls cut at the end of the grace period get to
@@ -65,11 +69,14 @@ type Server struct {
 // under them; adapters return at once when their context ends.
 const cutWait = 200 * time.Millisecond
 
+// flowWindow is the HTTP/2 stream and connection flow-control window: a
+// message of up to 1 MiB is sent without waiting for a window update.
+const flowWindow = 1 << 20
+
 // New builds the front door for a router. The config supplies message size
 // limits, TLS and whether reflection is on.
 func New(cfg *config.Config, r *router.Router, logger *slog.Logger, tel *telemetry.Telemetry) *Server {
 	s := &Server{log: logger, health: health.NewServer(), router: r, metrics: tel.M()}
-	s.drain, s.cut = context.WithCancelCause(context.Background())
 	sopts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unaryCuttable), grpc.ChainStreamInterceptor(s.streamCuttable)}
 	if tel.Tracing() {
 		sopts = append(sopts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tel.Provider), otelgrpc.WithPropagators(telemetry.Propagator))))
@@ -91,6 +98,16 @@ func New(cfg *config.Config, r *router.Router, logger *slog.Logger, tel *telemet
 		grpc.MaxRecvMsgSize(int(cfg.Server.MaxRecvBytes)),
 		grpc.MaxSendMsgSize(int(cfg.Server.MaxSendBytes)),
 		grpc.UnknownServiceHandler(s.handleStream),
+		// Static flow-control windows: grpc-go's BDP estimator otherwise
+		// pings and updates windows on nearly every call (two more writes
+		// and wake-ups per call on a fast network, where it gains nothing).
+		grpc.InitialWindowSize(flowWindow),
+		grpc.InitialConnWindowSize(flowWindow),
+		// Calls run on a pool of goroutines whose stacks have grown
+		// already, not a new goroutine per call (grpc-go spawns one
+		// when every worker is busy, so nothing queues behind them).
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		grpc.InTapHandle(keepMetadata),
 	)...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	pbv1.RegisterBridgeServiceServer(s.grpc, &bridgeService{s: s})
@@ -154,7 +171,7 @@ func (s *Server) Shutdown(grace time.Duration) bool {
 		return true
 	case <-timer.C:
 	}
-	s.cut(router.ErrDraining)
+	s.calls.cut(router.ErrDraining)
 	wait := time.NewTimer(cutWait)
 	defer wait.Stop()
 	select {
@@ -170,10 +187,80 @@ func (s *Server) Shutdown(grace time.Duration) bool {
 // the grace period ends; release frees it.
 func (s *Server) cuttable(ctx context.Context) (_ context.Context, release func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	stop := context.AfterFunc(s.drain, func() { cancel(context.Cause(s.drain)) })
+	n := s.calls.add(cancel)
 	return ctx, func() {
-		stop()
+		s.calls.remove(n)
 		cancel(nil)
+	}
+}
+
+// cutList holds the cancel functions of the running calls, so that
+// Shutdown can end their contexts with a cause. A call costs one list
+// node; context.AfterFunc on a context shared by every call would cost an
+// afterFuncCtx, a callback and an entry in that context's children map,
+// held for as long as the call (a long-lived stream) lasts.
+type cutList struct {
+	mu sync.Mutex
+	// root is the sentinel of a circular list (zero until the first add).
+	root cutNode
+	// cause is set by cut; a call added later is cut at once.
+	cause error
+}
+
+// cutNode is one running call in a cutList.
+type cutNode struct {
+	prev, next *cutNode
+	cancel     context.CancelCauseFunc
+}
+
+// add registers a call's cancel function; it returns the node to remove
+// when the call ends, or nil when the list was cut already (cancel has
+// been called then).
+func (l *cutList) add(cancel context.CancelCauseFunc) *cutNode {
+	n := &cutNode{cancel: cancel}
+	l.mu.Lock()
+	if cause := l.cause; cause != nil {
+		l.mu.Unlock()
+		cancel(cause)
+		return nil
+	}
+	if l.root.next == nil {
+		l.root.prev, l.root.next = &l.root, &l.root
+	}
+	n.prev, n.next = l.root.prev, &l.root
+	n.prev.next = n
+	l.root.prev = n
+	l.mu.Unlock()
+	return n
+}
+
+// remove unregisters a call; n may be nil.
+func (l *cutList) remove(n *cutNode) {
+	if n == nil {
+		return
+	}
+	l.mu.Lock()
+	n.prev.next, n.next.prev = n.next, n.prev
+	n.prev, n.next = nil, nil
+	l.mu.Unlock()
+}
+
+// cut ends the context of every running call, and of every call added
+// from now on, with cause. Only the first cut counts.
+func (l *cutList) cut(cause error) {
+	l.mu.Lock()
+	if l.cause != nil {
+		l.mu.Unlock()
+		return
+	}
+	l.cause = cause
+	var cancels []context.CancelCauseFunc
+	for n := l.root.next; n != nil && n != &l.root; n = n.next {
+		cancels = append(cancels, n.cancel)
+	}
+	l.mu.Unlock()
+	for _, cancel := range cancels {
+		cancel(cause)
 	}
 }
 
@@ -243,8 +330,7 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 	if !ok {
 		return s.router.Unknown(fullMethod, frontDoor)
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	call := &bridge.Call{Route: route, Metadata: md, FrontDoor: frontDoor, Peer: peerOf(ctx)}
+	call := &bridge.Call{Route: route, Metadata: callMetadata(ctx), FrontDoor: frontDoor, Peer: peerOf(ctx)}
 	start := time.Now()
 	m := route.Method
 	if m.IsStreamingClient() || m.IsStreamingServer() {
@@ -273,6 +359,31 @@ func (s *Server) handleStream(_ any, ss grpc.ServerStream) error {
 		err = ss.SendMsg(resp)
 	}
 	return err
+}
+
+// tappedMD is the context key of the metadata keepMetadata saw.
+type tappedMD struct{}
+
+// keepMetadata is the server's tap: it keeps the metadata grpc-go decoded
+// for the call in the call's context, so that the call can share it
+// instead of copying it (metadata.FromIncomingContext copies every key and
+// value, a few hundred bytes held for as long as a stream lasts). grpc-go
+// builds that metadata from the HTTP/2 header fields, whose names are in
+// lower case on the wire (x/net/http2 rejects others), as bridge.Call
+// wants, and does not change it after the tap.
+func keepMetadata(ctx context.Context, info *tap.Info) (context.Context, error) {
+	return context.WithValue(ctx, tappedMD{}, info.Header), nil
+}
+
+// callMetadata is the caller's metadata for a bridge.Call: the map
+// keepMetadata kept (shared, read only), or a copy when the tap did not
+// run.
+func callMetadata(ctx context.Context) metadata.MD {
+	if md, ok := ctx.Value(tappedMD{}).(metadata.MD); ok {
+		return md
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	return md
 }
 
 // frontDoor labels the calls of this front door in logs, metrics and traces.

@@ -3,10 +3,12 @@ package mcpfront_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -169,6 +171,15 @@ func TestBenchP7(t *testing.T) {
 	fmt.Printf("BENCH P7 mcp-call protobridge-mcp/protobridge-grpc latency=%.2f rps=%.2f (median latency mcp %v grpc %v; rps mcp %.0f grpc %.0f)\n",
 		float64(ml)/float64(gl), mr/gr, ml, gl, mr, gr)
 
+	// The floor any MCP front door on the SDK starts from: the same client
+	// calling a tool of a bare SDK server that answers at once, without
+	// calling anything.
+	fc := sdkFloor(t)
+	measure(t, 200, conc, fc)
+	fl, fr := measure(t, n, conc, fc)
+	fmt.Printf("BENCH P7 mcp-sdk-floor sdk-noop-tool/protobridge-grpc latency=%.2f rps=%.2f (median latency %v, %.0f rps; the SDK's own cost per call, no upstream)\n",
+		float64(fl)/float64(gl), fr/gr, fl, fr)
+
 	// The same against a stateless endpoint, called with plain POSTs.
 	st := startShop(t, true, "")
 	rc := &rawCaller{url: st.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}},
@@ -178,8 +189,31 @@ func TestBenchP7(t *testing.T) {
 	fmt.Printf("BENCH P7 mcp-call-stateless-post protobridge-mcp/protobridge-grpc latency=%.2f rps=%.2f (median latency %v, %.0f rps)\n",
 		float64(rl)/float64(gl), rr/gr, rl, rr)
 
-	ms, raw, build := listOver(t, 1000)
-	fmt.Printf("BENCH P7 mcp-list tools=1000 ms=%.2f (Go SDK client, decoding included; one plain POST: %.2f ms; tool generation at load/reload %.0f ms)\n", ms, raw, build)
+	sdk, raw, build := listOver(t, 1000)
+	fmt.Printf("BENCH P7 mcp-list tools=1000 ms=%.2f (one POST, the whole reply read; tool generation at load/reload %.0f ms)\n", raw, build)
+	fmt.Printf("BENCH P7 mcp-list-go-client tools=1000 ms=%.2f (the Go SDK client's ListTools, its decoding of 1,000 schemas included)\n", sdk)
+}
+
+// sdkFloor serves one tool on a bare SDK server over streamable HTTP,
+// answering a GetItem-sized result at once, and returns a call of it by
+// the SDK's client.
+func sdkFloor(t testing.TB) func(context.Context) error {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "floor", Version: "1"}, nil)
+	const item = `{"id":"abc","name":"thing"}` // what the shop upstream answers
+	srv.AddTool(&mcp.Tool{Name: "noop", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: item}}, StructuredContent: json.RawMessage(item)}, nil
+	})
+	hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	t.Cleanup(hs.Close)
+	cs := connectHTTP(t, hs.URL, nil, nil) // closed before hs (cleanups run last first)
+	args := map[string]any{"id": "abc"}
+	return func(ctx context.Context) error {
+		r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "noop", Arguments: args})
+		if err == nil && r.IsError {
+			err = fmt.Errorf("tool error")
+		}
+		return err
+	}
 }
 
 // listOver serves n REST routes and returns the median tools/list time

@@ -2,8 +2,11 @@ package mcpfront
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -24,7 +27,10 @@ const Path = "/mcp"
 const prmPath = "/.well-known/oauth-protected-resource"
 
 // Handler serves streamable HTTP at /mcp (stateless when cfg.MCP says so)
-// and, with JWT auth configured, the Protected Resource Metadata; calls
+// and, with JWT auth configured, the Protected Resource Metadata. Tool
+// calls carry the request's address and, over TLS (the daemon serves the
+// listener with server.tls), its verified client certificates as
+// Call.Peer, so auth.mtls identifies MCP callers as it does gRPC ones; calls
 // without accepted credentials then get 401 with WWW-Authenticate naming
 // it. listen is the bound address, for the default resource URL.
 func (s *Server) Handler(cfg *config.Config, listen string) http.Handler {
@@ -36,7 +42,11 @@ func (s *Server) Handler(cfg *config.Config, listen string) http.Handler {
 	mux := http.NewServeMux()
 	resource := cfg.MCP.ResourceURL
 	if resource == "" {
-		resource = "http://" + listen + Path
+		scheme := "http://"
+		if cfg.Server.TLS != nil {
+			scheme = "https://"
+		}
+		resource = scheme + listen + Path
 	}
 	jwt := len(cfg.Auth.JWT) > 0 && !cfg.Auth.Open
 	if jwt {
@@ -65,8 +75,16 @@ func (s *Server) Handler(cfg *config.Config, listen string) http.Handler {
 	}
 	metaURL += prmPath + Path
 	mux.Handle(Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The caller's address and verified client certificates reach the
+		// tool handlers by reference: a value the caller sent in that
+		// header is replaced, so it cannot claim another peer.
+		peer := peerOf(r)
+		ref := rand.Text()
+		s.peers.Store(ref, peer)
+		defer s.peers.Delete(ref)
+		r.Header.Set(peerRefHeader, ref)
 		if jwt && r.Method != http.MethodOptions {
-			if err := s.authenticate(r); err != nil {
+			if err := s.authenticate(r, peer); err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+metaURL+`"`)
 				http.Error(w, "send a bearer token (Authorization: Bearer …) or an API key (x-api-key)", http.StatusUnauthorized)
 				return
@@ -80,24 +98,43 @@ func (s *Server) Handler(cfg *config.Config, listen string) http.Handler {
 // authenticate checks a request's credentials with the guard of a route
 // that needs them; nil when it passes or no route does. Allow rules are
 // the per-tool check's concern (PERMISSION_DENIED is not 401).
-func (s *Server) authenticate(r *http.Request) error {
+func (s *Server) authenticate(r *http.Request, peer bridge.Peer) error {
 	t := s.router.Table()
 	md := metadata.MD{}
 	for k, v := range r.Header {
-		md[strings.ToLower(k)] = v
+		if k != peerRefHeader {
+			md[strings.ToLower(k)] = v
+		}
 	}
 	for _, route := range t.Routes() {
 		g := t.Guard(route)
 		if g == nil || g.Open() {
 			continue
 		}
-		err := g.Allows(r.Context(), &bridge.Call{Route: route, Metadata: md, FrontDoor: FrontDoor})
+		err := g.Allows(r.Context(), &bridge.Call{Route: route, Metadata: md, FrontDoor: FrontDoor, Peer: peer})
 		if status.Code(err) == codes.Unauthenticated {
 			return err
 		}
 		return nil
 	}
 	return nil
+}
+
+// peerRefHeader carries the reference of a request's peer (Server.peers)
+// from the HTTP handler to the tool handlers; never forwarded upstream.
+const peerRefHeader = "Protobridge-Mcp-Peer"
+
+// peerOf is an HTTP request's network peer and verified client
+// certificates (the listener serves TLS when server.tls is set).
+func peerOf(r *http.Request) bridge.Peer {
+	var p bridge.Peer
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		p.Addr = net.TCPAddrFromAddrPort(ap)
+	}
+	if r.TLS != nil {
+		p.VerifiedChains = r.TLS.VerifiedChains
+	}
+	return p
 }
 
 // RunStdio serves MCP over stdin and stdout until ctx ends or stdin

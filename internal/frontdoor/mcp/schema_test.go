@@ -18,6 +18,7 @@ import (
 
 	"github.com/protobridge/protobridge/internal/testenv"
 
+	"buf.build/go/protovalidate"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -368,13 +369,24 @@ func randomScalar(r *rand.Rand, fd protoreflect.FieldDescriptor) protoreflect.Va
 }
 
 // checkRoundTrip validates protojson of random md messages against md's
-// schema, and decodes the schema-valid JSON back to the same message.
-func checkRoundTrip(t *testing.T, md protoreflect.MessageDescriptor, sch *jsonschema.Schema, r *rand.Rand, n int) {
+// schema, and decodes the schema-valid JSON back to the same message. A
+// random message that breaks md's buf.validate rules (XSD facets) is not
+// expected to validate; one that keeps them must. It returns how many
+// messages kept the rules and were checked.
+func checkRoundTrip(t *testing.T, md protoreflect.MessageDescriptor, sch *jsonschema.Schema, r *rand.Rand, n int) (checked int) {
 	t.Helper()
+	pv, err := protovalidate.New(protovalidate.WithMessageDescriptors(md))
+	if err != nil {
+		t.Fatalf("%s: protovalidate: %v", md.FullName(), err)
+	}
 	for i := 0; i < n; i++ {
 		m := dynamicpb.NewMessage(md)
 		randomMessage(r, m, 3)
 		fillRequired(m, 3)
+		if pv.Validate(m) != nil {
+			continue
+		}
+		checked++
 		for _, opts := range []protojson.MarshalOptions{{}, {UseProtoNames: false, UseEnumNumbers: false, EmitUnpopulated: false}} {
 			raw, err := opts.Marshal(m)
 			if err != nil {
@@ -392,6 +404,7 @@ func checkRoundTrip(t *testing.T, md protoreflect.MessageDescriptor, sch *jsonsc
 			}
 		}
 	}
+	return checked
 }
 
 // fillRequired sets required fields left empty (the schema requires them).
@@ -435,7 +448,9 @@ func TestSchemaProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	for _, name := range []protoreflect.Name{"Everything", "Node"} {
 		md := fd.Messages().ByName(name)
-		checkRoundTrip(t, md, compileSchema(t, MessageSchema(md)), r, 300)
+		if n := checkRoundTrip(t, md, compileSchema(t, MessageSchema(md)), r, 300); n != 300 {
+			t.Errorf("%s: %d of 300 random messages checked", name, n)
+		}
 	}
 	// Instances the schema accepts beyond protojson's own output decode too.
 	md := fd.Messages().ByName("Everything")
@@ -493,7 +508,7 @@ func TestCorpusSchemas(t *testing.T) {
 	files = append(files, samples...)
 	sort.Strings(files)
 	r := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
-	var schemas, wsdls int
+	var schemas, wsdls, checked int
 	for _, file := range files {
 		d, err := loadWSDL(corpus, file)
 		if err != nil {
@@ -519,15 +534,71 @@ func TestCorpusSchemas(t *testing.T) {
 						if s["type"] != "object" {
 							t.Errorf("%s: schema type %v", md.FullName(), s["type"])
 						}
-						checkRoundTrip(t, md, compileSchema(t, s), r, 5)
+						checked += checkRoundTrip(t, md, compileSchema(t, s), r, 5)
 						schemas++
 					}
 				}
 			}
 		})
 	}
-	t.Logf("%d schemas of %d corpus WSDLs validated", schemas, wsdls)
+	t.Logf("%d schemas of %d corpus WSDLs validated, %d random messages round-tripped", schemas, wsdls, checked)
 	if wsdls < 10 {
 		t.Errorf("only %d corpus WSDLs generated", wsdls)
+	}
+}
+
+// TestXSDFacetsInSchema: the XSD facets `gen wsdl` writes as buf.validate
+// rules (adapters/soap/protogen's features.wsdl) become JSON Schema
+// constraints of the tool's schema, which accepts values inside them and
+// refuses values outside.
+func TestXSDFacetsInSchema(t *testing.T) {
+	d, err := wsdl.Load(filepath.Join("..", "..", "..", "adapters", "soap", "protogen", "testdata", "features.wsdl"), wsdl.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := protogen.Generate(d, protogen.Options{Package: "features.v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := protogen.Compile(context.Background(), "features/v1/"+f.Name, f.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := fd.Messages().ByName("Limits")
+	s := MessageSchema(md)
+	props := s["properties"].(Schema)
+	for field, want := range map[string]Schema{
+		"code":    {"type": "string", "pattern": `^(([A-Z]{2}-\d{3}\$)|(x\^[a-z\-]+))$`, "minLength": uint64(3), "maxLength": uint64(8)},
+		"percent": {"minimum": int32(0), "exclusiveMaximum": int32(101)},
+		"ratio":   {"exclusiveMinimum": float64(0), "maximum": 1.5},
+		"small":   {"minimum": int64(-999), "maximum": int64(999)},
+	} {
+		got, _ := props[field].(Schema)
+		if alts, ok := got["anyOf"].([]any); ok { // double: the number branch
+			got = alts[0].(Schema)
+		}
+		for k, v := range want {
+			if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+				t.Errorf("%s.%s = %v, want %v (schema %v)", field, k, got[k], v, got)
+			}
+		}
+	}
+	if desc, _ := props["amount"].(Schema)["description"].(string); !strings.Contains(desc, "totalDigits 7, fractionDigits 2") {
+		t.Errorf("amount's facets are not in its description: %q", desc)
+	}
+	sch := compileSchema(t, s)
+	base := `"percent": 100, "ratio": 1.5, "digest": "` + strings.Repeat("A", 43) + `=", "level": 5, "word": "w"`
+	for doc, ok := range map[string]bool{
+		`{"code": "AB-123$", "codes": ["x^ab-c"], ` + base + `}`:      true,
+		`{"code": "AB-12", ` + base + `}`:                             false, // pattern
+		`{"code": "AB-123$", "codes": ["AB-1234$"], ` + base + `}`:    false, // item pattern and max_len
+		`{"code": "AB-123$", "percent": 101, "ratio": 1, "word": ""}`: false, // lt 101
+		`{"code": "AB-123$", "ratio": 0}`:                             false, // gt 0
+		`{"code": "AB-123$", "small": 1000}`:                          false, // totalDigits 3
+		`{"code": "AB-123$", "level": 2}`:                             false, // enumeration 1, 5
+	} {
+		if err := validateJSON(sch, []byte(doc)); (err == nil) != ok {
+			t.Errorf("%s: valid %v, want %v (%v)", doc, err == nil, ok, err)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,10 @@ type Server struct {
 	// stdioMD is the metadata of stdio calls (credentials from the
 	// environment of `protobridge mcp`).
 	stdioMD metadata.MD
+	// peers holds the network peer of each HTTP request in flight, by the
+	// reference the handler puts in its peerRefHeader (the SDK hands tool
+	// handlers the request's headers, not the request).
+	peers sync.Map // string → bridge.Peer
 }
 
 // tool is one route served as a tool.
@@ -360,7 +365,7 @@ func (s *Server) filterList(next mcp.MethodHandler) mcp.MethodHandler {
 			return res, err
 		}
 		t := s.router.Table()
-		md := s.metadata(req.GetExtra())
+		md, peer := s.caller(req.GetExtra())
 		tools := *s.tools.Load()
 		kept := lr.Tools[:0:0]
 		for _, def := range lr.Tools {
@@ -372,7 +377,7 @@ func (s *Server) filterList(next mcp.MethodHandler) mcp.MethodHandler {
 			if !ok {
 				continue
 			}
-			if g := t.Guard(route); g != nil && g.Allows(ctx, &bridge.Call{Route: route, Metadata: md, FrontDoor: FrontDoor}) != nil {
+			if g := t.Guard(route); g != nil && g.Allows(ctx, &bridge.Call{Route: route, Metadata: md, FrontDoor: FrontDoor, Peer: peer}) != nil {
 				continue
 			}
 			kept = append(kept, def)
@@ -382,17 +387,26 @@ func (s *Server) filterList(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
-// metadata is a request's HTTP headers as call metadata (lower-case
-// keys), or the stdio credentials.
-func (s *Server) metadata(extra *mcp.RequestExtra) metadata.MD {
+// caller is a request's HTTP headers as call metadata (lower-case keys)
+// and its network peer, or the stdio credentials.
+func (s *Server) caller(extra *mcp.RequestExtra) (metadata.MD, bridge.Peer) {
 	if extra == nil || extra.Header == nil {
-		return s.stdioMD.Copy()
+		return s.stdioMD.Copy(), bridge.Peer{}
 	}
 	md := metadata.MD{}
+	var peer bridge.Peer
 	for k, v := range extra.Header {
+		if http.CanonicalHeaderKey(k) == peerRefHeader {
+			if len(v) == 1 {
+				if p, ok := s.peers.Load(v[0]); ok {
+					peer = p.(bridge.Peer)
+				}
+			}
+			continue
+		}
 		md[strings.ToLower(k)] = append([]string(nil), v...)
 	}
-	return md
+	return md, peer
 }
 
 // handler serves tools/call of one tool name.
@@ -414,7 +428,8 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 		if len(problems) > 0 {
 			return argumentsResult(name, problems), nil
 		}
-		call := &bridge.Call{Route: route, Request: in, Metadata: s.metadata(req.Extra), FrontDoor: FrontDoor}
+		md, peer := s.caller(req.Extra)
+		call := &bridge.Call{Route: route, Request: in, Metadata: md, FrontDoor: FrontDoor, Peer: peer}
 		if tl.streams {
 			return s.stream(ctx, req, tl, call, types)
 		}

@@ -73,7 +73,7 @@ func connectHTTP(t testing.TB, url string, header http.Header, opts *mcp.ClientO
 	t.Helper()
 	tr := &mcp.StreamableClientTransport{Endpoint: url}
 	if header != nil {
-		tr.HTTPClient = &http.Client{Transport: headerTransport{header}}
+		tr.HTTPClient = &http.Client{Transport: headerTransport{h: header}}
 	}
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, opts).Connect(context.Background(), tr, nil)
 	if err != nil {
@@ -83,12 +83,20 @@ func connectHTTP(t testing.TB, url string, header http.Header, opts *mcp.ClientO
 	return cs
 }
 
-type headerTransport struct{ h http.Header }
+// headerTransport adds h to every request sent over base (nil: the
+// default transport).
+type headerTransport struct {
+	h    http.Header
+	base http.RoundTripper
+}
 
 func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	for k, v := range h.h {
 		r.Header[k] = v
+	}
+	if h.base != nil {
+		return h.base.RoundTrip(r)
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }

@@ -1,0 +1,80 @@
+package sandbox
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+)
+
+// TestGenerateDelimitedRecursionStops: a recursive field encoded as a group
+// (editions DELIMITED, proto2 groups) stops at maxDepth like any message
+// field, instead of recursing until the stack overflows.
+func TestGenerateDelimitedRecursionStops(t *testing.T) {
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("node.proto"), Package: proto.String("test.v1"), Syntax: proto.String("editions"), Edition: descriptorpb.Edition_EDITION_2023.Enum(),
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("Node"), Field: []*descriptorpb.FieldDescriptorProto{
+			{Name: proto.String("name"), Number: proto.Int32(1), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+			{Name: proto.String("child"), Number: proto.Int32(2), Type: descriptorpb.FieldDescriptorProto_TYPE_GROUP.Enum(), TypeName: proto.String(".test.v1.Node"), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+		}}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := fd.Messages().Get(0)
+	child := md.Fields().Get(1)
+	if k := child.Kind(); k != protoreflect.GroupKind {
+		t.Fatalf("child kind = %v, want group", k)
+	}
+	g := &generator{r: rand.New(rand.NewPCG(1, 2)), items: 2}
+	m := g.message(md, nil)
+	depth := 0
+	for cur := protoreflect.Message(m); cur.Has(child); cur = cur.Get(child).Message() {
+		depth++
+	}
+	if depth != maxDepth {
+		t.Fatalf("nesting depth = %d, want %d", depth, maxDepth)
+	}
+}
+
+// TestGenerateBoundedByMessageBudget: a recursive repeated type with the
+// most items allowed yields at most maxMessages messages per reply, and
+// items beyond MaxItems are refused by Check.
+func TestGenerateBoundedByMessageBudget(t *testing.T) {
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("cat.proto"), Package: proto.String("test.v1"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("Category"), Field: []*descriptorpb.FieldDescriptorProto{
+			{Name: proto.String("name"), Number: proto.Int32(1), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+			{Name: proto.String("children"), Number: proto.Int32(2), Type: descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum(), TypeName: proto.String(".test.v1.Category"), Label: descriptorpb.FieldDescriptorProto_LABEL_REPEATED.Enum()},
+		}}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := fd.Messages().Get(0)
+	children := md.Fields().ByName("children")
+	var count func(protoreflect.Message) int
+	count = func(m protoreflect.Message) int {
+		n, l := 1, m.Get(children).List()
+		for i := 0; i < l.Len(); i++ {
+			n += count(l.Get(i).Message())
+		}
+		return n
+	}
+	g := &generator{r: rand.New(rand.NewPCG(1, 2)), items: MaxItems}
+	for range 2 { // the budget is per reply
+		if n := count(g.message(md, nil)); n > maxMessages || n < maxMessages/2 {
+			t.Errorf("reply holds %d messages, want at most %d (and not far fewer)", n, maxMessages)
+		}
+	}
+	if err := (&Config{Mock: MockConfig{Items: MaxItems + 1}}).Check(); err == nil || !strings.Contains(err.Error(), "sandbox.mock.items") {
+		t.Errorf("Check of items %d = %v, want an error naming sandbox.mock.items", MaxItems+1, err)
+	}
+	if err := (&Config{Mock: MockConfig{Items: MaxItems}}).Check(); err != nil {
+		t.Errorf("Check of items %d = %v", MaxItems, err)
+	}
+}
