@@ -95,6 +95,7 @@ const (
 	ResultTooLarge   = "RESULT_TOO_LARGE"  // a job's result does not fit in its record
 	CallbacksOff     = "CALLBACKS_OFF"     // a callback was asked for but no signing secret is set
 	BadCallbackURL   = "BAD_CALLBACK_URL"  // a callback URL is not an absolute http(s) URL
+	BadPriority      = "BAD_PRIORITY"      // a job's priority is not a JobPriority value
 	UnknownSource    = "UNKNOWN_SOURCE"    // no webhook source of that name
 	ConsumerConflict = "CONSUMER_CONFLICT" // a durable subscription exists with other settings
 )

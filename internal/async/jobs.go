@@ -216,6 +216,21 @@ func (s *Service) Submit(ctx context.Context, req *pbv1.SubmitRequest, md metada
 	if m := route.Method; m.IsStreamingClient() || m.IsStreamingServer() {
 		return nil, bridge.Errorf(codes.InvalidArgument, reason.StreamingMethod, meta, "jobs run unary methods only; %s streams", route.Name())
 	}
+	// Authenticate first, before the request is looked at: the job runs
+	// later as this identity, and a caller the route refuses learns
+	// nothing about what it would have accepted.
+	call := &bridge.Call{Route: route, Metadata: md, FrontDoor: FrontDoor, Peer: peer}
+	if g := s.router.Table().Guard(route); g != nil {
+		if err := g.Allows(ctx, call); err != nil {
+			return nil, err
+		}
+	}
+	switch req.GetPriority() {
+	case pbv1.JobPriority_JOB_PRIORITY_UNSPECIFIED, pbv1.JobPriority_JOB_PRIORITY_HIGH,
+		pbv1.JobPriority_JOB_PRIORITY_NORMAL, pbv1.JobPriority_JOB_PRIORITY_BULK:
+	default:
+		return nil, bridge.Errorf(codes.InvalidArgument, reason.BadPriority, meta, "priority %d is not a JobPriority: use HIGH, NORMAL or BULK", req.GetPriority())
+	}
 	in := dynamicpb.NewMessage(route.Method.Input())
 	var wire []byte
 	switch p := req.GetRequest().(type) {
@@ -236,8 +251,10 @@ func (s *Service) Submit(ctx context.Context, req *pbv1.SubmitRequest, md metada
 			return nil, bridge.Errorf(codes.InvalidArgument, reason.BadPayload, meta, "payload cannot be encoded: %v", err)
 		}
 	}
-	if len(wire) > broker.MaxPayload/2 {
-		return nil, bridge.Errorf(codes.InvalidArgument, reason.BadPayload, meta, "the request is %d bytes; jobs take at most %d", len(wire), broker.MaxPayload/2)
+	// Half of what one record may hold (the server's max_payload when it is
+	// smaller than the bucket's limit): the rest is for the job's state.
+	if limit := s.valueLimit() / 2; len(wire) > limit {
+		return nil, bridge.Errorf(codes.InvalidArgument, reason.BadPayload, meta, "the request is %d bytes; jobs take at most %d", len(wire), limit)
 	}
 	if len(req.GetIdempotencyKey()) > maxKeyLen {
 		return nil, bridge.Errorf(codes.InvalidArgument, reason.BadIdempotencyKey, meta, "idempotency_key is over %d characters", maxKeyLen)
@@ -255,13 +272,6 @@ func (s *Service) Submit(ctx context.Context, req *pbv1.SubmitRequest, md metada
 			return nil, bridge.Errorf(codes.PermissionDenied, reason.BadCallbackURL, meta, "callback_url host %q is not in jobs.callback_hosts", p.Hostname())
 		}
 		cb = &pbv1.JobCallback{Url: u}
-	}
-	// Authenticate now: the job runs later as this identity.
-	call := &bridge.Call{Route: route, Metadata: md, FrontDoor: FrontDoor, Peer: peer}
-	if g := s.router.Table().Guard(route); g != nil {
-		if err := g.Allows(ctx, call); err != nil {
-			return nil, err
-		}
 	}
 	now := time.Now().UTC()
 	rec := &record{Method: route.Name(), State: pbv1.JobState_JOB_STATE_QUEUED, Priority: req.GetPriority(),

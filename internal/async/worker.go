@@ -348,8 +348,14 @@ func (s *Service) run(msg jetstream.Msg, r *record, rev uint64) {
 	s.finish(msg, r, rev, resp, callErr)
 }
 
-// retryable says whether a failed attempt may succeed later.
-func retryable(code codes.Code) bool {
+// retryable says whether a failed attempt may succeed later: not when a
+// size limit refused the request or the reply, which the next attempt
+// meets again.
+func retryable(code codes.Code, why string) bool {
+	switch why {
+	case reason.RequestTooLarge, reason.ResponseTooLarge, reason.StreamEventTooLarge:
+		return false
+	}
 	switch code {
 	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted, codes.DeadlineExceeded:
 		return true
@@ -381,13 +387,18 @@ func (s *Service) finish(msg jetstream.Msg, r *record, rev uint64, resp proto.Me
 				delay = d.GetRetryDelay().AsDuration()
 			}
 		}
-		if retryable(st.Code()) && now.Sub(r.Created) < s.cfg.MaxAge {
+		retry := retryable(st.Code(), r.Err.Reason)
+		if retry {
 			b := httpx.Backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, 2)
 			next := time.Duration(0)
 			for range r.Attempts {
 				next = b.NextBackOff()
 			}
 			delay = max(delay, next)
+		}
+		// A retry is due before max_age or not at all: an upstream's
+		// Retry-After past it fails the job now, with the upstream's error.
+		if retry && now.Add(delay).Sub(r.Created) < s.cfg.MaxAge {
 			r.State, r.Next = pbv1.JobState_JOB_STATE_RETRYING, now.Add(delay)
 		} else {
 			r.State, r.Finished = pbv1.JobState_JOB_STATE_FAILED, now

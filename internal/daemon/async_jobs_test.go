@@ -116,6 +116,37 @@ func TestJobResultTooLargeFails(t *testing.T) {
 	}
 }
 
+// TestJobFailuresThatRetryCannotFix: a reply over a size limit fails the
+// job at its first attempt (the next one would meet the same limit), and so
+// does an upstream's Retry-After that points past jobs.max_age, with the
+// upstream's error.
+func TestJobFailuresThatRetryCannotFix(t *testing.T) {
+	td := startDaemon(t, daemonConfig("a", fmt.Sprintf("nats: {state_dir: %q}\njobs: {workers: 1, max_age: 10m, initial_backoff: 10ms}\n", jobsState(t))))
+	c := pbv1.NewBridgeServiceClient(td.conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		id           int
+		code, reason string
+	}{
+		{tooLargeItem, codes.ResourceExhausted.String(), reason.ResponseTooLarge},
+		{busyItem, codes.ResourceExhausted.String(), reason.UpstreamHTTP(http.StatusTooManyRequests)},
+	} {
+		p, _ := structpb.NewStruct(map[string]any{"id": tc.id})
+		r, err := c.Submit(ctx, &pbv1.SubmitRequest{Method: "shop.v1.ShopService/GetItem", Request: &pbv1.SubmitRequest_Payload{Payload: p}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := waitJob(t, ctx, c, r.GetJobId(), pbv1.JobState_JOB_STATE_FAILED)
+		if e := j.GetError(); e.GetCode() != tc.code || e.GetReason() != tc.reason {
+			t.Errorf("item %d: job error %v, want %s %s", tc.id, e, tc.code, tc.reason)
+		}
+		if n := callsOf(r.GetJobId()); n != 1 || j.GetAttempts() != 1 {
+			t.Errorf("item %d: upstream calls = %d, attempts = %d; want 1 and 1", tc.id, n, j.GetAttempts())
+		}
+	}
+}
+
 // TestJobRunsOnceWhileWorkersBusy submits more jobs than workers with a
 // lease shorter than a job: a job fetched while every worker was busy
 // (unrenewed, so delivered again) used to be run by two workers at once.

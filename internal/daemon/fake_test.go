@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/protobridge/protobridge/bridge"
+	"github.com/protobridge/protobridge/bridge/reason"
 	"github.com/protobridge/protobridge/internal/config"
 	grpcfront "github.com/protobridge/protobridge/internal/frontdoor/grpc"
 	"github.com/protobridge/protobridge/internal/router"
@@ -106,6 +108,12 @@ func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error)
 		}
 		if id == 500 {
 			panic("adapter bug")
+		}
+		if id == tooLargeItem {
+			return nil, Errorf(codes.ResourceExhausted, reason.ResponseTooLarge, nil, "the reply is over max_response_bytes")
+		}
+		if id == busyItem {
+			return nil, bridge.HTTPError(c.Route, bridge.UpstreamReply{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"3600"}}})
 		}
 		if id == hugeItem {
 			m := item(md, id)
@@ -269,8 +277,14 @@ func retryDelayOf(st *status.Status) (time.Duration, bool) {
 	return 0, false
 }
 
-// hugeItem is the item id whose reply (7 MiB) is too big for a job record.
-const hugeItem = 9999
+// Item ids the fake answers specially: hugeItem's reply (7 MiB) is too big
+// for a job record; tooLargeItem fails as over max_response_bytes;
+// busyItem as an HTTP 429 with Retry-After: 3600.
+const (
+	hugeItem     = 9999
+	tooLargeItem = 9998
+	busyItem     = 9997
+)
 
 // calls counts the fake's unary calls by request id (a job's id).
 var calls sync.Map

@@ -82,8 +82,19 @@ type Options struct {
 
 // Build loads the config's descriptors, builds one adapter per upstream and
 // binds every served method with its policy chain. Problems are reported
-// with their file:line.
+// with their file:line. The sandbox serves what the table set up only when
+// Build succeeds.
 func Build(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
+	t, err := buildTable(ctx, cfg, o)
+	if err != nil {
+		o.Sandbox.Discard()
+		return nil, err
+	}
+	o.Sandbox.Commit()
+	return t, nil
+}
+
+func buildTable(ctx context.Context, cfg *config.Config, o Options) (*Table, error) {
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -77,14 +77,19 @@ func (s *Sandbox) Modes() map[string]Mode {
 }
 
 // Answers reports whether the sandbox replays or mocks upstream's calls
-// (as set by the last Transport for it), so the upstream is never reached.
+// (as the table being built set it up, else the one serving), so the
+// upstream is never reached.
 func (s *Sandbox) Answers(upstream string) bool {
 	if s == nil {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.modes[upstream].Mode
+	modes := s.modes
+	if s.next != nil {
+		modes = s.next.modes
+	}
+	m := modes[upstream].Mode
 	return m == Replay || m == Mock
 }
 

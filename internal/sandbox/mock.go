@@ -58,13 +58,8 @@ func (m *mocker) RoundTrip(req *http.Request) (*http.Response, error) {
 	if st := stateOf(req.Context()); st != nil {
 		r = st.route
 	} else if req.Header.Get("Sec-WebSocket-Key") != "" {
-		// The socket unary calls share is dialled outside any call; the
-		// adapter reads every reply on it as its first unary route's.
-		m.mu.Lock()
-		if len(m.unary) > 0 {
-			r = m.unary[0]
-		}
-		m.mu.Unlock()
+		// The socket unary calls share is dialled outside any call.
+		return m.shared(req)
 	}
 	if r == nil {
 		return nil, errNoRoute
@@ -340,10 +335,7 @@ func (m *mocker) socket(r *bridge.Route, g *generator) wsScript {
 			// WebSocket has no half-close: a bidi socket ends after Messages
 			// answers (or when the caller closes it); a shared socket of
 			// unary calls lives on.
-			corr := strings.Split(r.Options.GetWebsocket().GetCorrelationField(), ".")
-			if corr[0] == "" {
-				corr = []string{"id"}
-			}
+			corr := correlationPath(r)
 			for i := 0; !r.Method.IsStreamingServer() || m.cfg.Mock.Messages < 0 || i < m.cfg.Mock.Messages; i++ {
 				in := recv()
 				if in == nil {
@@ -374,6 +366,63 @@ func (m *mocker) socket(r *bridge.Route, g *generator) wsScript {
 		}
 		return 1000, "mock stream done"
 	}
+}
+
+// shared answers the socket that the unary routes of a WebSocket URL share,
+// dialled outside any call: each request frame gets a reply of the route
+// whose request it is — among the unary routes bound to the socket's path
+// (all of them when none is), the first whose request type the frame
+// decodes as, strictly; else the first — carrying the request's
+// correlation id.
+func (m *mocker) shared(req *http.Request) (*http.Response, error) {
+	m.mu.Lock()
+	var routes []*bridge.Route
+	for _, r := range m.unary {
+		if p := r.Options.GetWebsocket().GetPath(); p != "" && strings.HasSuffix(req.URL.Path, p) {
+			routes = append(routes, r)
+		}
+	}
+	if len(routes) == 0 {
+		routes = append(routes, m.unary...)
+	}
+	m.mu.Unlock()
+	if len(routes) == 0 {
+		return nil, errNoRoute
+	}
+	gens := map[*bridge.Route]*generator{}
+	return wsUpgrade(req, "", func(_ context.Context, recv func() *wsMessage, send func(int, []byte) error) (int, string) {
+		for {
+			in := recv()
+			if in == nil {
+				return 1000, ""
+			}
+			r := routes[0]
+			for _, c := range routes {
+				if protojson.Unmarshal(in.payload, dynamicpb.NewMessage(c.Method.Input())) == nil {
+					r = c
+					break
+				}
+			}
+			g := gens[r]
+			if g == nil {
+				g = m.generator(r, req, nil)
+				gens[r] = g
+			}
+			out, _ := protojson.MarshalOptions{UseProtoNames: true}.Marshal(g.message(r.Method.Output(), nil))
+			if send(opText, withCorrelation(out, in.payload, correlationPath(r))) != nil {
+				return 1000, ""
+			}
+		}
+	}), nil
+}
+
+// correlationPath is the route's correlation field as a path ("id" when
+// unset).
+func correlationPath(r *bridge.Route) []string {
+	if f := r.Options.GetWebsocket().GetCorrelationField(); f != "" {
+		return strings.Split(f, ".")
+	}
+	return []string{"id"}
 }
 
 // withCorrelation copies the value at path of the request frame into the

@@ -28,6 +28,7 @@ func replayCall(t *testing.T, dir string, c *Config, req *http.Request) (*http.R
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Commit()
 	st := &state{route: route(t)} // test.v1.Things/Create
 	req = req.WithContext(context.WithValue(req.Context(), stateKey{}, st))
 	resp, err := wrap(nil).RoundTrip(req)

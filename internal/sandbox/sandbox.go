@@ -34,6 +34,11 @@ import (
 // Sandbox holds what outlives a route table: HAR writers (a reload keeps
 // appending to the same files) and each upstream's chaos knobs as set at
 // run time.
+//
+// A table being built stages its upstreams' modes, chaos settings and mocks
+// (Transport, Endpoint); Commit makes them the ones served once the table
+// is, and Discard drops them when the build fails, so a rejected reload
+// changes nothing the serving table does.
 type Sandbox struct {
 	flags   Flags
 	version string
@@ -43,9 +48,25 @@ type Sandbox struct {
 	writers map[string]*harWriter
 	chaos   map[string]*chaosState
 	modes   map[string]Config
-	// mockers are the current table's mocks by upstream, which learn
-	// their routes as the router binds them.
+	// next is what the table being built staged (nil between builds).
+	next *stage
+}
+
+// stage is what one table build set up for the sandbox.
+type stage struct {
+	modes map[string]Config
+	// chaos is each upstream's knobs from its config, applied at Commit to
+	// the state its transports share.
+	chaos map[string]stagedChaos
+	// mockers are the table's mocks by upstream, which learn their routes
+	// as the router binds them.
 	mockers map[string]*mocker
+}
+
+type stagedChaos struct {
+	state *chaosState
+	knobs *Chaos
+	seed  int64
 }
 
 // New returns a Sandbox; flags set a mode for upstreams that set none.
@@ -60,7 +81,51 @@ func New(flags Flags, version string, log *slog.Logger) *Sandbox {
 			version = bi.Main.Version
 		}
 	}
-	return &Sandbox{flags: flags, version: version, log: log, writers: map[string]*harWriter{}, chaos: map[string]*chaosState{}, modes: map[string]Config{}, mockers: map[string]*mocker{}}
+	return &Sandbox{flags: flags, version: version, log: log, writers: map[string]*harWriter{}, chaos: map[string]*chaosState{}, modes: map[string]Config{}}
+}
+
+// staged is the build's stage, begun on first use; s.mu is held.
+func (s *Sandbox) staged() *stage {
+	if s.next == nil {
+		s.next = &stage{modes: map[string]Config{}, chaos: map[string]stagedChaos{}, mockers: map[string]*mocker{}}
+	}
+	return s.next
+}
+
+// Commit serves what the last build staged: its upstreams' modes and chaos
+// settings (knobs set through the admin endpoint stay), in place of the
+// previous table's.
+func (s *Sandbox) Commit() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.next
+	if st == nil {
+		return
+	}
+	s.next = nil
+	s.modes = st.modes
+	for n := range s.chaos {
+		if _, kept := st.chaos[n]; !kept {
+			delete(s.chaos, n)
+		}
+	}
+	for n, c := range st.chaos {
+		s.chaos[n] = c.state
+		c.state.configure(c.knobs, c.seed)
+	}
+}
+
+// Discard drops what a failed build staged.
+func (s *Sandbox) Discard() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.next = nil
+	s.mu.Unlock()
 }
 
 // Transport returns the transport wrapper of upstream u whose sandbox
@@ -75,14 +140,15 @@ func (s *Sandbox) Transport(u *bridge.Upstream, c *Config, baseDir string, red *
 	}
 	cfg := c.withDefaults(s.flags)
 	s.mu.Lock()
-	s.modes[u.Name] = cfg
-	delete(s.mockers, u.Name) // the previous table's; a mock registers anew below
+	st := s.staged()
+	st.modes[u.Name] = cfg
+	// The state the serving table's transports share, when there is one:
+	// knobs set at run time apply to the new table too.
 	ch := s.chaos[u.Name]
 	if ch == nil {
 		ch = &chaosState{}
-		s.chaos[u.Name] = ch
 	}
-	ch.configure(cfg.Chaos, cfg.Mock.Seed)
+	st.chaos[u.Name] = stagedChaos{state: ch, knobs: cfg.Chaos, seed: cfg.Mock.Seed}
 	s.mu.Unlock()
 	dir := bridge.AbsPath(baseDir, cfg.Dir)
 	rd := newRedaction(red, cfg)
@@ -121,7 +187,7 @@ func (s *Sandbox) Transport(u *bridge.Upstream, c *Config, baseDir string, red *
 			m.examples = ex
 		}
 		s.mu.Lock()
-		s.mockers[u.Name] = m
+		s.staged().mockers[u.Name] = m
 		s.mu.Unlock()
 		return func(http.RoundTripper) http.RoundTripper { return &chaosTransport{state: ch, next: m} }, nil
 	}
@@ -148,7 +214,7 @@ func (s *Sandbox) writer(dir, upstream string, max int) (*harWriter, error) {
 // with the status the replayer left.
 func (s *Sandbox) Endpoint(r *bridge.Route, ep bridge.Endpoint) bridge.Endpoint {
 	s.mu.Lock()
-	if m := s.mockers[r.Upstream.Name]; m != nil {
+	if m := s.staged().mockers[r.Upstream.Name]; m != nil {
 		m.addRoute(r)
 	}
 	s.mu.Unlock()

@@ -37,6 +37,7 @@ func do(t *testing.T, sb *Sandbox, c *Config, red *bridge.Redactor, next http.Ro
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Commit() // as a table build that succeeded
 	st := &state{route: route(t)}
 	req = req.WithContext(context.WithValue(req.Context(), stateKey{}, st))
 	resp, err := wrap(next).RoundTrip(req)
@@ -246,3 +247,54 @@ func TestChaos(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestFailedBuildChangesNothing: what a table build stages (modes, chaos
+// knobs) is served only once it is committed; a build that failed (a
+// rejected reload) leaves the serving table's sandbox as it was.
+func TestFailedBuildChangesNothing(t *testing.T) {
+	ok := roundTripper(func(r *http.Request) (*http.Response, error) { return synth(r, 200, nil, "{}"), nil })
+	sb := New(Flags{}, "t", nil)
+	up := &bridge.Upstream{Name: "up"}
+	wrap, err := sb.Transport(up, &Config{Mode: Replay, Dir: t.TempDir(), Chaos: &Chaos{ErrorRate: 0}}, "", bridge.NewRedactor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Commit()
+	serving := &chaosTransport{state: wrap(nil).(*chaosTransport).state, next: ok}
+	status := func() int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://up/x", nil)
+		resp, err := serving.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(); got != 200 {
+		t.Fatalf("before the reload: %d", got)
+	}
+	// A reload stages every knob failing and the upstream as mocked, then
+	// fails.
+	if _, err := sb.Transport(up, &Config{Mode: Mock, Chaos: &Chaos{ErrorRate: 1, ErrorStatus: 502}}, "", bridge.NewRedactor()); err != nil {
+		t.Fatal(err)
+	}
+	if !sb.Answers("up") {
+		t.Fatal("the build does not see what it staged")
+	}
+	sb.Discard()
+	if got := status(); got != 200 {
+		t.Errorf("a failed reload changed the serving chaos knobs: %d", got)
+	}
+	if m := sb.Modes()["up"]; m != Replay {
+		t.Errorf("a failed reload changed the mode to %q", m)
+	}
+	// The same reload, committed, serves its knobs on the shared state.
+	if _, err := sb.Transport(up, &Config{Mode: Replay, Dir: t.TempDir(), Chaos: &Chaos{ErrorRate: 1, ErrorStatus: 502}}, "", bridge.NewRedactor()); err != nil {
+		t.Fatal(err)
+	}
+	sb.Commit()
+	if got := status(); got != 502 {
+		t.Errorf("after a reload that succeeded: %d, want 502", got)
+	}
+}

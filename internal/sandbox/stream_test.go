@@ -73,10 +73,12 @@ func TestReplayASocketWithChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := func(c *Config) ([]string, error) {
-		wrap, err := New(Flags{Mode: Replay, Dir: dir}, "t", nil).Transport(&bridge.Upstream{Name: "up"}, c, "", bridge.NewRedactor())
+		sb := New(Flags{Mode: Replay, Dir: dir}, "t", nil)
+		wrap, err := sb.Transport(&bridge.Upstream{Name: "up"}, c, "", bridge.NewRedactor())
 		if err != nil {
 			t.Fatal(err)
 		}
+		sb.Commit()
 		ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), stateKey{}, &state{route: route(t)}), 10*time.Second)
 		defer cancel()
 		conn, _, err := ws.Dial(ctx, "ws://up/ticks", &ws.DialOptions{HTTPClient: &http.Client{Transport: wrap(nil)}})

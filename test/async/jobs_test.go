@@ -84,12 +84,19 @@ routes:
 		if status.Code(err) != codes.Unauthenticated {
 			t.Fatalf("got %v, want UNAUTHENTICATED", err)
 		}
+		// The route refuses before it reads the request: a stranger learns
+		// nothing about what the method would accept.
+		_, err = c.Submit(ctx, &pbv1.SubmitRequest{Method: "orders.v1.OrderService/PlaceOrder", Request: &pbv1.SubmitRequest_PayloadBytes{PayloadBytes: []byte{0xff, 0xff}}})
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("an unauthenticated submit of a bad payload: got %v, want UNAUTHENTICATED", err)
+		}
 	})
 	t.Run("bad requests", func(t *testing.T) {
 		for name, req := range map[string]*pbv1.SubmitRequest{
 			"unknown method": {Method: "orders.v1.OrderService/Nope", Request: payload(t, "x", 1)},
 			"bad payload":    {Method: "orders.v1.OrderService/PlaceOrder", Request: &pbv1.SubmitRequest_PayloadBytes{PayloadBytes: []byte{0xff, 0xff}}},
 			"bad callback":   {Method: "orders.v1.OrderService/PlaceOrder", Request: payload(t, "x", 1), CallbackUrl: "ftp://x"},
+			"bad priority":   {Method: "orders.v1.OrderService/PlaceOrder", Request: payload(t, "x", 1), Priority: pbv1.JobPriority(9)},
 		} {
 			_, err := c.Submit(alice, req)
 			if code := status.Code(err); code != codes.InvalidArgument && code != codes.Unimplemented {

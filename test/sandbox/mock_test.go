@@ -232,6 +232,52 @@ routes:
 	}
 }
 
+// TestMockSharedSocketAnswersEachRoute mocks two unary routes of
+// different types that share one WebSocket: each call gets a reply of its
+// own method's output type, not the first route's.
+func TestMockSharedSocketAnswersEachRoute(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "quotes.proto"), []byte(`syntax = "proto3";
+package quotes.v1;
+message PriceRequest { string sku = 1; string id = 2; }
+message Price { string sku = 1; int64 cents = 2; string id = 3; }
+message StockRequest { string warehouse = 1; string id = 2; }
+message Stock { repeated string skus = 1; int32 count = 2; string id = 3; }
+service Quotes {
+  rpc GetPrice(PriceRequest) returns (Price);
+  rpc GetStock(StockRequest) returns (Stock);
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := daemontest.WriteConfig(t, sprintf(`
+descriptors:
+  import_paths: [%q]
+  protos: [quotes.proto]
+auth:
+  open: true
+upstreams:
+  quotes:
+    kind: websocket
+    base_url: ws://127.0.0.1:9/
+    sandbox: {mode: mock, mock: {seed: 3}}
+routes:
+  - {method: quotes.v1.Quotes/GetPrice, upstream: quotes}
+  - {method: quotes.v1.Quotes/GetStock, upstream: quotes}
+`, dir))
+	s := daemontest.Start(t, cfg, daemontest.Options{})
+	for i := 0; i < 2; i++ {
+		price, err := unary(t, s, "quotes.v1.Quotes/GetPrice", `{"sku":"a-1"}`)
+		if err != nil || !strings.Contains(price, `"cents":`) {
+			t.Fatalf("GetPrice: %s, %v", price, err)
+		}
+		stock, err := unary(t, s, "quotes.v1.Quotes/GetStock", `{"warehouse":"north"}`)
+		if err != nil || !strings.Contains(stock, `"count":`) || strings.Contains(stock, `"cents":`) {
+			t.Fatalf("GetStock: %s, %v", stock, err)
+		}
+	}
+}
+
 // TestKindMockSaysWhatToWrite: `kind: mock` is refused with the way to
 // write a mock upstream.
 func TestKindMockSaysWhatToWrite(t *testing.T) {
