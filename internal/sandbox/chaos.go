@@ -65,8 +65,12 @@ type Burst struct {
 	Status int `yaml:"status,omitempty"`
 }
 
-// maxLatency bounds an injected delay; the caller's deadline bounds it too.
+// maxLatency bounds an injected delay (and a mocked stream's interval);
+// the caller's deadline bounds it too.
 const maxLatency = 5 * time.Minute
+
+// maxRetryAfter bounds the Retry-After of injected 429s.
+const maxRetryAfter = time.Hour
 
 // Check reports what is wrong with the knobs.
 func (c *Chaos) Check() error {
@@ -104,6 +108,9 @@ func (c *Chaos) Check() error {
 	}
 	if c.RetryAfter < 0 || c.SlowBody < 0 || c.WSCloseAfter < 0 {
 		return errors.New("chaos: retry_after, slow_body and ws_close_after cannot be negative")
+	}
+	if c.RetryAfter > maxRetryAfter {
+		return fmt.Errorf("chaos.retry_after is at most %s", maxRetryAfter)
 	}
 	return nil
 }

@@ -104,6 +104,10 @@ const (
 	DefaultMessages     = 10
 	// MaxItems bounds sandbox.mock.items.
 	MaxItems = 100
+	// MaxEntries bounds sandbox.max_entries, and so one HAR file.
+	MaxEntries = 10000
+	// MaxBodyBytes bounds sandbox.max_body_bytes.
+	MaxBodyBytes = 64 << 20
 )
 
 // Flags are the serve flags: a mode and directory for every upstream whose
@@ -164,6 +168,15 @@ func (c *Config) Check() error {
 	}
 	if c.Mock.FaultRate < 0 || c.Mock.FaultRate > 1 {
 		return fmt.Errorf("sandbox.mock.fault_rate is a share between 0 and 1")
+	}
+	if c.MaxEntries < 0 || c.MaxEntries > MaxEntries {
+		return fmt.Errorf("sandbox.max_entries must be between 1 and %d", MaxEntries)
+	}
+	if c.MaxBodyBytes < 0 || c.MaxBodyBytes > MaxBodyBytes {
+		return fmt.Errorf("sandbox.max_body_bytes must be between 1 and %d bytes (64MiB)", MaxBodyBytes)
+	}
+	if c.Mock.Interval < 0 || c.Mock.Interval > maxLatency {
+		return fmt.Errorf("sandbox.mock.interval must be between 0 and %s", maxLatency)
 	}
 	return c.Chaos.Check()
 }

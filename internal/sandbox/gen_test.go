@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -73,6 +74,11 @@ func TestGenerateBoundedByMessageBudget(t *testing.T) {
 	}
 	if err := (&Config{Mock: MockConfig{Items: MaxItems + 1}}).Check(); err == nil || !strings.Contains(err.Error(), "sandbox.mock.items") {
 		t.Errorf("Check of items %d = %v, want an error naming sandbox.mock.items", MaxItems+1, err)
+	}
+	for _, bad := range []*Config{{MaxEntries: MaxEntries + 1}, {MaxBodyBytes: MaxBodyBytes + 1}, {Mock: MockConfig{Interval: time.Hour}}} {
+		if bad.Check() == nil {
+			t.Errorf("%+v passed the check", bad)
+		}
 	}
 	if err := (&Config{Mock: MockConfig{Items: MaxItems}}).Check(); err != nil {
 		t.Errorf("Check of items %d = %v", MaxItems, err)

@@ -237,7 +237,7 @@ func TestChaos(t *testing.T) {
 	if _, err := (&chaosTransport{state: st3, next: ok}).RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("latency past the deadline: %v", err)
 	}
-	for _, bad := range []*Chaos{{ErrorRate: 1.5}, {ErrorRate: 0.6, ResetRate: 0.6}, {Burst: &Burst{Every: 2, Length: 3}}, {ErrorStatus: 200}, {Latency: &Latency{Distribution: "pareto"}}} {
+	for _, bad := range []*Chaos{{ErrorRate: 1.5}, {ErrorRate: 0.6, ResetRate: 0.6}, {Burst: &Burst{Every: 2, Length: 3}}, {ErrorStatus: 200}, {Latency: &Latency{Distribution: "pareto"}}, {RetryAfter: 2 * time.Hour}} {
 		if bad.Check() == nil {
 			t.Errorf("%+v passed the check", bad)
 		}
