@@ -335,9 +335,10 @@ func (s *Service) run(msg jetstream.Msg, r *record, rev uint64) {
 		// terminal and settles the callback it owes.
 		_ = msg.Nak()
 		return
-	case errors.Is(cause, errDraining):
-		// Back to the queue; the next worker runs it again with the same
-		// idempotency key.
+	case errors.Is(cause, errDraining) && callErr != nil:
+		// Cut by the drain: back to the queue; the next worker runs it
+		// again with the same idempotency key. (A call that completed as
+		// the grace ended is finished below: its result is kept.)
 		r.State, r.Updated = pbv1.JobState_JOB_STATE_QUEUED, time.Now().UTC()
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, _ = s.kv.Update(wctx, r.ID, r.encode(), rev)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,6 +145,31 @@ func TestJobFailuresThatRetryCannotFix(t *testing.T) {
 		if n := callsOf(r.GetJobId()); n != 1 || j.GetAttempts() != 1 {
 			t.Errorf("item %d: upstream calls = %d, attempts = %d; want 1 and 1", tc.id, n, j.GetAttempts())
 		}
+	}
+}
+
+// TestJobCompletedAsDrainEndsKeepsItsResult: a job whose upstream call
+// completes after the drain's grace cut its context keeps its result; it
+// used to go back to the queue and run again on the next start.
+func TestJobCompletedAsDrainEndsKeepsItsResult(t *testing.T) {
+	state := jobsState(t)
+	cfg := strings.Replace(daemonConfig("a", fmt.Sprintf("nats: {state_dir: %q}\njobs: {workers: 1}\n", state)), "shutdown_grace: 20s", "shutdown_grace: 200ms", 1)
+	td := startDaemon(t, cfg)
+	c := pbv1.NewBridgeServiceClient(td.conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := c.Submit(ctx, slowJob(-1500)) // completes 1.5 s after it starts, cut or not
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, ctx, c, r.GetJobId(), pbv1.JobState_JOB_STATE_RUNNING)
+	td.stop(t) // the grace ends while the call runs; the call completes after
+	td2 := startDaemon(t, cfg)
+	c2 := pbv1.NewBridgeServiceClient(td2.conn)
+	j := waitJob(t, ctx, c2, r.GetJobId(), pbv1.JobState_JOB_STATE_SUCCEEDED)
+	time.Sleep(2 * time.Second) // a second run would have called by now
+	if n, a := callsOf(r.GetJobId()), j.GetAttempts(); n != 1 || a != 1 {
+		t.Fatalf("upstream calls = %d, attempts = %d; want 1 and 1", n, a)
 	}
 }
 

@@ -93,11 +93,16 @@ func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error)
 		e.a.running.Add(1)
 		defer e.a.running.Add(-1)
 		d := time.Duration(in.Get(md.Input().Fields().ByName("delay_ms")).Int()) * time.Millisecond
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			e.a.cancelled.Add(1)
-			return nil, ctx.Err()
+		if d < 0 {
+			// An upstream call that completes whatever its context says.
+			time.Sleep(-d)
+		} else {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				e.a.cancelled.Add(1)
+				return nil, ctx.Err()
+			}
 		}
 		c.SetHeader("x-slow", "done")
 		return tagged(item(md, 7), c.Route.Upstream), nil
