@@ -60,7 +60,7 @@ func goUnary(ctx context.Context, ep bridge.Endpoint, c *bridge.Call) <-chan res
 }
 
 // goStream runs a streaming call in a goroutine.
-func goStream(ctx context.Context, ep bridge.Endpoint, c *bridge.Call, s *callerStream) <-chan result {
+func goStream(ctx context.Context, ep bridge.Endpoint, c *bridge.Call, s *callerStream) chan result {
 	ch := make(chan result, 1)
 	go func() {
 		var res result
@@ -356,8 +356,10 @@ func drain(s *callerStream, got []proto.Message) []proto.Message {
 }
 
 // next waits for the stream's next message; the test fails when the call
-// returns or nothing comes within limit.
-func next(t *testing.T, s *callerStream, ch <-chan result, limit time.Duration, what string) proto.Message {
+// returns or nothing comes within limit. A call that sent its message and
+// returned at once keeps its result (and later messages) for the waits
+// that follow.
+func next(t *testing.T, s *callerStream, ch chan result, limit time.Duration, what string) proto.Message {
 	t.Helper()
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
@@ -366,7 +368,13 @@ func next(t *testing.T, s *callerStream, ch <-chan result, limit time.Duration, 
 		return m
 	case res := <-ch:
 		if m := drain(s, nil); len(m) > 0 {
-			return m[0] // sent before returning; the call's end is checked later
+			// Sent before returning: the call's end is checked later. The
+			// call has returned, so nothing else writes to either channel.
+			for _, later := range m[1:] {
+				s.out <- later
+			}
+			ch <- res
+			return m[0]
 		}
 		t.Fatalf("%s: the call returned (%v, panic: %v) before sending a message", what, res.err, res.panicked)
 	case <-timer.C:
