@@ -79,7 +79,25 @@ func Open(ctx context.Context, cfg config.NATSConfig, name string, log *slog.Log
 		}
 		opts = append(opts, nats.RetryOnFailedConnect(false), nats.Timeout(10*time.Second))
 	}
+	// An external cluster may be starting beside the daemon (a pod and its
+	// NATS dependency): the first connect is tried again until
+	// startTimeout, as the JetStream wait below is.
+	wctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
 	nc, err := nats.Connect(url, opts...)
+	if err != nil && cfg.URL != "" && errors.Is(err, nats.ErrNoServers) {
+		log.Info("waiting for the NATS servers of nats.url", "error", err, "for", startTimeout)
+		retry := time.NewTicker(250 * time.Millisecond)
+		defer retry.Stop()
+		for err != nil && errors.Is(err, nats.ErrNoServers) && wctx.Err() == nil {
+			select {
+			case <-wctx.Done():
+				continue
+			case <-retry.C:
+			}
+			nc, err = nats.Connect(url, opts...)
+		}
+	}
 	if err != nil {
 		b.shutdownServer()
 		return nil, fmt.Errorf("connect to NATS: %w", err)
@@ -92,8 +110,6 @@ func Open(ctx context.Context, cfg config.NATSConfig, name string, log *slog.Log
 	}
 	b.NC, b.JS = nc, js
 	// JetStream in a fresh cluster needs a moment to elect its meta leader.
-	wctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
 	for {
 		actx, acancel := context.WithTimeout(wctx, 2*time.Second)
 		_, err := js.AccountInfo(actx)

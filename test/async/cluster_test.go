@@ -46,6 +46,42 @@ func startCluster(t *testing.T) string {
 	return strings.Join(urls, ",")
 }
 
+// TestDaemonWaitsForNATS starts a daemon before its external NATS server
+// (as a pod beside its NATS dependency starts): it waits for the server
+// and then serves jobs.
+func TestDaemonWaitsForNATS(t *testing.T) {
+	bin := testenv.Tool(t, "nats-server")
+	client := freePort(t)
+	host, port, _ := net.SplitHostPort(client)
+	// The server starts a second after the daemon.
+	proc.Start(t, "", nil, "sh", "-c", `sleep 1; exec "$0" "$@"`, bin, "-a", host, "-p", port, "-js", "-sd", filepath.Join(t.TempDir(), "js"))
+	up := newUpstream(t)
+	d := startDaemon(t, writeConfigNATS(t, t.TempDir(), up.URL, "127.0.0.1:0", "127.0.0.1:0", "url: \"nats://"+client+"\"", "jobs: {workers: 2}\n"), testEnv...)
+	if !strings.Contains(d.Out.String(), "waiting for the NATS servers of nats.url") {
+		t.Errorf("the daemon did not say it waits for NATS:\n%s", d.Out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lifetime)
+	defer cancel()
+	alice := as(ctx, aliceKey)
+	r, err := d.bridge().Submit(alice, &pbv1.SubmitRequest{Method: "orders.v1.OrderService/PlaceOrder", Request: payload(t, "late", 1), IdempotencyKey: "late-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		j, err := d.bridge().GetJob(alice, &pbv1.GetJobRequest{JobId: r.GetJobId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.GetJob().GetState() == pbv1.JobState_JOB_STATE_SUCCEEDED {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the job never finished: %v", j)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestClusterSharesJobs runs two daemons on a 3-node JetStream cluster
 // (streams replicated 3 times): their workers share the jobs (both run
 // some, the upstream applies each once) and when one daemon is killed
