@@ -28,6 +28,7 @@ type replayer struct {
 	red      *redaction
 	canon    *canonicalizer
 	entries  []*recording
+	log      *slog.Logger
 
 	mu   sync.Mutex
 	next map[string]int // by match key: how many of its recordings were served
@@ -39,8 +40,6 @@ type recording struct {
 	path  string
 	lines []string
 	key   string // route, method, path and canonical request
-	// sends are the canonical forms of a socket's client frames.
-	sends map[int][]string
 }
 
 func newReplayer(dir, upstream string, cfg Config, red *redaction, log *slog.Logger) (*replayer, error) {
@@ -48,7 +47,7 @@ func newReplayer(dir, upstream string, cfg Config, red *redaction, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	r := &replayer{upstream: upstream, cfg: cfg, red: red, canon: newCanonicalizer(cfg.Match), next: map[string]int{}}
+	r := &replayer{upstream: upstream, cfg: cfg, red: red, canon: newCanonicalizer(cfg.Match), next: map[string]int{}, log: log}
 	for _, e := range entries {
 		if e.Response.Status == 0 && e.Response.Error == "" {
 			continue
@@ -221,7 +220,11 @@ func (r *replayer) answer(req *http.Request, rec *recording) (*http.Response, er
 		h.Add(kv.Name, kv.Value)
 	}
 	if e.Response.Status == http.StatusSwitchingProtocols {
-		return wsUpgrade(req, h.Get("Sec-WebSocket-Protocol"), r.socketScript(rec, stateOf(req.Context()))), nil
+		script := r.socketScript(rec, stateOf(req.Context()))
+		if e.Route == "" && stateOf(req.Context()) == nil {
+			script = r.sharedScript(rec.path)
+		}
+		return wsUpgrade(req, h.Get("Sec-WebSocket-Protocol"), script), nil
 	}
 	resp := synth(req, e.Response.Status, h, "")
 	resp.Header.Del("Content-Length")
@@ -330,6 +333,89 @@ func (r *replayer) socketScript(rec *recording, st *state) wsScript {
 		for recv() != nil {
 		}
 		return 1000, ""
+	}
+}
+
+// exchange is a frame a client sent on a shared socket and the frames the
+// peer sent after it, up to the next client frame.
+type exchange struct {
+	raw     []byte
+	canon   []string
+	replies []WSMessage
+}
+
+// sharedScript replays the socket that a WebSocket upstream's unary calls
+// share (dialled outside any call, recorded without a route), from every
+// recording of it at path. Its calls need not come in the recorded order:
+// each frame the client sends is answered with the replies of the
+// recorded frame it matches — compared as requests are, ignore_fields left
+// out; the first not yet answered, else the last (lenient: the closest) —
+// with the values the client chose afresh (correlation ids) in place of
+// the recorded ones. A frame that matches none closes the socket with 1008
+// and a log line, which fails the calls waiting on it.
+func (r *replayer) sharedScript(path string) wsScript {
+	var xs []*exchange
+	for _, rec := range r.entries {
+		if rec.e.Route != "" || rec.path != path || rec.e.Response.Status != http.StatusSwitchingProtocols {
+			continue
+		}
+		var cur *exchange
+		for _, m := range rec.e.WebSocketMessages {
+			switch {
+			case m.Opcode == opClose:
+			case m.Type == "send":
+				cur = &exchange{raw: frameData(m), canon: r.canon.body(frameData(m))}
+				xs = append(xs, cur)
+			case cur != nil:
+				cur.replies = append(cur.replies, m)
+			}
+		}
+	}
+	return func(ctx context.Context, recv func() *wsMessage, send func(int, []byte) error) (int, string) {
+		used := make([]bool, len(xs))
+		for {
+			got := recv()
+			if got == nil {
+				return 1000, ""
+			}
+			have := r.canon.body(redacted(r.red, got.payload, ""))
+			pick, last, best, bestD := -1, -1, -1, -1
+			for i, x := range xs {
+				d := distance(x.canon, have)
+				if d == 0 && !used[i] {
+					pick = i
+					break
+				}
+				if d == 0 {
+					last = i
+				}
+				if bestD < 0 || d < bestD {
+					best, bestD = i, d
+				}
+			}
+			switch {
+			case pick >= 0:
+			case last >= 0:
+				pick = last
+			case best >= 0 && r.cfg.Match.Lenient:
+				pick = best
+			default:
+				r.log.Warn("sandbox: replay: a frame sent on the shared socket matches no recorded frame; the socket is closed", "upstream", r.upstream, "path", path, "frame", strings.Join(firstN(have), ", "))
+				return 1008, "replay: frame matches no recording"
+			}
+			used[pick] = true
+			subs := map[string]string{}
+			learnValues(subs, "$", decodeJSON(xs[pick].raw), decodeJSON(got.payload))
+			for _, m := range xs[pick].replies {
+				data := frameData(m)
+				for from, to := range subs {
+					data = bytes.ReplaceAll(data, []byte(from), []byte(to))
+				}
+				if send(m.Opcode, data) != nil {
+					return 0, ""
+				}
+			}
+		}
 	}
 }
 

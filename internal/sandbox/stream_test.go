@@ -107,3 +107,57 @@ func TestReplayASocketWithChaos(t *testing.T) {
 		t.Fatalf("ws_close_after 2: %v, then %v (want a cut without a close frame)", got, err)
 	}
 }
+
+// TestReplayASharedSocketInAnyOrder replays the socket unary calls share
+// (dialled outside any call): each frame is answered with the replies of
+// the recorded frame it matches, whatever the order the calls come in,
+// with the caller's own correlation id; a frame no recording has closes
+// the socket with 1008.
+func TestReplayASharedSocketInAnyOrder(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := newHARWriter(dir, "up", 10, "t")
+	if err := w.add(Entry{StartedDateTime: "2026-01-02T03:04:05Z",
+		Request:  Request{Method: "GET", URL: "http://up/rpc", Headers: []NameValue{{"Upgrade", "websocket"}}},
+		Response: Response{Status: 101},
+		WebSocketMessages: []WSMessage{
+			{Type: "send", Opcode: 1, Data: `{"id":"rec-aaaa","q":"price"}`},
+			{Type: "receive", Opcode: 1, Data: `{"id":"rec-aaaa","cents":250}`},
+			{Type: "send", Opcode: 1, Data: `{"id":"rec-bbbb","q":"stock"}`},
+			{Type: "receive", Opcode: 1, Data: `{"id":"rec-bbbb","count":7}`},
+			{Type: "send", Opcode: 8, Data: "1001 going away"},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	sb := New(Flags{Mode: Replay, Dir: dir}, "t", nil)
+	wrap, err := sb.Transport(&bridge.Upstream{Name: "up"}, &Config{Match: MatchConfig{IgnoreFields: []string{"id"}}}, "", bridge.NewRedactor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Commit()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := ws.Dial(ctx, "ws://up/rpc", &ws.DialOptions{HTTPClient: &http.Client{Transport: wrap(nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	ask := func(frame string) (string, error) {
+		if err := conn.Write(ctx, ws.MessageText, []byte(frame)); err != nil {
+			return "", err
+		}
+		_, b, err := conn.Read(ctx)
+		return string(b), err
+	}
+	for _, tc := range []struct{ send, want string }{
+		{`{"q":"stock","id":"live-0001"}`, `{"id":"live-0001","count":7}`},
+		{`{"id":"live-0002","q":"price"}`, `{"id":"live-0002","cents":250}`},
+		{`{"id":"live-0003","q":"price"}`, `{"id":"live-0003","cents":250}`}, // the last answer repeats
+	} {
+		if got, err := ask(tc.send); err != nil || got != tc.want {
+			t.Fatalf("sent %s: got %s, %v; want %s", tc.send, got, err, tc.want)
+		}
+	}
+	if _, err := ask(`{"id":"live-0004","q":"refund"}`); ws.CloseStatus(err) != ws.StatusPolicyViolation {
+		t.Fatalf("a frame no recording has: %v, want a 1008 close", err)
+	}
+}
