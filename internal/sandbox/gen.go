@@ -79,7 +79,9 @@ func (g *generator) fill(m protoreflect.Message, depth int, t wsdl.Type) {
 		switch {
 		case fd.IsMap():
 			mp := m.Mutable(fd).Map()
-			for j := 0; j < g.items; j++ {
+			// Keys drawn twice make fewer entries: draw on, within reason.
+			n := g.count(fd)
+			for j := 0; mp.Len() < n && j < 4*n+8; j++ {
 				k := g.scalar(fd.MapKey(), j)
 				if fd.MapValue().Kind() == protoreflect.MessageKind {
 					if g.budget <= 0 {
@@ -94,7 +96,7 @@ func (g *generator) fill(m protoreflect.Message, depth int, t wsdl.Type) {
 			}
 		case fd.IsList():
 			l := m.Mutable(fd).List()
-			for j := 0; j < g.items; j++ {
+			for j := range g.count(fd) {
 				if isMessage(fd) {
 					if g.budget <= 0 {
 						break

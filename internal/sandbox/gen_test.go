@@ -1,15 +1,19 @@
 package sandbox
 
 import (
+	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/protobridge/protobridge/adapters/soap/protogen"
 )
 
 // TestGenerateDelimitedRecursionStops: a recursive field encoded as a group
@@ -82,5 +86,32 @@ func TestGenerateBoundedByMessageBudget(t *testing.T) {
 	}
 	if err := (&Config{Mock: MockConfig{Items: MaxItems}}).Check(); err != nil {
 		t.Errorf("Check of items %d = %v", MaxItems, err)
+	}
+}
+
+// TestGenerateObeysValidateRules: mocked values obey a field's buf.validate
+// rules the way protovalidate checks them — float ranges, repeated counts
+// and the rules of each repeated entry, map sizes.
+func TestGenerateObeysValidateRules(t *testing.T) {
+	fd, err := protogen.Compile(context.Background(), "rules/v1/rules.proto", []byte(`syntax = "proto3";
+package rules.v1;
+import "buf/validate/validate.proto";
+message Reading {
+  float ratio = 1 [(buf.validate.field).float = {gt: 0.5, lt: 0.75}];
+  float level = 2 [(buf.validate.field).float = {in: [2.5, 7.5]}];
+  repeated string tags = 3 [(buf.validate.field).repeated = {min_items: 5, max_items: 6, items: {string: {min_len: 12}}}];
+  repeated double samples = 4 [(buf.validate.field).repeated = {max_items: 1, items: {double: {gte: 100, lte: 101}}}];
+  map<string, int32> counts = 5 [(buf.validate.field).map = {min_pairs: 3}];
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := fd.Messages().ByName("Reading")
+	for seed := range uint64(20) {
+		out := (&generator{r: newRand(seed), items: 2}).message(md, nil)
+		if err := protovalidate.Validate(out); err != nil {
+			t.Fatalf("seed %d: %v breaks its rules: %v", seed, out, err)
+		}
 	}
 }

@@ -9,12 +9,46 @@ import (
 	"github.com/protobridge/protobridge/bridge"
 )
 
+// fieldRules are fd's buf.validate rules; nil when it has none.
+func fieldRules(fd protoreflect.FieldDescriptor) *validate.FieldRules {
+	r, _ := bridge.ReadOption(fd.Options(), validate.E_Field).(*validate.FieldRules)
+	return r
+}
+
+// count is how many entries a repeated or map field gets: the generator's
+// items, within the field's min_items/max_items (min_pairs/max_pairs).
+func (g *generator) count(fd protoreflect.FieldDescriptor) int {
+	r := fieldRules(fd)
+	lo, hi := uint64(0), uint64(math.MaxInt32)
+	if l := r.GetRepeated(); l != nil {
+		if l.HasMinItems() {
+			lo = l.GetMinItems()
+		}
+		if l.HasMaxItems() {
+			hi = l.GetMaxItems()
+		}
+	}
+	if m := r.GetMap(); m != nil {
+		if m.HasMinPairs() {
+			lo = m.GetMinPairs()
+		}
+		if m.HasMaxPairs() {
+			hi = m.GetMaxPairs()
+		}
+	}
+	n := min(max(uint64(g.items), lo), hi, maxMessages)
+	return int(n)
+}
+
 // A field's buf.validate rules (which gen wsdl writes from XSD facets, and
 // authors write by hand) bend a generated value too: a string into its
 // pattern, length and allowed values, a number into its range and allowed
-// values.
+// values; an entry of a repeated field obeys the field's items rules.
 func (g *generator) obey(fd protoreflect.FieldDescriptor, v protoreflect.Value) protoreflect.Value {
-	r, _ := bridge.ReadOption(fd.Options(), validate.E_Field).(*validate.FieldRules)
+	r := fieldRules(fd)
+	if fd.IsList() {
+		r = r.GetRepeated().GetItems()
+	}
 	if r == nil {
 		return v
 	}
@@ -82,12 +116,29 @@ func (g *generator) obey(fd protoreflect.FieldDescriptor, v protoreflect.Value) 
 			hi = math.Min(hi, n.GetLt()-0.01)
 		}
 		in = n.GetIn()
+	case protoreflect.FloatKind:
+		n := r.GetFloat()
+		if n.HasGte() {
+			lo = float64(n.GetGte())
+		}
+		if n.HasGt() {
+			lo = math.Max(lo, float64(n.GetGt())+0.01)
+		}
+		if n.HasLte() {
+			hi = float64(n.GetLte())
+		}
+		if n.HasLt() {
+			hi = math.Min(hi, float64(n.GetLt())-0.01)
+		}
+		for _, x := range n.GetIn() {
+			in = append(in, float64(x))
+		}
 	default:
 		return v
 	}
 	var x float64
 	switch fd.Kind() {
-	case protoreflect.DoubleKind:
+	case protoreflect.DoubleKind, protoreflect.FloatKind:
 		x = v.Float()
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		x = float64(v.Uint())
@@ -109,6 +160,8 @@ func (g *generator) obey(fd protoreflect.FieldDescriptor, v protoreflect.Value) 
 	switch fd.Kind() {
 	case protoreflect.DoubleKind:
 		return protoreflect.ValueOfFloat64(x)
+	case protoreflect.FloatKind:
+		return protoreflect.ValueOfFloat32(float32(x))
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
 		return protoreflect.ValueOfInt32(int32(x))
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:

@@ -214,8 +214,10 @@ func (s *Sandbox) writer(dir, upstream string, max int) (*harWriter, error) {
 // with the status the replayer left.
 func (s *Sandbox) Endpoint(r *bridge.Route, ep bridge.Endpoint) bridge.Endpoint {
 	s.mu.Lock()
-	if m := s.staged().mockers[r.Upstream.Name]; m != nil {
-		m.addRoute(r)
+	if s.next != nil {
+		if m := s.next.mockers[r.Upstream.Name]; m != nil {
+			m.addRoute(r)
+		}
 	}
 	s.mu.Unlock()
 	return &endpoint{r: r, ep: ep}
