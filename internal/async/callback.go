@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -48,9 +47,6 @@ func public(a netip.Addr) bool {
 	return true
 }
 
-// callbackClients are the callback clients by jobs.callback_hosts.
-var callbackClients sync.Map
-
 // callbackClient posts callbacks for a daemon whose jobs.callback_hosts
 // are hosts. Redirects are not followed (the signature covers one
 // receiver), no proxy is used, and it connects only to public addresses
@@ -58,10 +54,6 @@ var callbackClients sync.Map
 // a loopback, private, link-local or unspecified address cannot turn the
 // daemon against its own network.
 func callbackClient(hosts []string) *http.Client {
-	key := strings.Join(hosts, "\x00")
-	if c, ok := callbackClients.Load(key); ok {
-		return c.(*http.Client)
-	}
 	literal := map[netip.Addr]bool{}
 	for _, h := range hosts {
 		if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
@@ -81,8 +73,7 @@ func callbackClient(hosts []string) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.DialContext = d.DialContext
-	c, _ := callbackClients.LoadOrStore(key, &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
-	return c.(*http.Client)
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // settleCallback POSTs a finished job's callback when one is owed, then
@@ -147,7 +138,7 @@ func (s *Service) post(r *record) error {
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
 	req.Header.Set("webhook-signature", webhooks.StandardSign(s.secret, id, now, body))
-	resp, err := callbackClient(s.cfg.CallbackHosts).Do(req)
+	resp, err := s.callbacks.Do(req)
 	if err != nil {
 		var ue interface{ Unwrap() error }
 		if errors.As(err, &ue) {

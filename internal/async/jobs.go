@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -83,6 +84,8 @@ type Service struct {
 	m      *jobMetrics
 	name   string // this daemon, recorded as a running job's runner
 	secret []byte // callback signing key
+	// callbacks posts completion callbacks (callbackClient).
+	callbacks *http.Client
 
 	draining atomic.Bool
 	stop     context.CancelFunc // ends the fetch loops
@@ -107,7 +110,7 @@ var (
 func New(ctx context.Context, b *broker.Broker, cfg *config.Config, r *router.Router, log *slog.Logger, m *telemetry.Metrics, name string) (*Service, error) {
 	jc := *cfg.Jobs
 	s := &Service{cfg: jc, b: b, router: r, log: log, name: name, slots: make(chan struct{}, jc.Workers),
-		sems: map[string]chan struct{}{}, running: map[string]context.CancelCauseFunc{}}
+		sems: map[string]chan struct{}{}, running: map[string]context.CancelCauseFunc{}, callbacks: callbackClient(jc.CallbackHosts)}
 	if jc.CallbackSecret != nil {
 		v, err := jc.CallbackSecret.Resolve(cfg.BaseDir)
 		if err != nil {
@@ -177,6 +180,7 @@ func (s *Service) Drain(grace time.Duration) {
 	if s.draining.Swap(true) {
 		return
 	}
+	defer s.callbacks.CloseIdleConnections()
 	if s.cancelSb != nil {
 		_ = s.cancelSb.Unsubscribe()
 	}
