@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -182,6 +183,53 @@ webhooks:
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("a/b_c got %v (source %q), want FAILED_PRECONDITION", err, ev.GetEvent().GetSource())
 	}
+}
+
+// TestOldDurableGetsInactivityLimit: a durable subscription stored before
+// durables had an inactivity limit gets the retention as its limit when it
+// is resumed, so that it too goes away once nobody uses it.
+func TestOldDurableGetsInactivityLimit(t *testing.T) {
+	t.Setenv("PB_GH", "s3cret")
+	td := startDaemon(t, daemonConfig("a", fmt.Sprintf(`nats: {state_dir: %q}
+webhooks:
+  listen: 127.0.0.1:0
+  retention: 48h
+  sources:
+    gh: {path: /gh, message: shop.v1.Item, open: true, verify: {scheme: github, secret: {env: PB_GH}}}
+`, filepath.Join(t.TempDir(), "state"))))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	js := td.d.async.broker.JS
+	st, err := js.Stream(ctx, "PB_WEBHOOKS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older daemon made it: the same settings, no inactivity limit.
+	if _, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "gh_old", FilterSubject: "pb.webhooks.gh",
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, DeliverPolicy: jetstream.DeliverAllPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	c := pbv1.NewBridgeServiceClient(td.conn)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	sub, err := c.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Send(&pbv1.SubscribeRequest{Kind: &pbv1.SubscribeRequest_Start{Start: &pbv1.SubscribeStart{Source: "gh", Consumer: "old", All: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	for ctx.Err() == nil {
+		cons, err := st.Consumer(ctx, "gh_old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cons.CachedInfo().Config.InactiveThreshold; got == 48*time.Hour {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the old durable never got the retention as its inactivity limit")
 }
 
 // TestAdminHTTPStatus maps the job API's statuses as google.rpc.Code

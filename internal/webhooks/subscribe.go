@@ -120,6 +120,18 @@ func (in *Ingress) Subscribe(ss EventStream, peer bridge.Peer) error {
 			return bridge.Errorf(codes.FailedPrecondition, reason.BadPayload, map[string]string{"source": src.name, "consumer": name},
 				"consumer name %q is taken by a subscription of another source (its stored name %q is shared); choose another", name, cc.Durable)
 		}
+		// A durable made before it had an inactivity limit (or under another
+		// retention) gets this one, so that it too is removed once unused.
+		if err == nil {
+			if stored := cons.CachedInfo().Config; stored.InactiveThreshold != cc.InactiveThreshold {
+				stored.InactiveThreshold = cc.InactiveThreshold
+				if updated, uerr := in.stream.UpdateConsumer(ctx, stored); uerr == nil {
+					cons = updated
+				} else {
+					in.log.Warn("webhook subscription: the durable's inactivity limit could not be updated", "source", src.name, "consumer", name, "error", uerr)
+				}
+			}
+		}
 	} else {
 		cc.InactiveThreshold = time.Minute
 		cons, err = in.stream.CreateConsumer(ctx, cc)
