@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -335,10 +336,11 @@ func (s *Service) run(msg jetstream.Msg, r *record, rev uint64) {
 		// terminal and settles the callback it owes.
 		_ = msg.Nak()
 		return
-	case errors.Is(cause, errDraining) && callErr != nil:
+	case errors.Is(cause, errDraining) && callErr != nil && retryable(statusOf(callErr)):
 		// Cut by the drain: back to the queue; the next worker runs it
 		// again with the same idempotency key. (A call that completed as
-		// the grace ended is finished below: its result is kept.)
+		// the grace ended, with a result or a final error, is finished
+		// below.)
 		r.State, r.Updated = pbv1.JobState_JOB_STATE_QUEUED, time.Now().UTC()
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, _ = s.kv.Update(wctx, r.ID, r.encode(), rev)
@@ -349,12 +351,24 @@ func (s *Service) run(msg jetstream.Msg, r *record, rev uint64) {
 	s.finish(msg, r, rev, resp, callErr)
 }
 
+// statusOf is a call error's code and ErrorInfo reason.
+func statusOf(err error) (codes.Code, string) {
+	st := status.Convert(policy.StatusError(context.Background(), err))
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return st.Code(), info.GetReason()
+		}
+	}
+	return st.Code(), ""
+}
+
 // retryable says whether a failed attempt may succeed later: not when a
 // size limit refused the request or the reply, which the next attempt
 // meets again.
 func retryable(code codes.Code, why string) bool {
 	switch why {
-	case reason.RequestTooLarge, reason.ResponseTooLarge, reason.StreamEventTooLarge:
+	case reason.RequestTooLarge, reason.ResponseTooLarge, reason.StreamEventTooLarge, reason.WSFrameTooLarge,
+		reason.UpstreamWSClose(1009), reason.UpstreamHTTP(http.StatusRequestEntityTooLarge):
 		return false
 	}
 	switch code {

@@ -132,6 +132,7 @@ func TestJobFailuresThatRetryCannotFix(t *testing.T) {
 	}{
 		{tooLargeItem, codes.ResourceExhausted.String(), reason.ResponseTooLarge},
 		{busyItem, codes.ResourceExhausted.String(), reason.UpstreamHTTP(http.StatusTooManyRequests)},
+		{tooLargeForUpstream, codes.ResourceExhausted.String(), reason.UpstreamHTTP(http.StatusRequestEntityTooLarge)},
 	} {
 		p, _ := structpb.NewStruct(map[string]any{"id": tc.id})
 		r, err := c.Submit(ctx, &pbv1.SubmitRequest{Method: "shop.v1.ShopService/GetItem", Request: &pbv1.SubmitRequest_Payload{Payload: p}})

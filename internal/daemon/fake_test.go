@@ -117,6 +117,9 @@ func (e fakeEndpoint) Unary(ctx context.Context, c *Call) (proto.Message, error)
 		if id == tooLargeItem {
 			return nil, Errorf(codes.ResourceExhausted, reason.ResponseTooLarge, nil, "the reply is over max_response_bytes")
 		}
+		if id == tooLargeForUpstream {
+			return nil, bridge.HTTPError(c.Route, bridge.UpstreamReply{Status: http.StatusRequestEntityTooLarge, Header: http.Header{}})
+		}
 		if id == busyItem {
 			return nil, bridge.HTTPError(c.Route, bridge.UpstreamReply{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"3600"}}})
 		}
@@ -289,6 +292,8 @@ const (
 	hugeItem     = 9999
 	tooLargeItem = 9998
 	busyItem     = 9997
+	// tooLargeForUpstream fails as an HTTP 413.
+	tooLargeForUpstream = 9996
 )
 
 // calls counts the fake's unary calls by request id (a job's id).
