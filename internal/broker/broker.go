@@ -6,6 +6,8 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,7 +37,8 @@ type Broker struct {
 // MaxPayload bounds one stored job or event on the embedded server.
 const MaxPayload = 8 << 20
 
-// startTimeout bounds the embedded server's start and the first connect.
+// startTimeout bounds the embedded server's start, the wait for an
+// external cluster to answer, and the wait for JetStream to be ready.
 const startTimeout = 30 * time.Second
 
 // Open connects to the external cluster of cfg.URL, or starts JetStream
@@ -80,23 +83,24 @@ func Open(ctx context.Context, cfg config.NATSConfig, name string, log *slog.Log
 		opts = append(opts, nats.RetryOnFailedConnect(false), nats.Timeout(10*time.Second))
 	}
 	// An external cluster may be starting beside the daemon (a pod and its
-	// NATS dependency): the first connect is tried again until
-	// startTimeout, as the JetStream wait below is.
-	wctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
+	// NATS dependency: refused, not yet in DNS, dropping packets): the
+	// first connect is tried again for startTimeout, unless the server
+	// answered and refused the daemon (credentials, TLS).
 	nc, err := nats.Connect(url, opts...)
-	if err != nil && cfg.URL != "" && errors.Is(err, nats.ErrNoServers) {
+	if err != nil && cfg.URL != "" && !refused(err) {
 		log.Info("waiting for the NATS servers of nats.url", "error", err, "for", startTimeout)
+		cctx, cancel := context.WithTimeout(ctx, startTimeout)
 		retry := time.NewTicker(250 * time.Millisecond)
-		defer retry.Stop()
-		for err != nil && errors.Is(err, nats.ErrNoServers) && wctx.Err() == nil {
+		for err != nil && !refused(err) && cctx.Err() == nil {
 			select {
-			case <-wctx.Done():
+			case <-cctx.Done():
 				continue
 			case <-retry.C:
 			}
 			nc, err = nats.Connect(url, opts...)
 		}
+		retry.Stop()
+		cancel()
 	}
 	if err != nil {
 		b.shutdownServer()
@@ -110,6 +114,8 @@ func Open(ctx context.Context, cfg config.NATSConfig, name string, log *slog.Log
 	}
 	b.NC, b.JS = nc, js
 	// JetStream in a fresh cluster needs a moment to elect its meta leader.
+	wctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
 	for {
 		actx, acancel := context.WithTimeout(wctx, 2*time.Second)
 		_, err := js.AccountInfo(actx)
@@ -124,6 +130,22 @@ func Open(ctx context.Context, cfg config.NATSConfig, name string, log *slog.Log
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// refused reports a connect error that waiting does not mend: the server
+// answered and turned the daemon away (credentials, TLS).
+func refused(err error) bool {
+	for _, e := range []error{nats.ErrAuthorization, nats.ErrAuthExpired, nats.ErrAuthRevoked, nats.ErrAccountAuthExpired,
+		nats.ErrNkeysNotSupported, nats.ErrSecureConnRequired, nats.ErrSecureConnWanted} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var rh tls.RecordHeaderError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &rh)
 }
 
 // Close drains the connection and stops the embedded server.
