@@ -82,7 +82,8 @@ type MockConfig struct {
 	// WSDL (a declared fault when there is one), 0..1.
 	FaultRate float64 `yaml:"fault_rate"`
 	// Items is how many entries a repeated field gets (default 2, at most
-	// MaxItems); a reply holds at most 10,000 messages.
+	// MaxItems), within the field's min_items/max_items; a reply holds at
+	// most 10,000 messages and 100,000 entries beyond items.
 	Items int `yaml:"items"`
 	// WSDL is the WSDL a soap upstream's .proto was generated from; given,
 	// mocked values also respect its XSD facets (enumerations, lengths,

@@ -23,11 +23,19 @@ type generator struct {
 	r      *rand.Rand
 	items  int
 	budget int // messages the current reply may still hold
+	// entries are the list and map entries beyond items the current reply
+	// may still hold (a field's min_items asking for more).
+	entries int
 }
 
 // maxMessages bounds the messages of one generated reply, so that
 // recursive types with many items stay small.
 const maxMessages = 10_000
+
+// maxExtraEntries bounds the list and map entries one reply holds beyond
+// items per field (min_items, min_pairs), so that a large minimum in a
+// repeated message stays bounded.
+const maxExtraEntries = 100_000
 
 // maxDepth bounds nesting: recursive types stop there.
 const maxDepth = 5
@@ -41,7 +49,7 @@ var opaque = map[protoreflect.FullName]bool{"google.protobuf.Any": true, "google
 // whose facets the values then respect.
 func (g *generator) message(md protoreflect.MessageDescriptor, t wsdl.Type) *dynamicpb.Message {
 	m := dynamicpb.NewMessage(md)
-	g.budget = maxMessages
+	g.budget, g.entries = maxMessages, maxExtraEntries
 	g.fill(m, 0, t)
 	return m
 }

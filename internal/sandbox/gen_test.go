@@ -115,3 +115,30 @@ message Reading {
 		}
 	}
 }
+
+// TestGenerateBoundsLargeMinimums: min_items in a repeated message does not
+// multiply into an unbounded reply: what minimums add beyond items is
+// bounded per reply.
+func TestGenerateBoundsLargeMinimums(t *testing.T) {
+	fd, err := protogen.Compile(context.Background(), "big/v1/big.proto", []byte(`syntax = "proto3";
+package big.v1;
+import "buf/validate/validate.proto";
+message Row { repeated float v = 1 [(buf.validate.field).repeated = {min_items: 5000}]; }
+message Table { repeated Row rows = 1 [(buf.validate.field).repeated = {min_items: 5000}]; }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := (&generator{r: newRand(1), items: 2}).message(fd.Messages().ByName("Table"), nil)
+	rows := out.ProtoReflect().Get(fd.Messages().ByName("Table").Fields().ByName("rows")).List()
+	values := 0
+	for i := range rows.Len() {
+		values += rows.Get(i).Message().Get(fd.Messages().ByName("Row").Fields().ByName("v")).List().Len()
+	}
+	if limit := maxExtraEntries + 2*(rows.Len()+1); values+rows.Len() > limit {
+		t.Fatalf("%d rows and %d values, over %d", rows.Len(), values, limit)
+	}
+	if rows.Len() != 5000 {
+		t.Errorf("%d rows, want the minimum 5000 while the allowance lasts", rows.Len())
+	}
+}

@@ -16,7 +16,8 @@ func fieldRules(fd protoreflect.FieldDescriptor) *validate.FieldRules {
 }
 
 // count is how many entries a repeated or map field gets: the generator's
-// items, within the field's min_items/max_items (min_pairs/max_pairs).
+// items, within the field's min_items/max_items (min_pairs/max_pairs); the
+// entries a minimum adds beyond items come out of the reply's allowance.
 func (g *generator) count(fd protoreflect.FieldDescriptor) int {
 	r := fieldRules(fd)
 	lo, hi := uint64(0), uint64(math.MaxInt32)
@@ -36,8 +37,13 @@ func (g *generator) count(fd protoreflect.FieldDescriptor) int {
 			hi = m.GetMaxPairs()
 		}
 	}
-	n := min(max(uint64(g.items), lo), hi, maxMessages)
-	return int(n)
+	n := int(min(max(uint64(g.items), lo), hi, maxMessages))
+	if extra := n - g.items; extra > 0 {
+		extra = min(extra, max(g.entries, 0))
+		g.entries -= extra
+		n = min(n, g.items+extra)
+	}
+	return n
 }
 
 // A field's buf.validate rules (which gen wsdl writes from XSD facets, and
