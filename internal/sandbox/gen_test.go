@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/protobridge/protobridge/adapters/soap/protogen"
+	"github.com/protobridge/protobridge/bridge"
 )
 
 // TestGenerateDelimitedRecursionStops: a recursive field encoded as a group
@@ -140,5 +141,32 @@ message Table { repeated Row rows = 1 [(buf.validate.field).repeated = {min_item
 	}
 	if rows.Len() != 5000 {
 		t.Errorf("%d rows, want the minimum 5000 while the allowance lasts", rows.Len())
+	}
+}
+
+// TestRouteOfFrame: a shared socket's frame goes to the route whose
+// request type takes it with the fewest fields left out.
+func TestRouteOfFrame(t *testing.T) {
+	fd, err := protogen.Compile(context.Background(), "q/v1/q.proto", []byte(`syntax = "proto3";
+package q.v1;
+message Wide { string id = 1; string sku = 2; string region = 3; }
+message Narrow { string id = 1; string sku = 2; }
+message Out { string id = 1; }
+service Q { rpc GetWide(Wide) returns (Out); rpc GetNarrow(Narrow) returns (Out); }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := fd.Services().Get(0).Methods()
+	wide, narrow := &bridge.Route{Method: ms.ByName("GetWide")}, &bridge.Route{Method: ms.ByName("GetNarrow")}
+	routes := []*bridge.Route{wide, narrow}
+	for frame, want := range map[string]*bridge.Route{
+		`{"id":"1","sku":"a"}`:               narrow, // both take it; Narrow leaves nothing out
+		`{"id":"1","sku":"a","region":"eu"}`: wide,   // only Wide takes it
+		`{"other":1}`:                        wide,   // none takes it: the first
+	} {
+		if got := routeOfFrame(routes, []byte(frame)); got != want {
+			t.Errorf("%s went to %s, want %s", frame, got.Method.Name(), want.Method.Name())
+		}
 	}
 }

@@ -396,13 +396,7 @@ func (m *mocker) shared(req *http.Request) (*http.Response, error) {
 			if in == nil {
 				return 1000, ""
 			}
-			r := routes[0]
-			for _, c := range routes {
-				if protojson.Unmarshal(in.payload, dynamicpb.NewMessage(c.Method.Input())) == nil {
-					r = c
-					break
-				}
-			}
+			r := routeOfFrame(routes, in.payload)
 			g := gens[r]
 			if g == nil {
 				g = m.generator(r, req, nil)
@@ -414,6 +408,28 @@ func (m *mocker) shared(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}), nil
+}
+
+// routeOfFrame is the route whose request a shared socket's frame is: of
+// the routes whose request type takes the frame (strictly), the one whose
+// type has the fewest fields the frame leaves out; the first route when
+// none takes it. protojson leaves out fields at their zero value, so a
+// frame that sets only fields every request type has cannot tell them
+// apart: it goes to the first such route.
+func routeOfFrame(routes []*bridge.Route, frame []byte) *bridge.Route {
+	best, bestLeft := routes[0], -1
+	for _, c := range routes {
+		m := dynamicpb.NewMessage(c.Method.Input())
+		if protojson.Unmarshal(frame, m) != nil {
+			continue
+		}
+		set := 0
+		m.Range(func(protoreflect.FieldDescriptor, protoreflect.Value) bool { set++; return true })
+		if left := c.Method.Input().Fields().Len() - set; bestLeft < 0 || left < bestLeft {
+			best, bestLeft = c, left
+		}
+	}
+	return best
 }
 
 // correlationPath is the route's correlation field as a path ("id" when

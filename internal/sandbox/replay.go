@@ -336,38 +336,56 @@ func (r *replayer) socketScript(rec *recording, st *state) wsScript {
 	}
 }
 
-// exchange is a frame a client sent on a shared socket and the frames the
-// peer sent after it, up to the next client frame.
+// exchange is a frame a client sent on a shared socket and the peer's
+// frames that answered it.
 type exchange struct {
 	raw     []byte
 	canon   []string
+	at      float64 // when it was sent, seconds into the socket
+	ids     map[string]string
 	replies []WSMessage
 }
 
 // sharedScript replays the socket that a WebSocket upstream's unary calls
 // share (dialled outside any call, recorded without a route), from every
-// recording of it at path. Its calls need not come in the recorded order:
-// each frame the client sends is answered with the replies of the
-// recorded frame it matches — compared as requests are, ignore_fields left
-// out; the first not yet answered, else the last (lenient: the closest) —
-// with the values the client chose afresh (correlation ids) in place of
-// the recorded ones. A frame that matches none closes the socket with 1008
-// and a log line, which fails the calls waiting on it.
+// recording of it at path. Its calls need not come in the recorded order
+// nor one at a time: a recorded reply belongs to the sent frame with the
+// same value in a match.ignore_fields key (the correlation id; else to the
+// frame sent last before it), and each frame the client sends is answered
+// with the replies of the recorded frame it matches — compared as
+// requests are, ignore_fields left out; the first not yet answered, else
+// the last (lenient: the closest) — with the client's own values of those
+// keys. A frame that matches none closes the socket with 1008 and a log
+// line, which fails the calls waiting on it.
 func (r *replayer) sharedScript(path string) wsScript {
+	keys := r.canon.fields
 	var xs []*exchange
 	for _, rec := range r.entries {
 		if rec.e.Route != "" || rec.path != path || rec.e.Response.Status != http.StatusSwitchingProtocols {
 			continue
 		}
-		var cur *exchange
+		first := len(xs)
 		for _, m := range rec.e.WebSocketMessages {
 			switch {
 			case m.Opcode == opClose:
 			case m.Type == "send":
-				cur = &exchange{raw: frameData(m), canon: r.canon.body(frameData(m))}
-				xs = append(xs, cur)
-			case cur != nil:
-				cur.replies = append(cur.replies, m)
+				ids := map[string]string{}
+				idsIn(decodeJSON(frameData(m)), keys, ids)
+				xs = append(xs, &exchange{raw: frameData(m), canon: r.canon.body(frameData(m)), at: m.Time, ids: ids})
+			case len(xs) > first:
+				ids := map[string]string{}
+				idsIn(decodeJSON(frameData(m)), keys, ids)
+				to := xs[len(xs)-1]
+			find:
+				for i := len(xs) - 1; i >= first && len(ids) > 0; i-- {
+					for k, v := range ids {
+						if xs[i].ids[k] == v {
+							to = xs[i]
+							break find
+						}
+					}
+				}
+				to.replies = append(to.replies, m)
 			}
 		}
 	}
@@ -404,19 +422,98 @@ func (r *replayer) sharedScript(path string) wsScript {
 				return 1008, "replay: frame matches no recording"
 			}
 			used[pick] = true
-			subs := map[string]string{}
-			learnValues(subs, "$", decodeJSON(xs[pick].raw), decodeJSON(got.payload))
-			for _, m := range xs[pick].replies {
-				data := frameData(m)
-				for from, to := range subs {
-					data = bytes.ReplaceAll(data, []byte(from), []byte(to))
+			x := xs[pick]
+			// The recorded values of the correlation keys, by key, and the
+			// client's.
+			live := map[string]string{}
+			idsIn(decodeJSON(got.payload), keys, live)
+			at := x.at
+			for _, m := range x.replies {
+				if r.cfg.Match.RecordedSpeed && m.Time > at {
+					if sleep(ctx, time.Duration((m.Time-at)*float64(time.Second))) != nil {
+						return 0, ""
+					}
+					at = m.Time
 				}
-				if send(m.Opcode, data) != nil {
+				if send(m.Opcode, withIDs(frameData(m), x.ids, live)) != nil {
 					return 0, ""
 				}
 			}
 		}
 	}
+}
+
+// idsIn collects, from a decoded JSON frame, the JSON text of the value of
+// each key in keys, wherever it is (the first found).
+func idsIn(v any, keys map[string]bool, out map[string]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if keys[k] {
+				if _, seen := out[k]; !seen {
+					if b, err := json.Marshal(x); err == nil {
+						out[k] = string(b)
+					}
+				}
+			}
+			idsIn(x, keys, out)
+		}
+	case []any:
+		for _, x := range v {
+			idsIn(x, keys, out)
+		}
+	}
+}
+
+// withIDs rewrites a recorded JSON reply: a key whose value is the one
+// the recorded request had (from) takes the value the live request has
+// (to). A frame that is not JSON, or needs no change, is returned as is.
+func withIDs(reply []byte, from, to map[string]string) []byte {
+	subs := map[string]any{}
+	for k, f := range from {
+		if t, ok := to[k]; ok && t != f {
+			var v any
+			if json.Unmarshal([]byte(t), &v) == nil {
+				subs[k] = v
+			}
+		}
+	}
+	if len(subs) == 0 {
+		return reply
+	}
+	v := decodeJSON(reply)
+	if v == nil {
+		return reply
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		changed := false
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if t, ok := subs[k]; ok {
+					if b, err := json.Marshal(x); err == nil && string(b) == from[k] {
+						v[k], changed = t, true
+						continue
+					}
+				}
+				changed = walk(x) || changed
+			}
+		case []any:
+			for _, x := range v {
+				changed = walk(x) || changed
+			}
+		}
+		return changed
+	}
+	if !walk(v) {
+		return reply
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return reply
+	}
+	return b
 }
 
 func frameData(m WSMessage) []byte {
@@ -433,9 +530,13 @@ func firstN(l []string) []string {
 	return l
 }
 
+// decodeJSON decodes a JSON frame, numbers kept as written; nil when it is
+// not JSON.
 func decodeJSON(b []byte) any {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
 	var v any
-	if json.Unmarshal(b, &v) != nil {
+	if d.Decode(&v) != nil || d.More() {
 		return nil
 	}
 	return v

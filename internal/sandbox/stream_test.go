@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -109,10 +110,11 @@ func TestReplayASocketWithChaos(t *testing.T) {
 }
 
 // TestReplayASharedSocketInAnyOrder replays the socket unary calls share
-// (dialled outside any call): each frame is answered with the replies of
-// the recorded frame it matches, whatever the order the calls come in,
-// with the caller's own correlation id; a frame no recording has closes
-// the socket with 1008.
+// (dialled outside any call), recorded with calls overlapping: each reply
+// goes with the request of the same correlation id (string or number), and
+// each frame sent is answered with its recorded request's replies,
+// whatever the order the calls come in, carrying the caller's own id; a
+// frame no recording has closes the socket with 1008.
 func TestReplayASharedSocketInAnyOrder(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := newHARWriter(dir, "up", 10, "t")
@@ -121,9 +123,11 @@ func TestReplayASharedSocketInAnyOrder(t *testing.T) {
 		Response: Response{Status: 101},
 		WebSocketMessages: []WSMessage{
 			{Type: "send", Opcode: 1, Data: `{"id":"rec-aaaa","q":"price"}`},
-			{Type: "receive", Opcode: 1, Data: `{"id":"rec-aaaa","cents":250}`},
 			{Type: "send", Opcode: 1, Data: `{"id":"rec-bbbb","q":"stock"}`},
+			{Type: "send", Opcode: 1, Data: `{"id":7,"q":"name"}`},
 			{Type: "receive", Opcode: 1, Data: `{"id":"rec-bbbb","count":7}`},
+			{Type: "receive", Opcode: 1, Data: `{"id":7,"name":"seven"}`},
+			{Type: "receive", Opcode: 1, Data: `{"id":"rec-aaaa","cents":250}`},
 			{Type: "send", Opcode: 8, Data: "1001 going away"},
 		}}); err != nil {
 		t.Fatal(err)
@@ -141,20 +145,21 @@ func TestReplayASharedSocketInAnyOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.CloseNow()
-	ask := func(frame string) (string, error) {
+	ask := func(frame string) (any, error) {
 		if err := conn.Write(ctx, ws.MessageText, []byte(frame)); err != nil {
-			return "", err
+			return nil, err
 		}
 		_, b, err := conn.Read(ctx)
-		return string(b), err
+		return decodeJSON(b), err
 	}
 	for _, tc := range []struct{ send, want string }{
 		{`{"q":"stock","id":"live-0001"}`, `{"id":"live-0001","count":7}`},
 		{`{"id":"live-0002","q":"price"}`, `{"id":"live-0002","cents":250}`},
+		{`{"id":12,"q":"name"}`, `{"id":12,"name":"seven"}`},
 		{`{"id":"live-0003","q":"price"}`, `{"id":"live-0003","cents":250}`}, // the last answer repeats
 	} {
-		if got, err := ask(tc.send); err != nil || got != tc.want {
-			t.Fatalf("sent %s: got %s, %v; want %s", tc.send, got, err, tc.want)
+		if got, err := ask(tc.send); err != nil || !reflect.DeepEqual(got, decodeJSON([]byte(tc.want))) {
+			t.Fatalf("sent %s: got %v, %v; want %s", tc.send, got, err, tc.want)
 		}
 	}
 	if _, err := ask(`{"id":"live-0004","q":"refund"}`); ws.CloseStatus(err) != ws.StatusPolicyViolation {
