@@ -336,7 +336,7 @@ func (s *Service) run(msg jetstream.Msg, r *record, rev uint64) {
 		// terminal and settles the callback it owes.
 		_ = msg.Nak()
 		return
-	case errors.Is(cause, errDraining) && callErr != nil && retryable(statusOf(callErr)):
+	case errors.Is(cause, errDraining) && callErr != nil && cutByDrain(callErr):
 		// Cut by the drain: back to the queue; the next worker runs it
 		// again with the same idempotency key. (A call that completed as
 		// the grace ended, with a result or a final error, is finished
@@ -349,6 +349,14 @@ func (s *Service) run(msg jetstream.Msg, r *record, rev uint64) {
 		return
 	}
 	s.finish(msg, r, rev, resp, callErr)
+}
+
+// cutByDrain reports whether a call that failed while the drain cut its
+// context failed because of the cut (CANCELLED) or could succeed later; a
+// final error it met first is the job's outcome.
+func cutByDrain(err error) bool {
+	code, why := statusOf(err)
+	return code == codes.Canceled || retryable(code, why)
 }
 
 // statusOf is a call error's code and ErrorInfo reason.
