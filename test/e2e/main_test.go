@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/bufbuild/protocompile"
-	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -50,41 +48,10 @@ var (
 const lifetime = 60 * time.Second
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	wd, err := os.Getwd()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	root = filepath.Clean(filepath.Join(wd, "..", ".."))
-	dir, err := os.MkdirTemp("", "protobridge-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "protobridge")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/protobridge")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building protobridge: %v\n%s", err, out)
-		return 1
-	}
-	if petstoreProto, err = compileProto(filepath.Join(root, "examples", "petstore", "proto"), "petstore/v1/petstore.proto"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	code := m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goroutine leak: %v\n", err)
-			return 1
-		}
-	}
-	return code
+	os.Exit(proc.Main(m, &root, &binary, func() (err error) {
+		petstoreProto, err = compileProto(filepath.Join(root, "examples", "petstore", "proto"), "petstore/v1/petstore.proto")
+		return err
+	}))
 }
 
 // compileProto compiles one .proto the way the daemon does: imports resolve

@@ -16,15 +16,13 @@ package soap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/protobridge/protobridge/test/internal/proc"
 )
 
 var (
@@ -38,42 +36,10 @@ var (
 // a hang fails the test instead of the whole run.
 const lifetime = 60 * time.Second
 
+// TestMain builds the daemon (PROTOBRIDGE_BIN names a prebuilt binary to
+// test instead) and runs the tests.
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	wd, err := os.Getwd()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	root = filepath.Clean(filepath.Join(wd, "..", ".."))
-	dir, err := os.MkdirTemp("", "protobridge-soap-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	// PROTOBRIDGE_BIN names a prebuilt binary to test instead of building
-	// ./cmd/protobridge.
-	if binary = os.Getenv("PROTOBRIDGE_BIN"); binary == "" {
-		binary = filepath.Join(dir, "protobridge")
-		build := exec.Command("go", "build", "-o", binary, "./cmd/protobridge")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building protobridge: %v\n%s", err, out)
-			return 1
-		}
-	}
-	code := m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goroutine leak: %v\n", err)
-			return 1
-		}
-	}
-	return code
+	os.Exit(proc.Main(m, &root, &binary, nil))
 }
 
 // callCtx is a context for one call, bounded by lifetime.
