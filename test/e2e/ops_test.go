@@ -63,17 +63,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	_, err := call(callCtx(t), t, d.conn, "GetPetById", `{"pet_id":"404"}`)
 	wantStatus(t, err, codes.NotFound)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, lifetime)
-	defer cancelTimeout()
+	ctx := browser(t, chromium, 800)
 	if err := chromedp.Do(ctx, chromedp.Navigate(admin+"/"), chromedp.WaitVisible("#routes")); err != nil {
 		t.Fatal(err)
 	}
@@ -165,4 +155,24 @@ func TestReloadBySignal(t *testing.T) {
 	if _, err := call(callCtx(t), t, d.conn, "GetPetById", `{"pet_id":"10"}`); err != nil {
 		t.Fatalf("after reload back: %v", err)
 	}
+}
+
+// browser is a headless Chromium tab of the given height (1280 wide),
+// bounded by lifetime and closed when the test ends.
+func browser(t *testing.T, chromium string, height int) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1280, height),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, lifetime)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	return ctx
 }
