@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -41,11 +42,32 @@ type Route struct {
 	Config RawConfig
 	// Pos is where the binding is declared (the config entry, or the method in its .proto).
 	Pos Pos
+
+	// name caches Name, for the method it was computed for.
+	name atomic.Pointer[routeName]
 }
 
 // Name returns the method's full name, "package.Service/Method".
 func (r *Route) Name() string {
-	return string(r.Method.Parent().FullName()) + "/" + string(r.Method.Name())
+	if p := r.name.Load(); p != nil && r.Method == p.md {
+		return p.name
+	}
+	n := &routeName{md: r.Method, name: string(r.Method.Parent().FullName()) + "/" + string(r.Method.Name())}
+	r.name.Store(n)
+	return n.name
+}
+
+// WithMethod returns a copy of r bound to md instead (a mapped route's
+// upstream side, whose messages differ from the front door's).
+func (r *Route) WithMethod(md protoreflect.MethodDescriptor) *Route {
+	return &Route{Method: md, Upstream: r.Upstream, HTTP: r.HTTP, Options: r.Options, Encoding: r.Encoding,
+		Timeout: r.Timeout, Open: r.Open, StatusCodes: r.StatusCodes, Config: r.Config, Pos: r.Pos}
+}
+
+// routeName is a Route's name as computed for its method.
+type routeName struct {
+	md   protoreflect.MethodDescriptor
+	name string
 }
 
 // FullMethod returns the gRPC method path, "/package.Service/Method".

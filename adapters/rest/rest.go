@@ -474,7 +474,7 @@ func singularMessage(fd protoreflect.FieldDescriptor) bool {
 // Unary sends the request built from the call and decodes the reply into
 // the route's output message.
 func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, error) {
-	_, span := e.a.tracer.Start(ctx, "rest.encode")
+	span := e.step(ctx, "rest.encode")
 	req, err := e.newRequest(ctx, c)
 	span.End()
 	if err != nil {
@@ -497,13 +497,23 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	if err != nil {
 		return nil, err
 	}
-	_, span = e.a.tracer.Start(ctx, "rest.decode")
+	span = e.step(ctx, "rest.decode")
 	out, err := e.decodeReply(resp.Header.Get("Content-Type"), body)
 	span.End()
 	if err != nil {
 		return nil, e.badResponse(resp, body, err)
 	}
 	return out, nil
+}
+
+// step starts the span of one of the adapter's steps when the call is
+// traced (its attempt's span records), and costs nothing otherwise.
+func (e *endpoint) step(ctx context.Context, name string) trace.Span {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return noop.Span{}
+	}
+	_, span := e.a.tracer.Start(ctx, name)
+	return span
 }
 
 // requestMessage returns the call's request as a message of the route's

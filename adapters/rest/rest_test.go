@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -681,4 +684,46 @@ func TestRegistered(t *testing.T) {
 		}
 	}
 	t.Fatalf("kind %q is not registered: %v", Kind, bridge.AdapterKinds())
+}
+
+// TestStepSpans: the encode and decode steps get spans under a traced call
+// (a recording parent span) and none under a call that is not traced.
+func TestStepSpans(t *testing.T) {
+	up := newFakeUpstream(t, reply{body: `{}`})
+	u := testUpstream(up.URL)
+	r := newRoute(u, "GetBook", get("/v1/x"), "")
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	a, err := New(u, &bridge.Env{Tracer: tp.Tracer("test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	ep, err := a.Bind(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(ctx context.Context) {
+		t.Helper()
+		if _, err := ep.Unary(ctx, &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), "")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call(context.Background())
+	if n := len(rec.Ended()); n != 0 {
+		t.Fatalf("an untraced call recorded %d spans", n)
+	}
+	ctx, parent := tp.Tracer("test").Start(context.Background(), "attempt")
+	call(ctx)
+	parent.End()
+	var names []string
+	for _, s := range rec.Ended() {
+		if s.Parent().SpanID() == parent.SpanContext().SpanID() {
+			names = append(names, s.Name())
+		}
+	}
+	if got := strings.Join(names, ","); got != "rest.encode,rest.decode" {
+		t.Errorf("child spans of a traced call = %q, want rest.encode,rest.decode", got)
+	}
 }

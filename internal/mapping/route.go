@@ -123,9 +123,7 @@ func Compile(env *Env, r *bridge.Route, m *config.MapConfig, g *config.GuardsCon
 			mr.metadata = true
 		}
 	}
-	up := *r
-	up.Method = method{MethodDescriptor: r.Method, in: upIn, out: upOut}
-	mr.Upstream = &up
+	mr.Upstream = r.WithMethod(method{MethodDescriptor: r.Method, in: upIn, out: upOut})
 	return mr
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/singleflight"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -136,14 +137,17 @@ func (p *Set) span(name string, m bridge.Middleware) bridge.Middleware {
 // attemptMiddleware sits next to the endpoint: it counts attempts on the
 // call and records each attempt's duration, outcome and span.
 func (p *Set) attemptMiddleware(next bridge.Handler) bridge.Handler {
-	m := p.tel.M()
+	m, tracing := p.tel.M(), p.tel.Tracing()
 	return func(ctx context.Context, c *bridge.Call) (proto.Message, error) {
 		n := c.CountAttempt()
-		ctx, span := p.tracer.Start(ctx, "protobridge.upstream", trace.WithAttributes(
-			attribute.String("protobridge.method", c.Route.Name()),
-			attribute.String("protobridge.upstream", c.Route.Upstream.Name),
-			attribute.String("protobridge.front_door", c.FrontDoor),
-			attribute.Int("protobridge.attempt", n)))
+		var span trace.Span = noop.Span{}
+		if tracing {
+			ctx, span = p.tracer.Start(ctx, "protobridge.upstream", trace.WithAttributes(
+				attribute.String("protobridge.method", c.Route.Name()),
+				attribute.String("protobridge.upstream", c.Route.Upstream.Name),
+				attribute.String("protobridge.front_door", c.FrontDoor),
+				attribute.Int("protobridge.attempt", n)))
+		}
 		start := time.Now()
 		resp, err := next(ctx, c)
 		code := status.Code(StatusError(ctx, err))

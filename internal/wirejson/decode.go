@@ -309,6 +309,10 @@ func (d *decoder) str() ([]byte, error) {
 	d.i++
 	start := d.i
 	for d.i < len(d.in) {
+		d.i += plainPrefix(d.in[d.i:])
+		if d.i == len(d.in) {
+			break
+		}
 		c := d.in[d.i]
 		switch {
 		case c == '"':
@@ -319,8 +323,6 @@ func (d *decoder) str() ([]byte, error) {
 			return d.escaped()
 		case c < ' ':
 			return nil, d.errorf("invalid character in string")
-		case c < utf8.RuneSelf:
-			d.i++
 		default:
 			r, n := utf8.DecodeRune(d.in[d.i:])
 			if r == utf8.RuneError && n == 1 {
@@ -545,8 +547,15 @@ func (d *decoder) message(m *message, depth int) error {
 	for range len(m.fields) + m.oneofs {
 		d.seen = append(d.seen, 0)
 	}
+	next := 0 // the field after the last one read
 	err := d.members(func(key []byte) error {
-		f := m.names[string(key)]
+		f := m.guess(key, next)
+		if f == nil {
+			f = m.names[string(key)]
+		}
+		if f != nil {
+			next = f.index + 1
+		}
 		if f == nil {
 			if len(key) > 1 && key[0] == '[' && key[len(key)-1] == ']' {
 				// protojson resolves extension names and refuses those
@@ -595,6 +604,18 @@ func (d *decoder) message(m *message, depth int) error {
 	}
 	d.seen = d.seen[:base]
 	return err
+}
+
+// guess returns the field named key among the two declared from next on,
+// nil if neither is: a document in declaration order (as protojson writes
+// it) is read without hashing its keys.
+func (m *message) guess(key []byte, next int) *field {
+	for _, f := range m.fields[min(next, len(m.fields)):min(next+2, len(m.fields))] {
+		if string(f.name) == string(key) {
+			return f
+		}
+	}
+	return nil
 }
 
 // singular decodes the value of a singular field and writes it, unless it

@@ -986,21 +986,19 @@ func appendStringOK(out []byte, s string) ([]byte, bool) {
 }
 
 func indexNeedEscape(s string) int {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < ' ' || c == '\\' || c == '"' || c >= utf8.RuneSelf {
-			if c < utf8.RuneSelf {
-				return i
-			}
-			// Multi-byte: only invalid UTF-8 needs the slow path.
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				return i
-			}
-			i += n - 1
+	i := 0
+	for {
+		i += plainPrefix(unsafe.Slice(unsafe.StringData(s[i:]), len(s)-i))
+		if i == len(s) || s[i] < utf8.RuneSelf {
+			return i
 		}
+		// Multi-byte: only invalid UTF-8 needs the slow path.
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
 	}
-	return len(s)
 }
 
 // unsafeString views b as a string without copying; b must not change

@@ -86,11 +86,15 @@ type field struct {
 	int64Kind              bool
 	oneof                  int
 	key                    []byte // `"jsonName":`
-	tag                    []byte // the tag written by AppendWire
-	msg                    *message
-	enum                   *enum
-	mapKey, mapValue       *field
-	defaultEnum            protoreflect.EnumNumber
+	// name is the key's name when reading it finds this field: the
+	// decoder tries it before a map lookup, as documents tend to list
+	// fields in declaration order.
+	name             []byte
+	tag              []byte // the tag written by AppendWire
+	msg              *message
+	enum             *enum
+	mapKey, mapValue *field
+	defaultEnum      protoreflect.EnumNumber
 	// nullable fields take a JSON null as a value (google.protobuf.Value
 	// and NullValue); null leaves other fields unset.
 	nullable bool
@@ -180,6 +184,11 @@ func (c *compiler) message(md protoreflect.MessageDescriptor) (*message, error) 
 	}
 	for _, f := range m.fields {
 		m.names[f.fd.JSONName()] = f
+	}
+	for _, f := range m.fields {
+		if name := f.key[1 : len(f.key)-2]; m.names[string(name)] == f {
+			f.name = name
+		}
 	}
 	return m, nil
 }
