@@ -503,6 +503,10 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	if err != nil {
 		return nil, e.badResponse(resp, body, err)
 	}
+	if _, transcoded := out.(*bridge.WireMessage); transcoded {
+		// The reply was written anew from the body: its buffer is free.
+		releaseBody(body)
+	}
 	return out, nil
 }
 

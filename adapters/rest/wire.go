@@ -2,6 +2,8 @@ package rest
 
 import (
 	"errors"
+	"math"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -36,6 +38,40 @@ type fastPath struct {
 	// replyTag is the tag of a response_body field the reply is wrapped
 	// in; nil when the reply is the whole output.
 	replyTag []byte
+	// bodySize and replySize learn how large the route's output is for
+	// its input, to size the buffers transcoding writes to.
+	bodySize, replySize sizeHint
+}
+
+// sizeHint learns the ratio of an output's size to its input's from the
+// calls made, so that buffers are neither grown while written nor much
+// larger than needed (most of a call's allocated bytes, and so of its
+// share of garbage collection). It follows a larger ratio at once and a
+// smaller one slowly.
+type sizeHint struct {
+	scale atomic.Uint32 // output bytes per input byte, ×256; 0 until learned
+}
+
+// size returns the capacity to give an output for n input bytes: the ratio
+// learned (or def×256 before any call) with 1/16 and 64 bytes to spare.
+func (h *sizeHint) size(n, def int) int {
+	s := int(h.scale.Load())
+	if s == 0 {
+		s = def * 256
+	}
+	return n*s/256 + n/16 + 64
+}
+
+// learn records the sizes of one transcoding.
+func (h *sizeHint) learn(in, out int) {
+	if in <= 0 {
+		return
+	}
+	s := uint32(min(int64(out)*256/int64(in)+1, math.MaxUint32))
+	if old := h.scale.Load(); old > s {
+		s = old - (old-s)/16
+	}
+	h.scale.Store(s)
 }
 
 // bindFast plans the fast path of a JSON route; e.fast stays nil when
@@ -137,10 +173,11 @@ func (f *fastPath) request(e *endpoint, wire []byte) (protoreflect.Message, []by
 			return nil, nil, err
 		}
 	}
-	body, err := f.body.AppendJSON(make([]byte, 0, len(src)*5/2+64), src, wirejson.EncodeOptions{Int64AsNumbers: e.int64Numbers, Skip: f.skip})
+	body, err := f.body.AppendJSON(make([]byte, 0, f.bodySize.size(len(src), 2)), src, wirejson.EncodeOptions{Int64AsNumbers: e.int64Numbers, Skip: f.skip})
 	if err != nil {
 		return nil, nil, err
 	}
+	f.bodySize.learn(len(src), len(body))
 	return m, body, nil
 }
 
@@ -212,11 +249,12 @@ func fieldPayload(wire []byte, num protoreflect.FieldNumber) ([]byte, error) {
 // wrapped in the response_body field when there is one.
 func (f *fastPath) replyWire(body []byte) ([]byte, error) {
 	const room = 2 * binary64
-	buf := make([]byte, room, room+len(body))
+	buf := make([]byte, room, room+f.replySize.size(len(body), 1))
 	buf, err := f.reply.AppendWire(buf, body)
 	if err != nil {
 		return nil, err
 	}
+	f.replySize.learn(len(body), len(buf)-room)
 	if f.replyTag == nil {
 		return buf[room:], nil
 	}

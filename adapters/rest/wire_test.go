@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
 
@@ -167,4 +170,72 @@ func TestFastPathErrors(t *testing.T) {
 // decodeWith decodes a reply on the dynamic path.
 func decodeWith(e *endpoint, reply string, out *dynamicpb.Message) error {
 	return e.decode("application/json", []byte(reply), out)
+}
+
+// TestSizeHint: the capacity follows a larger output at once, a smaller one
+// slowly, and always leaves room for the ratio last seen.
+func TestSizeHint(t *testing.T) {
+	var h sizeHint
+	if got := h.size(1000, 2); got != 2000+62+64 {
+		t.Errorf("before any call: %d", got)
+	}
+	h.learn(1000, 1600)
+	if got := h.size(1000, 2); got < 1600 || got > 1600+62+64+1 {
+		t.Errorf("after 1000→1600: %d", got)
+	}
+	h.learn(1000, 3000)
+	if got := h.size(1000, 2); got < 3000 {
+		t.Errorf("after a larger output: %d, want at least 3000", got)
+	}
+	h.learn(1000, 1000)
+	if got := h.size(1000, 2); got < 2800 {
+		t.Errorf("one smaller output shrank the hint to %d", got)
+	}
+	for range 200 {
+		h.learn(1000, 1000)
+	}
+	if got := h.size(1000, 2); got < 1000 || got > 1200 {
+		t.Errorf("after many smaller outputs: %d, want about 1000", got)
+	}
+	h.learn(0, 10) // an empty input teaches nothing
+	if got := h.size(1000, 2); got < 1000 || got > 1200 {
+		t.Errorf("an empty input changed the hint: %d", got)
+	}
+}
+
+// TestRepliesOutliveTheirBodies: a reply transcoded on the fast path gives
+// its body's buffer back for the next call; the replies already returned
+// must not change when the next bodies are read into it.
+func TestRepliesOutliveTheirBodies(t *testing.T) {
+	var n atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"name":"book-%03d","title":"title-%03d"}`, n.Load(), n.Load())
+		n.Add(1)
+	}))
+	defer up.Close()
+	r := newRoute(testUpstream(up.URL), "GetBook", get("/v1/x"), "")
+	ep := bindRoute(t, r)
+	var replies []proto.Message
+	for range 20 {
+		out, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := out.(*bridge.WireMessage); !ok {
+			t.Fatalf("the reply took the dynamic path (%T): nothing is pooled", out)
+		}
+		replies = append(replies, out)
+	}
+	for i, out := range replies {
+		want := fmt.Sprintf(`{"name":"book-%03d","title":"title-%03d"}`, i, i)
+		if got, _ := protojson.Marshal(out); !jsonEqual(got, want) {
+			t.Errorf("reply %d is now %s, want %s", i, got, want)
+		}
+	}
+}
+
+func jsonEqual(a []byte, b string) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }

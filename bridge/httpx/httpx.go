@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/cenkalti/backoff/v5"
+
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/reason"
 )
@@ -281,11 +283,17 @@ func Backoff(initial, max time.Duration, multiplier float64) *backoff.Exponentia
 // buffer is sized from Content-Length when the upstream sent one, so a body
 // is read without the copies io.ReadAll's doubling makes.
 func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
+	return AppendBody(nil, resp, limit)
+}
+
+// AppendBody is ReadBody appending to dst, for a caller that reuses its
+// buffers; dst grows to fit as ReadBody sizes a new one.
+func AppendBody(dst []byte, resp *http.Response, limit int64) ([]byte, error) {
 	size := int64(512)
 	if n := resp.ContentLength; n >= 0 {
 		size = n + 1 // room to see the end without growing
 	}
-	buf := make([]byte, 0, max(min(size, limit), 1))
+	buf := slices.Grow(dst, int(max(min(size, limit), 1)))
 	r := io.LimitReader(resp.Body, limit)
 	for {
 		if len(buf) == cap(buf) {

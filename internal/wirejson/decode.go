@@ -280,7 +280,31 @@ func intText(buf []byte, s []byte) ([]byte, bool) {
 	return append(buf, intp[:index]...), true
 }
 
+// digits returns the value of s when it is 1 to 18 decimal digits, as most
+// integers in documents are, without the general parse.
+func digits(s []byte) (uint64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}
+
 func parseInt(s []byte, bitSize int) (int64, bool) {
+	t, neg := bytes.CutPrefix(s, []byte{'-'})
+	if v, ok := digits(t); ok {
+		n := int64(v)
+		if neg {
+			n = -n
+		}
+		return n, bitSize == 64 || (n >= math.MinInt32 && n <= math.MaxInt32)
+	}
 	var buf [32]byte
 	t, ok := intText(buf[:0], s)
 	if !ok {
@@ -291,6 +315,9 @@ func parseInt(s []byte, bitSize int) (int64, bool) {
 }
 
 func parseUint(s []byte, bitSize int) (uint64, bool) {
+	if v, ok := digits(s); ok {
+		return v, bitSize == 64 || v <= math.MaxUint32
+	}
 	var buf [32]byte
 	t, ok := intText(buf[:0], s)
 	if !ok {

@@ -2,6 +2,7 @@ package wirejson
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -53,6 +54,31 @@ func TestPlainPrefixMixed(t *testing.T) {
 		}
 		if got := plainPrefix(s); got != want {
 			t.Fatalf("%q: %d, want %d", s, got, want)
+		}
+	}
+}
+
+// TestIntegerFastPath checks parseInt and parseUint, whose plain-digits
+// path skips the general one, against the general one (intText and
+// strconv) at the edges of each size.
+func TestIntegerFastPath(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "-1", "2147483647", "2147483648", "-2147483648", "-2147483649",
+		"4294967295", "4294967296", "999999999999999999", "-999999999999999999", "1000000000000000000",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+		"18446744073709551615", "18446744073709551616", "1e3", "1.0", "-1.5e1", "0.0", "12E-1"} {
+		for _, bits := range []int{32, 64} {
+			var buf [32]byte
+			txt, ok := intText(buf[:0], []byte(s))
+			wantI, errI := strconv.ParseInt(string(txt), 10, bits)
+			wantU, errU := strconv.ParseUint(string(txt), 10, bits)
+			gotI, okI := parseInt([]byte(s), bits)
+			gotU, okU := parseUint([]byte(s), bits)
+			if okI != (ok && errI == nil) || (okI && gotI != wantI) {
+				t.Errorf("parseInt(%q, %d) = %d, %v; want %d, %v", s, bits, gotI, okI, wantI, ok && errI == nil)
+			}
+			if okU != (ok && errU == nil) || (okU && gotU != wantU) {
+				t.Errorf("parseUint(%q, %d) = %d, %v; want %d, %v", s, bits, gotU, okU, wantU, ok && errU == nil)
+			}
 		}
 	}
 }
