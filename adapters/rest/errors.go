@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"google.golang.org/grpc/codes"
 
@@ -37,10 +36,8 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 		return nil, e.tooLarge(resp.ContentLength)
 	}
 	var dst []byte
-	if n := resp.ContentLength; n >= 0 && n < maxPooledBody {
-		if p, ok := replyBodies.Get().(*[]byte); ok {
-			dst = (*p)[:0]
-		}
+	if n := resp.ContentLength; n >= 0 && n < maxPooled {
+		dst = takeBuf(int(n) + 1)
 	}
 	body, err := httpx.AppendBody(dst, resp, limit+1)
 	if err != nil {
@@ -50,20 +47,6 @@ func (e *endpoint) readBody(ctx context.Context, resp *http.Response) ([]byte, e
 		return nil, e.tooLarge(-1)
 	}
 	return body, nil
-}
-
-// replyBodies holds the buffers of reply bodies that were transcoded on
-// the fast path and so not kept (released by releaseBody); bodies of up to
-// maxPooledBody bytes are read into them.
-var replyBodies sync.Pool
-
-const maxPooledBody = 64 << 10
-
-// releaseBody gives a reply body's buffer back once nothing refers to it.
-func releaseBody(body []byte) {
-	if cap(body) <= maxPooledBody+1 {
-		replyBodies.Put(&body)
-	}
 }
 
 func (e *endpoint) tooLarge(size int64) error {

@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/protobridge/protobridge/internal/daemontest"
-	"github.com/protobridge/protobridge/internal/testenv"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protobridge/protobridge/internal/daemontest"
+	"github.com/protobridge/protobridge/internal/testenv"
 )
 
 const peersDir = "../../test/peers"

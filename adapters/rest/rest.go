@@ -505,7 +505,7 @@ func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, er
 	}
 	if _, transcoded := out.(*bridge.WireMessage); transcoded {
 		// The reply was written anew from the body: its buffer is free.
-		releaseBody(body)
+		putBuf(body)
 	}
 	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/cenkalti/backoff/v5"
+
 	"github.com/protobridge/protobridge/bridge"
 	"github.com/protobridge/protobridge/bridge/httpx"
 	"github.com/protobridge/protobridge/bridge/reason"
