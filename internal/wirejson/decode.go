@@ -574,15 +574,7 @@ func (d *decoder) message(m *message, depth int) error {
 	for range len(m.fields) + m.oneofs {
 		d.seen = append(d.seen, 0)
 	}
-	next := 0 // the field after the last one read
-	err := d.members(func(key []byte) error {
-		f := m.guess(key, next)
-		if f == nil {
-			f = m.names[string(key)]
-		}
-		if f != nil {
-			next = f.index + 1
-		}
+	err := d.fields(m, func(f *field, key []byte) error {
 		if f == nil {
 			if len(key) > 1 && key[0] == '[' && key[len(key)-1] == ']' {
 				// protojson resolves extension names and refuses those
@@ -633,16 +625,60 @@ func (d *decoder) message(m *message, depth int) error {
 	return err
 }
 
-// guess returns the field named key among the two declared from next on,
-// nil if neither is: a document in declaration order (as protojson writes
-// it) is read without hashing its keys.
-func (m *message) guess(key []byte, next int) *field {
-	for _, f := range m.fields[min(next, len(m.fields)):min(next+2, len(m.fields))] {
-		if string(f.name) == string(key) {
-			return f
+// fields reads the object of a message of type m, calling each with the
+// field every key names (nil for an unknown key) and the key (its contents
+// valid until the next string is read), with the cursor on the value.
+//
+// A key is first compared, as it is written in the input, with the names
+// of the two fields declared after the last one read: a document in
+// declaration order (as protojson writes it) is read without unquoting or
+// hashing its keys.
+func (d *decoder) fields(m *message, each func(f *field, key []byte) error) error {
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	if d.peek() == '}' {
+		d.i++
+		return nil
+	}
+	next := 0 // the field after the last one read
+	for {
+		var f *field
+		var key []byte
+		d.ws()
+		for _, g := range m.fields[min(next, len(m.fields)):min(next+2, len(m.fields))] {
+			if g.quoted != nil && bytes.HasPrefix(d.in[d.i:], g.quoted) {
+				f, key = g, g.name
+				d.i += len(g.quoted)
+				break
+			}
+		}
+		if f == nil {
+			var err error
+			if key, err = d.str(); err != nil {
+				return err
+			}
+			f = m.names[string(key)]
+		}
+		if f != nil {
+			next = f.index + 1
+		}
+		if err := d.expect(':'); err != nil {
+			return err
+		}
+		if err := each(f, key); err != nil {
+			return err
+		}
+		switch d.peek() {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return nil
+		default:
+			return d.errorf("expected , or }")
 		}
 	}
-	return nil
 }
 
 // singular decodes the value of a singular field and writes it, unless it

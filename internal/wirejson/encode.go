@@ -98,7 +98,7 @@ func (e *encoder) scan(m *message, b []byte) error {
 	var seq int32
 	i := 0
 	for i < len(b) {
-		num, wt, n := protowire.ConsumeTag(b[i:])
+		num, wt, n := consumeTag(b[i:])
 		if n < 0 || num > protowire.MaxValidNumber {
 			return errDecode
 		}
@@ -116,7 +116,7 @@ func (e *encoder) scan(m *message, b []byte) error {
 		seq++
 		switch wt {
 		case protowire.VarintType:
-			o.u, n = protowire.ConsumeVarint(b[i:])
+			o.u, n = consumeVarint(b[i:])
 		case protowire.Fixed32Type:
 			var u uint32
 			u, n = protowire.ConsumeFixed32(b[i:])
@@ -125,7 +125,7 @@ func (e *encoder) scan(m *message, b []byte) error {
 			o.u, n = protowire.ConsumeFixed64(b[i:])
 		case protowire.BytesType:
 			var v []byte
-			v, n = protowire.ConsumeBytes(b[i:])
+			v, n = consumeBytes(b[i:])
 			if n >= 0 {
 				o.v1 = int32(i + n)
 				o.v0 = o.v1 - int32(len(v))
@@ -352,7 +352,7 @@ func (e *encoder) list(f *field, b []byte, run []occurrence, depth int, num64 bo
 				var n int
 				switch f.wt {
 				case protowire.VarintType:
-					u, n = protowire.ConsumeVarint(p)
+					u, n = consumeVarint(p)
 				case protowire.Fixed32Type:
 					var u32 uint32
 					u32, n = protowire.ConsumeFixed32(p)
@@ -567,11 +567,11 @@ func (e *encoder) entryValue(f *field, b []byte, en *entry) []byte {
 	var out []byte
 	p := b[en.e0:en.e1]
 	for len(p) > 0 {
-		num, wt, n := protowire.ConsumeTag(p)
+		num, wt, n := consumeTag(p)
 		p = p[n:]
 		n = protowire.ConsumeFieldValue(num, wt, p)
 		if num == 2 && wt == f.mapValue.wt {
-			v, _ := protowire.ConsumeBytes(p)
+			v, _ := consumeBytes(p)
 			out = append(out, v...)
 		}
 		p = p[n:]
@@ -609,7 +609,7 @@ func parseEntry(f *field, b []byte, start, end int32) (entry, error) {
 	kf, vf := f.mapKey, f.mapValue
 	i := int(start)
 	for i < int(end) {
-		num, wt, n := protowire.ConsumeTag(b[i:end])
+		num, wt, n := consumeTag(b[i:end])
 		if n < 0 || num > protowire.MaxValidNumber {
 			return en, errDecode
 		}
@@ -634,7 +634,7 @@ func parseEntry(f *field, b []byte, start, end int32) (entry, error) {
 		v0, v1 := int32(0), int32(0)
 		switch wt {
 		case protowire.VarintType:
-			u, n = protowire.ConsumeVarint(b[i:end])
+			u, n = consumeVarint(b[i:end])
 		case protowire.Fixed32Type:
 			var u32 uint32
 			u32, n = protowire.ConsumeFixed32(b[i:end])
@@ -643,7 +643,7 @@ func parseEntry(f *field, b []byte, start, end int32) (entry, error) {
 			u, n = protowire.ConsumeFixed64(b[i:end])
 		case protowire.BytesType:
 			var v []byte
-			v, n = protowire.ConsumeBytes(b[i:end])
+			v, n = consumeBytes(b[i:end])
 			if n >= 0 {
 				v1 = int32(i + n)
 				v0 = v1 - int32(len(v))

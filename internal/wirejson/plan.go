@@ -21,6 +21,7 @@
 package wirejson
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -86,10 +87,11 @@ type field struct {
 	int64Kind              bool
 	oneof                  int
 	key                    []byte // `"jsonName":`
-	// name is the key's name when reading it finds this field: the
-	// decoder tries it before a map lookup, as documents tend to list
+	// name is the key's name when reading it finds this field, and quoted
+	// that name as written in a document (`"jsonName"`): the decoder tries
+	// it before unquoting and looking up a key, as documents tend to list
 	// fields in declaration order.
-	name             []byte
+	name, quoted     []byte
 	tag              []byte // the tag written by AppendWire
 	msg              *message
 	enum             *enum
@@ -186,8 +188,8 @@ func (c *compiler) message(md protoreflect.MessageDescriptor) (*message, error) 
 		m.names[f.fd.JSONName()] = f
 	}
 	for _, f := range m.fields {
-		if name := f.key[1 : len(f.key)-2]; m.names[string(name)] == f {
-			f.name = name
+		if name := f.key[1 : len(f.key)-2]; m.names[string(name)] == f && !bytes.ContainsAny(name, `"\\`) {
+			f.name, f.quoted = name, f.key[:len(f.key)-1]
 		}
 	}
 	return m, nil

@@ -69,7 +69,7 @@ func checkMessage(m *message, b []byte, depth int) error {
 		return errDepth
 	}
 	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
+		num, wt, n := consumeTag(b)
 		if n < 0 || num > protowire.MaxValidNumber {
 			return errDecode
 		}
@@ -106,13 +106,13 @@ func checkKnown(f *field, wt protowire.Type, b []byte, depth int) (int, error) {
 		if wt != protowire.BytesType {
 			return 0, errUnknown
 		}
-		v, n := protowire.ConsumeBytes(b)
+		v, n := consumeBytes(b)
 		if n < 0 {
 			return 0, errDecode
 		}
 		return n, checkEntry(v, f, depth)
 	case f.packable && wt == protowire.BytesType:
-		v, n := protowire.ConsumeBytes(b)
+		v, n := consumeBytes(b)
 		if n < 0 {
 			return 0, errDecode
 		}
@@ -123,14 +123,14 @@ func checkKnown(f *field, wt protowire.Type, b []byte, depth int) (int, error) {
 	var n int
 	switch wt {
 	case protowire.VarintType:
-		_, n = protowire.ConsumeVarint(b)
+		_, n = consumeVarint(b)
 	case protowire.Fixed32Type:
 		_, n = protowire.ConsumeFixed32(b)
 	case protowire.Fixed64Type:
 		_, n = protowire.ConsumeFixed64(b)
 	case protowire.BytesType:
 		var v []byte
-		v, n = protowire.ConsumeBytes(b)
+		v, n = consumeBytes(b)
 		if n < 0 {
 			return 0, errDecode
 		}
@@ -163,7 +163,7 @@ func checkEntry(b []byte, f *field, depth int) error {
 	}
 	var keys keyState
 	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
+		num, wt, n := consumeTag(b)
 		if n < 0 || num > protowire.MaxValidNumber {
 			return errDecode
 		}
@@ -191,7 +191,7 @@ func validateMessage(b []byte, md protoreflect.MessageDescriptor, depth int) err
 	}
 	fields := md.Fields()
 	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
+		num, wt, n := consumeTag(b)
 		if n < 0 || num > protowire.MaxValidNumber {
 			return errDecode
 		}
@@ -237,13 +237,13 @@ func validateKnown(fd protoreflect.FieldDescriptor, wt protowire.Type, b []byte,
 		if wt != protowire.BytesType {
 			return 0, errUnknown
 		}
-		v, n := protowire.ConsumeBytes(b)
+		v, n := consumeBytes(b)
 		if n < 0 {
 			return 0, errDecode
 		}
 		return n, validateEntry(v, fd, depth)
 	case fd.IsList() && wt == protowire.BytesType && wireType(kind) != protowire.BytesType && kind != protoreflect.GroupKind:
-		v, n := protowire.ConsumeBytes(b)
+		v, n := consumeBytes(b)
 		if n < 0 {
 			return 0, errDecode
 		}
@@ -261,14 +261,14 @@ func validateValue(fd protoreflect.FieldDescriptor, wt protowire.Type, b []byte,
 	var n int
 	switch wt {
 	case protowire.VarintType:
-		_, n = protowire.ConsumeVarint(b)
+		_, n = consumeVarint(b)
 	case protowire.Fixed32Type:
 		_, n = protowire.ConsumeFixed32(b)
 	case protowire.Fixed64Type:
 		_, n = protowire.ConsumeFixed64(b)
 	case protowire.BytesType:
 		var v []byte
-		v, n = protowire.ConsumeBytes(b)
+		v, n = consumeBytes(b)
 		if n < 0 {
 			return 0, errDecode
 		}
@@ -300,7 +300,7 @@ func validatePacked(b []byte, wt protowire.Type) error {
 		var n int
 		switch wt {
 		case protowire.VarintType:
-			_, n = protowire.ConsumeVarint(b)
+			_, n = consumeVarint(b)
 		case protowire.Fixed32Type:
 			_, n = protowire.ConsumeFixed32(b)
 		default:
@@ -322,7 +322,7 @@ func validateEntry(b []byte, fd protoreflect.FieldDescriptor, depth int) error {
 	}
 	var keys keyState
 	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
+		num, wt, n := consumeTag(b)
 		if n < 0 || num > protowire.MaxValidNumber {
 			return errDecode
 		}
