@@ -139,7 +139,8 @@ func fieldSet(t fieldTree) wirejson.FieldSet {
 
 // requestParts returns the request message that the path and the query
 // string read and, on the fast path, the JSON body transcoded from the
-// call's wire bytes; the body is nil when encodeBody is to render it.
+// call's wire bytes, in a buffer from the pool (takeBuf); the body is nil
+// when encodeBody is to render it.
 func (e *endpoint) requestParts(c *bridge.Call) (protoreflect.Message, []byte, error) {
 	if f := e.fast; f != nil && f.body != nil {
 		if wm, ok := c.Request.(*bridge.WireMessage); ok && wm.Descriptor() == e.in {
@@ -173,8 +174,10 @@ func (f *fastPath) request(e *endpoint, wire []byte) (protoreflect.Message, []by
 			return nil, nil, err
 		}
 	}
-	body, err := f.body.AppendJSON(make([]byte, 0, f.bodySize.size(len(src), 2)), src, wirejson.EncodeOptions{Int64AsNumbers: e.int64Numbers, Skip: f.skip})
+	buf := takeBuf(f.bodySize.size(len(src), 2))
+	body, err := f.body.AppendJSON(buf, src, wirejson.EncodeOptions{Int64AsNumbers: e.int64Numbers, Skip: f.skip})
 	if err != nil {
+		putBuf(buf)
 		return nil, nil, err
 	}
 	f.bodySize.learn(len(src), len(body))
