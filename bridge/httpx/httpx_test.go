@@ -243,13 +243,7 @@ func TestSendBufferedWaitsForTheWrite(t *testing.T) {
 	if n := <-served; n != size {
 		t.Fatalf("the upstream read %d of %d body bytes", n, size)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !released.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the buffer was not released once the write ended")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitReleased(t, &released)
 }
 
 // TestSendBufferedWaitsForTheWriteHTTP2 is the same over HTTP/2, whose
@@ -286,6 +280,12 @@ func TestSendBufferedWaitsForTheWriteHTTP2(t *testing.T) {
 	if n := <-served; n != size {
 		t.Fatalf("the upstream read %d of %d body bytes", n, size)
 	}
+	waitReleased(t, &released)
+}
+
+// waitReleased waits for a buffer's release after its write has ended.
+func waitReleased(t *testing.T, released *atomic.Bool) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !released.Load() {
 		if time.Now().After(deadline) {

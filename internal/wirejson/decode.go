@@ -487,6 +487,21 @@ func (d *decoder) skip(depth int) error {
 // members reads an object, calling each with every key (its contents valid
 // until the next string is read) with the cursor on the value.
 func (d *decoder) members(each func(key []byte) error) error {
+	return d.object(func() error {
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		if err := d.expect(':'); err != nil {
+			return err
+		}
+		return each(key)
+	})
+}
+
+// object reads an object, calling member at the start of every member to
+// read it whole.
+func (d *decoder) object(member func() error) error {
 	if err := d.expect('{'); err != nil {
 		return err
 	}
@@ -495,14 +510,7 @@ func (d *decoder) members(each func(key []byte) error) error {
 		return nil
 	}
 	for {
-		key, err := d.str()
-		if err != nil {
-			return err
-		}
-		if err := d.expect(':'); err != nil {
-			return err
-		}
-		if err := each(key); err != nil {
+		if err := member(); err != nil {
 			return err
 		}
 		switch d.peek() {
@@ -634,15 +642,8 @@ func (d *decoder) message(m *message, depth int) error {
 // declaration order (as protojson writes it) is read without unquoting or
 // hashing its keys.
 func (d *decoder) fields(m *message, each func(f *field, key []byte) error) error {
-	if err := d.expect('{'); err != nil {
-		return err
-	}
-	if d.peek() == '}' {
-		d.i++
-		return nil
-	}
 	next := 0 // the field after the last one read
-	for {
+	return d.object(func() error {
 		var f *field
 		var key []byte
 		d.ws()
@@ -666,19 +667,8 @@ func (d *decoder) fields(m *message, each func(f *field, key []byte) error) erro
 		if err := d.expect(':'); err != nil {
 			return err
 		}
-		if err := each(f, key); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return nil
-		default:
-			return d.errorf("expected , or }")
-		}
-	}
+		return each(f, key)
+	})
 }
 
 // singular decodes the value of a singular field and writes it, unless it
