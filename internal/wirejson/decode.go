@@ -469,14 +469,8 @@ func (d *decoder) skip(depth int) error {
 			if err := d.skip(depth); err != nil {
 				return err
 			}
-			switch d.peek() {
-			case ',':
-				d.i++
-			case end:
-				d.i++
-				return nil
-			default:
-				return d.errorf("expected , or %q", end)
+			if more, err := d.more(end); !more {
+				return err
 			}
 		}
 	}
@@ -487,21 +481,6 @@ func (d *decoder) skip(depth int) error {
 // members reads an object, calling each with every key (its contents valid
 // until the next string is read) with the cursor on the value.
 func (d *decoder) members(each func(key []byte) error) error {
-	return d.object(func() error {
-		key, err := d.str()
-		if err != nil {
-			return err
-		}
-		if err := d.expect(':'); err != nil {
-			return err
-		}
-		return each(key)
-	})
-}
-
-// object reads an object, calling member at the start of every member to
-// read it whole.
-func (d *decoder) object(member func() error) error {
 	if err := d.expect('{'); err != nil {
 		return err
 	}
@@ -510,17 +489,18 @@ func (d *decoder) object(member func() error) error {
 		return nil
 	}
 	for {
-		if err := member(); err != nil {
+		key, err := d.str()
+		if err != nil {
 			return err
 		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return nil
-		default:
-			return d.errorf("expected , or }")
+		if err := d.expect(':'); err != nil {
+			return err
+		}
+		if err := each(key); err != nil {
+			return err
+		}
+		if more, err := d.more('}'); !more {
+			return err
 		}
 	}
 }
@@ -538,16 +518,24 @@ func (d *decoder) elements(each func() error) error {
 		if err := each(); err != nil {
 			return err
 		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return nil
-		default:
-			return d.errorf("expected , or ]")
+		if more, err := d.more(']'); !more {
+			return err
 		}
 	}
+}
+
+// more reads what follows a member or an element: true after a comma,
+// false (and no error) at the end of the object or array.
+func (d *decoder) more(end byte) (bool, error) {
+	switch d.peek() {
+	case ',':
+		d.i++
+		return true, nil
+	case end:
+		d.i++
+		return false, nil
+	}
+	return false, d.errorf("expected , or %c", end)
 }
 
 var zeros [10]byte
@@ -642,8 +630,15 @@ func (d *decoder) message(m *message, depth int) error {
 // declaration order (as protojson writes it) is read without unquoting or
 // hashing its keys.
 func (d *decoder) fields(m *message, each func(f *field, key []byte) error) error {
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	if d.peek() == '}' {
+		d.i++
+		return nil
+	}
 	next := 0 // the field after the last one read
-	return d.object(func() error {
+	for {
 		var f *field
 		var key []byte
 		d.ws()
@@ -667,8 +662,13 @@ func (d *decoder) fields(m *message, each func(f *field, key []byte) error) erro
 		if err := d.expect(':'); err != nil {
 			return err
 		}
-		return each(f, key)
-	})
+		if err := each(f, key); err != nil {
+			return err
+		}
+		if more, err := d.more('}'); !more {
+			return err
+		}
+	}
 }
 
 // singular decodes the value of a singular field and writes it, unless it
