@@ -227,23 +227,8 @@ func TestSendBufferedWaitsForTheWrite(t *testing.T) {
 		n, _ := io.Copy(io.Discard, req.Body)
 		served <- n
 	}()
-	const size = 64 << 20 // more than the loopback socket buffers hold
-	buf := make([]byte, size)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+lis.Addr().String(), bytes.NewReader(buf))
-	var released atomic.Bool
-	resp, err := SendBuffered(&http.Client{}, req, buf, func([]byte) { released.Store(true) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if released.Load() {
-		t.Fatal("the buffer was released while the transport was still writing it")
-	}
-	close(readBody)
-	if n := <-served; n != size {
-		t.Fatalf("the upstream read %d of %d body bytes", n, size)
-	}
-	waitReleased(t, &released)
+	// More than the loopback socket buffers hold.
+	sendHeldBody(t, &http.Client{}, "http://"+lis.Addr().String(), 64<<20, 1, readBody, served)
 }
 
 // TestSendBufferedWaitsForTheWriteHTTP2 is the same over HTTP/2, whose
@@ -261,23 +246,32 @@ func TestSendBufferedWaitsForTheWriteHTTP2(t *testing.T) {
 	up.EnableHTTP2 = true
 	up.StartTLS()
 	defer up.Close()
-	const size = 8 << 20 // far more than HTTP/2's flow-control windows
+	// Far more than HTTP/2's flow-control windows.
+	sendHeldBody(t, up.Client(), up.URL, 8<<20, 2, readBody, served)
+}
+
+// sendHeldBody sends a body of size bytes to an upstream that answers,
+// then reads the body once readBody is closed and says how much it read
+// on served: the buffer must stay held until the upstream has read it
+// all, then be released.
+func sendHeldBody(t *testing.T, client *http.Client, url string, size, protoMajor int, readBody chan struct{}, served chan int64) {
+	t.Helper()
 	buf := make([]byte, size)
-	req, _ := http.NewRequest(http.MethodPost, up.URL, bytes.NewReader(buf))
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(buf))
 	var released atomic.Bool
-	resp, err := SendBuffered(up.Client(), req, buf, func([]byte) { released.Store(true) })
+	resp, err := SendBuffered(client, req, buf, func([]byte) { released.Store(true) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.ProtoMajor != 2 {
+	if resp.ProtoMajor != protoMajor {
 		t.Fatalf("the call used %s", resp.Proto)
 	}
 	if released.Load() {
 		t.Fatal("the buffer was released while the transport was still writing it")
 	}
 	close(readBody)
-	if n := <-served; n != size {
+	if n := <-served; n != int64(size) {
 		t.Fatalf("the upstream read %d of %d body bytes", n, size)
 	}
 	waitReleased(t, &released)
