@@ -5,12 +5,14 @@ import (
 	"sync"
 )
 
-// bufs holds the buffers of request and reply bodies between calls (a
-// large part of a call's allocated bytes, and so of its share of garbage
-// collection): a request body transcoded on the fast path goes back once
-// the transport is done writing it (httpx.SendBuffered), a reply body once
-// the reply has been transcoded from it. Buffers of up to maxPooled bytes
-// are kept.
+// bufs holds the buffers of reply bodies between calls (a large part of a
+// call's allocated bytes, and so of its share of garbage collection): a
+// body transcoded on the fast path is not referred to once its reply is
+// written. Buffers of up to maxPooled bytes are kept.
+//
+// Request bodies are not pooled: net/http writes the headers and the body
+// in one write only for readers it knows (a bytes.Reader, which cannot tell
+// when the transport is done with it).
 var bufs sync.Pool
 
 const maxPooled = 64 << 10

@@ -475,17 +475,12 @@ func singularMessage(fd protoreflect.FieldDescriptor) bool {
 // the route's output message.
 func (e *endpoint) Unary(ctx context.Context, c *bridge.Call) (proto.Message, error) {
 	span := e.step(ctx, "rest.encode")
-	req, pooled, err := e.newRequest(ctx, c)
+	req, err := e.newRequest(ctx, c)
 	span.End()
 	if err != nil {
 		return nil, err
 	}
-	var resp *http.Response
-	if pooled != nil {
-		resp, err = httpx.SendBuffered(e.a.client, req, pooled, putBuf)
-	} else {
-		resp, err = httpx.Send(e.a.client, req)
-	}
+	resp, err := httpx.Send(e.a.client, req)
 	if err != nil {
 		return nil, e.transportError(ctx, err)
 	}
@@ -550,31 +545,25 @@ func (e *endpoint) requestMessage(c *bridge.Call) (protoreflect.Message, error) 
 }
 
 // newRequest builds the HTTP request: URL from the path template and query
-// parameters, body, and headers. pooled is the body when its buffer came
-// from the pool (the fast path), to give back once sent (SendBuffered).
-func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (_ *http.Request, pooled []byte, err error) {
+// parameters, body, and headers.
+func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (*http.Request, error) {
 	m, pre, err := e.requestParts(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer func() {
-		if err != nil && pre != nil {
-			putBuf(pre)
-		}
-	}()
 	path, err := e.tmpl.expand(m)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	u := *e.a.base
 	u.RawPath = strings.TrimSuffix(e.a.base.EscapedPath(), "/") + path
 	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
-		return nil, nil, bridge.Errorf(codes.InvalidArgument, reason.InvalidPath, e.meta(), "request path: %v", err)
+		return nil, bridge.Errorf(codes.InvalidArgument, reason.InvalidPath, e.meta(), "request path: %v", err)
 	}
 	if e.querySkip != nil {
 		q := url.Values{}
-		if err = appendQuery(q, m, "", e.querySkip, e.a.names); err != nil {
-			return nil, nil, err
+		if err := appendQuery(q, m, "", e.querySkip, e.a.names); err != nil {
+			return nil, err
 		}
 		if len(q) > 0 {
 			if u.RawQuery != "" {
@@ -585,10 +574,10 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (_ *http.Requ
 	}
 	body, ctype, err := e.encodeBody(m, pre)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if int64(len(body)) > e.a.maxRequest {
-		return nil, nil, bridge.Errorf(codes.ResourceExhausted, reason.RequestTooLarge, e.meta(),
+		return nil, bridge.Errorf(codes.ResourceExhausted, reason.RequestTooLarge, e.meta(),
 			"the encoded request body is %d bytes, over upstream %s's limit of %d", len(body), e.a.u.Name, e.a.maxRequest)
 	}
 	var rd io.Reader
@@ -597,7 +586,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (_ *http.Requ
 	}
 	req, err := http.NewRequestWithContext(ctx, e.method, u.String(), rd)
 	if err != nil {
-		return nil, nil, bridge.Errorf(codes.Internal, reason.BadRequest, e.meta(), "cannot build the request: %v", errors.Unwrap(err))
+		return nil, bridge.Errorf(codes.Internal, reason.BadRequest, e.meta(), "cannot build the request: %v", errors.Unwrap(err))
 	}
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("Accept", e.accept())
@@ -624,7 +613,7 @@ func (e *endpoint) newRequest(ctx context.Context, c *bridge.Call) (_ *http.Requ
 	for k, v := range e.a.headers {
 		req.Header[k] = v
 	}
-	return req, pre, nil
+	return req, nil
 }
 
 func (e *endpoint) accept() string {

@@ -695,7 +695,15 @@ func TestStepSpans(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
-	ep := bindRouteEnv(t, r, &bridge.Env{Tracer: tp.Tracer("test")})
+	a, err := New(u, &bridge.Env{Tracer: tp.Tracer("test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	ep, err := a.Bind(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	call := func(ctx context.Context) {
 		t.Helper()
 		if _, err := ep.Unary(ctx, &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), "")}); err != nil {

@@ -204,7 +204,7 @@ func (s *sseState) resumable() bool { return s.connected && s.lastID != "" }
 func (e *endpoint) streamOnce(ctx context.Context, c *bridge.Call, out bridge.Stream, st *sseState) (retry bool, err error) {
 	reqCtx, cancelReq := context.WithCancel(ctx)
 	defer cancelReq()
-	req, _, err := e.newRequest(reqCtx, c) // a pooled body is left to the collector
+	req, err := e.newRequest(reqCtx, c)
 	if err != nil {
 		return false, err
 	}

@@ -139,8 +139,7 @@ func fieldSet(t fieldTree) wirejson.FieldSet {
 
 // requestParts returns the request message that the path and the query
 // string read and, on the fast path, the JSON body transcoded from the
-// call's wire bytes, in a buffer from the pool (takeBuf); the body is nil
-// when encodeBody is to render it.
+// call's wire bytes; the body is nil when encodeBody is to render it.
 func (e *endpoint) requestParts(c *bridge.Call) (protoreflect.Message, []byte, error) {
 	if f := e.fast; f != nil && f.body != nil {
 		if wm, ok := c.Request.(*bridge.WireMessage); ok && wm.Descriptor() == e.in {
@@ -174,10 +173,11 @@ func (f *fastPath) request(e *endpoint, wire []byte) (protoreflect.Message, []by
 			return nil, nil, err
 		}
 	}
-	buf := takeBuf(f.bodySize.size(len(src), 2))
-	body, err := f.body.AppendJSON(buf, src, wirejson.EncodeOptions{Int64AsNumbers: e.int64Numbers, Skip: f.skip})
+	// The hint is bounded by the body limit: one small request of a high
+	// ratio (a lone bool field) must not size the buffers of large ones.
+	size := min(f.bodySize.size(len(src), 2), int(min(e.a.maxRequest, math.MaxInt32))+1)
+	body, err := f.body.AppendJSON(make([]byte, 0, size), src, wirejson.EncodeOptions{Int64AsNumbers: e.int64Numbers, Skip: f.skip})
 	if err != nil {
-		putBuf(buf)
 		return nil, nil, err
 	}
 	f.bodySize.learn(len(src), len(body))
@@ -252,7 +252,7 @@ func fieldPayload(wire []byte, num protoreflect.FieldNumber) ([]byte, error) {
 // wrapped in the response_body field when there is one.
 func (f *fastPath) replyWire(body []byte) ([]byte, error) {
 	const room = 2 * binary64
-	buf := make([]byte, room, room+f.replySize.size(len(body), 1))
+	buf := make([]byte, room, room+min(f.replySize.size(len(body), 1), 2*len(body)+64))
 	buf, err := f.reply.AppendWire(buf, body)
 	if err != nil {
 		return nil, err

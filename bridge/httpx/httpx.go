@@ -182,66 +182,20 @@ func DescribeCutOff(err error) string {
 // TransportError turns the mark into bridge.NotSent, which lets the retry
 // policy repeat even non-idempotent calls.
 func Send(client *http.Client, req *http.Request) (*http.Response, error) {
-	ctx, mark := traceSend(req.Context(), nil)
+	ctx, mark := TraceSend(req.Context())
 	resp, err := client.Do(req.WithContext(ctx))
 	return resp, mark(err)
-}
-
-// SendBuffered is Send for a request whose body is read from buf (a
-// bytes.Reader over it, which net/http writes with the headers): it calls
-// release(buf) once no write of the request can read buf any more, so that
-// the caller may reuse it. That is when client.Do has returned and every
-// write the transport began (one per connection it got) has ended, which
-// may be after Do returns: an upstream that answers before reading the
-// whole body. A write the transport does not report ending keeps buf
-// from release, never the reverse.
-func SendBuffered(client *http.Client, req *http.Request, buf []byte, release func([]byte)) (*http.Response, error) {
-	l := &lease{buf: buf, release: release}
-	ctx, mark := traceSend(req.Context(), l)
-	resp, err := client.Do(req.WithContext(ctx))
-	l.returned.Store(true)
-	l.check()
-	return resp, mark(err)
-}
-
-// lease holds a request body's buffer until its writes have ended.
-type lease struct {
-	buf     []byte
-	release func([]byte)
-	// began counts the connections the transport got for the request (a
-	// write follows each), ended the writes that finished or failed.
-	began, ended    atomic.Int32
-	returned, freed atomic.Bool
-}
-
-// check releases the buffer once Do has returned and no write is under way.
-func (l *lease) check() {
-	if l.returned.Load() && l.ended.Load() == l.began.Load() && l.freed.CompareAndSwap(false, true) {
-		l.release(l.buf)
-	}
 }
 
 // TraceSend returns ctx watched by an httptrace, and a function that marks
 // an error of a request made on that context when no byte of it was
 // written. For HTTP exchanges not made by Send (a WebSocket handshake).
 func TraceSend(ctx context.Context) (context.Context, func(error) error) {
-	return traceSend(ctx, nil)
-}
-
-func traceSend(ctx context.Context, l *lease) (context.Context, func(error) error) {
 	var dialed, wrote atomic.Bool
-	trace := &httptrace.ClientTrace{
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GetConn:      func(string) { dialed.Store(true) },
 		WroteHeaders: func() { wrote.Store(true) },
-	}
-	if l != nil {
-		trace.GotConn = func(httptrace.GotConnInfo) { l.began.Add(1) }
-		trace.WroteRequest = func(httptrace.WroteRequestInfo) {
-			l.ended.Add(1)
-			l.check()
-		}
-	}
-	ctx = httptrace.WithClientTrace(ctx, trace)
+	})
 	return ctx, func(err error) error {
 		if err != nil && dialed.Load() && !wrote.Load() {
 			return &unsent{err}

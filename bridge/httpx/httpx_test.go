@@ -1,8 +1,6 @@
 package httpx
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/iotest"
@@ -161,130 +158,5 @@ func TestReadBody(t *testing.T) {
 	failing := &http.Response{ContentLength: -1, Body: io.NopCloser(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(io.ErrUnexpectedEOF)))}
 	if got, err := ReadBody(failing, 100); !errors.Is(err, io.ErrUnexpectedEOF) || string(got) != "abc" {
 		t.Errorf("cut body: %q, %v", got, err)
-	}
-}
-
-// TestSendBufferedReleasesOnce: a request whose body is read from a buffer
-// gives the buffer back once, after the call.
-func TestSendBufferedReleasesOnce(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
-	defer up.Close()
-	var released atomic.Int32
-	for range 3 {
-		buf := []byte("hello")
-		req, _ := http.NewRequest(http.MethodPost, up.URL, bytes.NewReader(buf))
-		resp, err := SendBuffered(up.Client(), req, buf, func(b []byte) {
-			if string(b) != "hello" {
-				t.Errorf("released %q", b)
-			}
-			released.Add(1)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-	}
-	if n := released.Load(); n != 3 {
-		t.Fatalf("released %d times for 3 calls", n)
-	}
-	// A request that never reaches a connection releases at once too.
-	buf := []byte("x")
-	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1", bytes.NewReader(buf))
-	if _, err := SendBuffered(up.Client(), req, buf, func([]byte) { released.Add(1) }); err == nil {
-		t.Fatal("a refused connection succeeded")
-	}
-	if n := released.Load(); n != 4 {
-		t.Fatalf("a refused request was released %d times", n-3)
-	}
-}
-
-// TestSendBufferedWaitsForTheWrite: an upstream that answers before it
-// reads the body leaves the transport writing after Do has returned; the
-// buffer is released only once that write has ended.
-func TestSendBufferedWaitsForTheWrite(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lis.Close()
-	readBody := make(chan struct{})
-	served := make(chan int64, 1)
-	go func() {
-		conn, err := lis.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		br := bufio.NewReader(conn)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			return
-		}
-		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-		<-readBody
-		n, _ := io.Copy(io.Discard, req.Body)
-		served <- n
-	}()
-	// More than the loopback socket buffers hold.
-	sendHeldBody(t, &http.Client{}, "http://"+lis.Addr().String(), 64<<20, 1, readBody, served)
-}
-
-// TestSendBufferedWaitsForTheWriteHTTP2 is the same over HTTP/2, whose
-// transport writes the body from its own goroutine under flow control.
-func TestSendBufferedWaitsForTheWriteHTTP2(t *testing.T) {
-	readBody := make(chan struct{})
-	served := make(chan int64, 1)
-	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-		w.(http.Flusher).Flush()
-		<-readBody
-		n, _ := io.Copy(io.Discard, r.Body)
-		served <- n
-	}))
-	up.EnableHTTP2 = true
-	up.StartTLS()
-	defer up.Close()
-	// Far more than HTTP/2's flow-control windows.
-	sendHeldBody(t, up.Client(), up.URL, 8<<20, 2, readBody, served)
-}
-
-// sendHeldBody sends a body of size bytes to an upstream that answers,
-// then reads the body once readBody is closed and says how much it read
-// on served: the buffer must stay held until the upstream has read it
-// all, then be released.
-func sendHeldBody(t *testing.T, client *http.Client, url string, size, protoMajor int, readBody chan struct{}, served chan int64) {
-	t.Helper()
-	buf := make([]byte, size)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(buf))
-	var released atomic.Bool
-	resp, err := SendBuffered(client, req, buf, func([]byte) { released.Store(true) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.ProtoMajor != protoMajor {
-		t.Fatalf("the call used %s", resp.Proto)
-	}
-	if released.Load() {
-		t.Fatal("the buffer was released while the transport was still writing it")
-	}
-	close(readBody)
-	if n := <-served; n != int64(size) {
-		t.Fatalf("the upstream read %d of %d body bytes", n, size)
-	}
-	waitReleased(t, &released)
-}
-
-// waitReleased waits for a buffer's release after its write has ended.
-func waitReleased(t *testing.T, released *atomic.Bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !released.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the buffer was not released once the write ended")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -74,34 +74,32 @@ type message struct {
 }
 
 // field is the compiled plan of one field (or of a map entry's key or value).
-// What every field read or written looks at comes first, so that it shares
-// a cache line; a message's fields are allocated side by side.
 type field struct {
-	kind protoreflect.Kind
+	fd    protoreflect.FieldDescriptor
+	index int
+	num   protoreflect.FieldNumber
+	kind  protoreflect.Kind
 	// wt is the wire type of one element; packable fields also take a
 	// length-delimited run of elements.
 	wt                     protowire.Type
 	list, isMap, packable  bool
 	packed, presence, utf8 bool
 	int64Kind              bool
-	// nullable fields take a JSON null as a value (google.protobuf.Value
-	// and NullValue); null leaves other fields unset.
-	nullable bool
-	num      protoreflect.FieldNumber
-	index    int
-	oneof    int
-	msg      *message
-	key      []byte // `"jsonName":`
-	tag      []byte // the tag written by AppendWire
+	oneof                  int
+	key                    []byte // `"jsonName":`
 	// name is the key's name when reading it finds this field, and quoted
 	// that name as written in a document (`"jsonName"`): the decoder tries
 	// it before unquoting and looking up a key, as documents tend to list
 	// fields in declaration order.
 	name, quoted     []byte
+	tag              []byte // the tag written by AppendWire
+	msg              *message
 	enum             *enum
 	mapKey, mapValue *field
 	defaultEnum      protoreflect.EnumNumber
-	fd               protoreflect.FieldDescriptor
+	// nullable fields take a JSON null as a value (google.protobuf.Value
+	// and NullValue); null leaves other fields unset.
+	nullable bool
 }
 
 // enum is the compiled plan of one enum type.
@@ -155,15 +153,12 @@ func (c *compiler) message(md protoreflect.MessageDescriptor) (*message, error) 
 		}
 	}
 	m.byNum = make([]*field, maxSmall+1)
-	block := make([]field, fields.Len())
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		plan, err := c.field(fd)
+		f, err := c.field(fd)
 		if err != nil {
 			return nil, err
 		}
-		block[i] = *plan
-		f := &block[i]
 		f.index = i
 		m.fields = append(m.fields, f)
 		if f.num < protoreflect.FieldNumber(len(m.byNum)) {
