@@ -38,41 +38,29 @@ func plainPrefix(b []byte) int {
 	return i
 }
 
-// consumeTag is protowire.ConsumeTag with the one-byte tags of field
-// numbers 1 to 15 (most tags) read inline.
+// consumeTag is protowire.ConsumeTag reading the one-byte tags of field
+// numbers 1 to 15 (most tags) itself.
 func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
 	if len(b) > 0 && b[0] >= 1<<3 && b[0] < 0x80 {
 		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
 	}
-	return slowTag(b)
+	return protowire.ConsumeTag(b)
 }
 
-// consumeVarint is protowire.ConsumeVarint with one-byte values read inline.
+// consumeVarint is protowire.ConsumeVarint reading one-byte values itself.
 func consumeVarint(b []byte) (uint64, int) {
 	if len(b) > 0 && b[0] < 0x80 {
 		return uint64(b[0]), 1
 	}
-	return slowVarint(b)
+	return protowire.ConsumeVarint(b)
 }
 
-// consumeBytes is protowire.ConsumeBytes with lengths under 128 read
-// inline.
+// consumeBytes is protowire.ConsumeBytes reading lengths under 128 itself.
 func consumeBytes(b []byte) ([]byte, int) {
 	if len(b) > 0 && b[0] < 0x80 {
 		if n := int(b[0]) + 1; n <= len(b) {
 			return b[1:n], n
 		}
 	}
-	return slowBytes(b)
+	return protowire.ConsumeBytes(b)
 }
-
-// The general reads, kept out of line so that the one-byte cases inline.
-//
-//go:noinline
-func slowTag(b []byte) (protowire.Number, protowire.Type, int) { return protowire.ConsumeTag(b) }
-
-//go:noinline
-func slowVarint(b []byte) (uint64, int) { return protowire.ConsumeVarint(b) }
-
-//go:noinline
-func slowBytes(b []byte) ([]byte, int) { return protowire.ConsumeBytes(b) }
