@@ -469,14 +469,8 @@ func (d *decoder) skip(depth int) error {
 			if err := d.skip(depth); err != nil {
 				return err
 			}
-			switch d.peek() {
-			case ',':
-				d.i++
-			case end:
-				d.i++
-				return nil
-			default:
-				return d.errorf("expected , or %q", end)
+			if more, err := d.more(end); !more {
+				return err
 			}
 		}
 	}
@@ -505,14 +499,8 @@ func (d *decoder) members(each func(key []byte) error) error {
 		if err := each(key); err != nil {
 			return err
 		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return nil
-		default:
-			return d.errorf("expected , or }")
+		if more, err := d.more('}'); !more {
+			return err
 		}
 	}
 }
@@ -530,16 +518,24 @@ func (d *decoder) elements(each func() error) error {
 		if err := each(); err != nil {
 			return err
 		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return nil
-		default:
-			return d.errorf("expected , or ]")
+		if more, err := d.more(']'); !more {
+			return err
 		}
 	}
+}
+
+// more reads what follows a member or an element: true after a comma,
+// false (and no error) at the end of the object or array.
+func (d *decoder) more(end byte) (bool, error) {
+	switch d.peek() {
+	case ',':
+		d.i++
+		return true, nil
+	case end:
+		d.i++
+		return false, nil
+	}
+	return false, d.errorf("expected , or %c", end)
 }
 
 var zeros [10]byte
@@ -669,14 +665,8 @@ func (d *decoder) fields(m *message, each func(f *field, key []byte) error) erro
 		if err := each(f, key); err != nil {
 			return err
 		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return nil
-		default:
-			return d.errorf("expected , or }")
+		if more, err := d.more('}'); !more {
+			return err
 		}
 	}
 }
