@@ -253,7 +253,13 @@ func newRoute(u *bridge.Upstream, methodName string, rule *annotations.HttpRule,
 // bindRoute builds an adapter for the route's upstream and binds the route.
 func bindRoute(t testing.TB, r *bridge.Route) bridge.Endpoint {
 	t.Helper()
-	a, err := New(r.Upstream, &bridge.Env{})
+	return bindRouteEnv(t, r, &bridge.Env{})
+}
+
+// bindRouteEnv is bindRoute with the adapter given env.
+func bindRouteEnv(t testing.TB, r *bridge.Route, env *bridge.Env) bridge.Endpoint {
+	t.Helper()
+	a, err := New(r.Upstream, env)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -350,15 +350,7 @@ func TestEnvHooks(t *testing.T) {
 			return rt
 		},
 	}
-	a, err := New(u, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
-	ep, err := a.Bind(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ep := bindRouteEnv(t, r, env)
 	if _, err := ep.Unary(context.Background(), &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), "")}); err != nil {
 		t.Fatal(err)
 	}
@@ -695,15 +687,7 @@ func TestStepSpans(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
-	a, err := New(u, &bridge.Env{Tracer: tp.Tracer("test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
-	ep, err := a.Bind(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ep := bindRouteEnv(t, r, &bridge.Env{Tracer: tp.Tracer("test")})
 	call := func(ctx context.Context) {
 		t.Helper()
 		if _, err := ep.Unary(ctx, &bridge.Call{Route: r, Request: newMsg(t, r.Method.Input(), "")}); err != nil {
