@@ -53,13 +53,15 @@ type sizeHint struct {
 }
 
 // size returns the capacity to give an output for n input bytes: the ratio
-// learned (or def×256 before any call) with 1/16 and 64 bytes to spare.
-func (h *sizeHint) size(n, def int) int {
+// learned (or def before any call) with 1/16 and 64 bytes to spare, at
+// most limit — one small input of a high ratio (a lone bool field) must
+// not size the buffers of large ones beyond what they may hold.
+func (h *sizeHint) size(n, def, limit int) int {
 	s := int(h.scale.Load())
 	if s == 0 {
 		s = def * 256
 	}
-	return n*s/256 + n/16 + 64
+	return min(n*s/256+n/16+64, limit)
 }
 
 // learn records the sizes of one transcoding.
@@ -173,9 +175,7 @@ func (f *fastPath) request(e *endpoint, wire []byte) (protoreflect.Message, []by
 			return nil, nil, err
 		}
 	}
-	// The hint is bounded by the body limit: one small request of a high
-	// ratio (a lone bool field) must not size the buffers of large ones.
-	size := min(f.bodySize.size(len(src), 2), int(min(e.a.maxRequest, math.MaxInt32))+1)
+	size := f.bodySize.size(len(src), 2, int(min(e.a.maxRequest, math.MaxInt32))+1)
 	body, err := f.body.AppendJSON(make([]byte, 0, size), src, wirejson.EncodeOptions{Int64AsNumbers: e.int64Numbers, Skip: f.skip})
 	if err != nil {
 		return nil, nil, err
@@ -252,7 +252,8 @@ func fieldPayload(wire []byte, num protoreflect.FieldNumber) ([]byte, error) {
 // wrapped in the response_body field when there is one.
 func (f *fastPath) replyWire(body []byte) ([]byte, error) {
 	const room = 2 * binary64
-	buf := make([]byte, room, room+min(f.replySize.size(len(body), 1), 2*len(body)+64))
+	// The wire form is seldom over twice the JSON (append grows it if so).
+	buf := make([]byte, room, room+f.replySize.size(len(body), 1, 2*len(body)+64))
 	buf, err := f.reply.AppendWire(buf, body)
 	if err != nil {
 		return nil, err

@@ -176,29 +176,36 @@ func decodeWith(e *endpoint, reply string, out *dynamicpb.Message) error {
 // slowly, and always leaves room for the ratio last seen.
 func TestSizeHint(t *testing.T) {
 	var h sizeHint
-	if got := h.size(1000, 2); got != 2000+62+64 {
+	if got := h.size(1000, 2, 1<<20); got != 2000+62+64 {
 		t.Errorf("before any call: %d", got)
 	}
 	h.learn(1000, 1600)
-	if got := h.size(1000, 2); got < 1600 || got > 1600+62+64+1 {
+	if got := h.size(1000, 2, 1<<20); got < 1600 || got > 1600+62+64+1 {
 		t.Errorf("after 1000→1600: %d", got)
 	}
 	h.learn(1000, 3000)
-	if got := h.size(1000, 2); got < 3000 {
+	if got := h.size(1000, 2, 1<<20); got < 3000 {
 		t.Errorf("after a larger output: %d, want at least 3000", got)
 	}
 	h.learn(1000, 1000)
-	if got := h.size(1000, 2); got < 2800 {
+	if got := h.size(1000, 2, 1<<20); got < 2800 {
 		t.Errorf("one smaller output shrank the hint to %d", got)
 	}
 	for range 200 {
 		h.learn(1000, 1000)
 	}
-	if got := h.size(1000, 2); got < 1000 || got > 1200 {
+	if got := h.size(1000, 2, 1<<20); got < 1000 || got > 1200 {
 		t.Errorf("after many smaller outputs: %d, want about 1000", got)
 	}
+	h.learn(10, 500)
+	if got := h.size(1000, 2, 4096); got != 4096 {
+		t.Errorf("a high ratio sized 1000 bytes to %d, over the limit 4096", got)
+	}
+	for range 200 {
+		h.learn(1000, 1000)
+	}
 	h.learn(0, 10) // an empty input teaches nothing
-	if got := h.size(1000, 2); got < 1000 || got > 1200 {
+	if got := h.size(1000, 2, 1<<20); got < 1000 || got > 1200 {
 		t.Errorf("an empty input changed the hint: %d", got)
 	}
 }
